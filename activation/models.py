@@ -1,0 +1,243 @@
+"""Dataflows (segments activated to a connection), their export state and runs."""
+
+from django.conf import settings
+from django.db import models
+
+from destinations.models import Connection
+from profiles.models import Segment
+
+
+class DataflowStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    ENABLED = "enabled", "Enabled"
+    DISABLED = "disabled", "Disabled"
+    ERROR = "error", "Error"
+
+
+class Dataflow(models.Model):
+    """Segments of the profile store activated to one connection's stream."""
+
+    connection = models.ForeignKey(
+        Connection, on_delete=models.PROTECT, related_name="dataflows", null=True, blank=True
+    )
+    name = models.CharField(max_length=200)
+    status = models.CharField(
+        max_length=16, choices=DataflowStatus.choices, default=DataflowStatus.DRAFT
+    )
+    status_message = models.TextField(blank=True)
+    segments = models.ManyToManyField(Segment, through="DataflowSegment", related_name="dataflows")
+    # "profile_id" or an identity namespace code.
+    partition_key_source = models.CharField(max_length=64, default="ecid")
+    export_only_on_value_change = models.BooleanField(default=False)
+    # Wizard progress: the furthest step the marketer has completed.
+    wizard_step = models.CharField(max_length=32, blank=True)
+    # Change-capture cursor: the last (txid, id) of profiles.ProfileChange handled.
+    cursor_txid = models.BigIntegerField(default=0)
+    cursor_change_id = models.BigIntegerField(default=0)
+    # Run lock: a run holds it with an owner token until `locked_until`.
+    lock_token = models.CharField(max_length=64, blank=True)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    last_activity_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="dataflows"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DataflowSegment(models.Model):
+    """A segment mapped to a dataflow, with the mapping's own timestamps."""
+
+    dataflow = models.ForeignKey(Dataflow, on_delete=models.CASCADE, related_name="mapped_segments")
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="+")
+    mapping_created_at = models.DateTimeField(auto_now_add=True)
+    mapping_updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["dataflow", "segment"], name="dataflow_segment_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"segment {self.segment_id} in dataflow {self.dataflow_id}"
+
+
+class AttributeMapping(models.Model):
+    """A profile attribute path exported by a dataflow (optionally renamed)."""
+
+    dataflow = models.ForeignKey(
+        Dataflow, on_delete=models.CASCADE, related_name="attribute_mappings"
+    )
+    source_path = models.CharField(max_length=500)
+    target_path = models.CharField(max_length=500, blank=True)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dataflow", "source_path"], name="attribute_mapping_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_path} → {self.exported_path}"
+
+    @property
+    def exported_path(self) -> str:
+        return self.target_path or self.source_path
+
+
+class IdentitySelection(models.Model):
+    """An identity namespace put into identityMap, optionally lower-cased + SHA-256."""
+
+    dataflow = models.ForeignKey(
+        Dataflow, on_delete=models.CASCADE, related_name="identity_selections"
+    )
+    namespace = models.CharField(max_length=64)
+    hashed = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["namespace"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dataflow", "namespace"], name="identity_selection_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.exported_namespace
+
+    @property
+    def exported_namespace(self) -> str:
+        return f"{self.namespace}_lc_sha256" if self.hashed else self.namespace
+
+
+class DataflowChange(models.Model):
+    """Who changed a dataflow's segments or mapping, and what."""
+
+    dataflow = models.ForeignKey(Dataflow, on_delete=models.CASCADE, related_name="changes")
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    summary = models.TextField()
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.summary
+
+
+class BackfillStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+
+
+class Backfill(models.Model):
+    """Export of a segment's current members, resumable by profile-id cursor."""
+
+    dataflow = models.ForeignKey(Dataflow, on_delete=models.CASCADE, related_name="backfills")
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(
+        max_length=16, choices=BackfillStatus.choices, default=BackfillStatus.PENDING
+    )
+    reason = models.CharField(max_length=32, default="activation")
+    total = models.PositiveIntegerField(default=0)
+    processed = models.PositiveIntegerField(default=0)
+    last_profile_id = models.BigIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"backfill of {self.segment_id} for dataflow {self.dataflow_id}"
+
+
+class RunStatus(models.TextChoices):
+    PROCESSING = "processing", "Processing"
+    SUCCESS = "success", "Success"
+    PARTIAL = "partial", "Partial success"
+    FAILED = "failed", "Failed"
+
+
+class ExportRun(models.Model):
+    """A dataflow's export accounting for one hour (the reference's streaming run)."""
+
+    dataflow = models.ForeignKey(Dataflow, on_delete=models.CASCADE, related_name="runs")
+    window_start = models.DateTimeField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    last_activity_at = models.DateTimeField(null=True, blank=True)
+    processing_ms = models.BigIntegerField(default=0)
+    profiles_received = models.PositiveIntegerField(default=0)
+    identities_activated = models.PositiveIntegerField(default=0)
+    identities_excluded = models.PositiveIntegerField(default=0)
+    identities_failed = models.PositiveIntegerField(default=0)
+    status = models.CharField(
+        max_length=16, choices=RunStatus.choices, default=RunStatus.PROCESSING
+    )
+
+    class Meta:
+        ordering = ["-window_start"]
+        constraints = [
+            models.UniqueConstraint(fields=["dataflow", "window_start"], name="run_unique_window")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dataflow_id} @ {self.window_start:%Y-%m-%d %H:00}"
+
+
+class RunIssueKind(models.TextChoices):
+    EXCLUDED = "excluded", "Excluded"
+    FAILED = "failed", "Failed"
+
+
+class RunIssue(models.Model):
+    """A profile excluded from or failed in a run, with the reason."""
+
+    run = models.ForeignKey(ExportRun, on_delete=models.CASCADE, related_name="issues")
+    profile_id = models.BigIntegerField()
+    identity = models.CharField(max_length=600, blank=True)
+    kind = models.CharField(max_length=16, choices=RunIssueKind.choices)
+    error_code = models.CharField(max_length=100)
+    reason = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["run", "kind"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.profile_id}: {self.error_code}"
+
+
+class DeliveryLog(models.Model):
+    """One record put into a stream for a profile."""
+
+    dataflow = models.ForeignKey(Dataflow, on_delete=models.CASCADE, related_name="deliveries")
+    profile_id = models.BigIntegerField()
+    sent_at = models.DateTimeField()
+    shard_id = models.CharField(max_length=128)
+    sequence_number = models.CharField(max_length=128)
+    # Why it was sent: backfill, segment, identity, attribute.
+    reason = models.CharField(max_length=32)
+    record_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["profile_id", "sent_at"]),
+            models.Index(fields=["dataflow", "sent_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.profile_id} → {self.shard_id}/{self.sequence_number}"

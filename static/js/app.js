@@ -1,0 +1,21 @@
+// Small progressive enhancements; every page works without them.
+(function () {
+  "use strict";
+  // Copy buttons: <button data-copy-target="#id">Copy</button>
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-copy-target]");
+    if (!button) return;
+    var target = document.querySelector(button.getAttribute("data-copy-target"));
+    if (!target || !navigator.clipboard) return;
+    navigator.clipboard.writeText(target.textContent).then(function () {
+      var label = button.textContent;
+      button.textContent = "Copied";
+      setTimeout(function () { button.textContent = label; }, 1500);
+    });
+  });
+  // Confirmation for dangerous actions: <form data-confirm="Really?">
+  document.addEventListener("submit", function (event) {
+    var message = event.target.getAttribute && event.target.getAttribute("data-confirm");
+    if (message && !window.confirm(message)) event.preventDefault();
+  });
+})();
