@@ -1,8 +1,5 @@
-from django.urls import path
-
-from activation import views
+from activation.monitoring.urls import urlpatterns as monitoring_urls
+from activation.wizard.urls import urlpatterns as wizard_urls
 
 app_name = "activation"
-urlpatterns = [
-    path("", views.dataflow_list, name="dataflow_list"),
-]
+urlpatterns = [*monitoring_urls, *wizard_urls]
