@@ -41,6 +41,11 @@ class Dataflow(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="dataflows"
     )
+    # An edit of a live dataflow happens on a draft copy that points at it, so the
+    # exporter never sees a half-edited mapping; finishing applies the copy at once.
+    edit_of = models.ForeignKey(
+        "self", on_delete=models.CASCADE, related_name="edit_drafts", null=True, blank=True
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
