@@ -1,16 +1,22 @@
 from django.contrib import admin
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from core.auth_views import RateLimitedLoginView
 from destinations.views import catalog
+
+# The admin logs in through the same rate-limited login page as everyone.
+admin.site.login = login_required(admin.site.login)
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", RateLimitedLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("core.urls")),
     path("catalog/", catalog, name="catalog"),
     path("destinations/", include("destinations.urls")),
     path("dataflows/", include("activation.urls")),
+    path("alerts/", include("alerts.urls")),
     path("", include("profiles.urls")),
 ]

@@ -47,10 +47,12 @@ INSTALLED_APPS = [
     "profiles",
     "destinations",
     "activation",
+    "alerts",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "core.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -99,6 +101,11 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Login rate limits and debounce state live here: use Redis in production so
+# every process shares them (e.g. CACHE_URL=redis://127.0.0.1:6379/2).
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -125,6 +132,8 @@ SESSION_COOKIE_SAMESITE = "Lax"
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="kinesis-destination@localhost")
+# Absolute links in alert emails.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
 # --- Celery -----------------------------------------------------------------
 # Exports are long and must survive a worker crash: acknowledge after the task
