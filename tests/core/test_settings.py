@@ -47,6 +47,7 @@ def test_production_settings_pass_the_deploy_check():
         FIELD_ENCRYPTION_KEY=KEY,
         DATABASE_URL="postgres://postgres@127.0.0.1:5432/test",
         CELERY_BROKER_URL="redis://127.0.0.1:6379/0",
+        CACHE_URL="redis://127.0.0.1:6379/1",
     )
     result = manage("check", "--deploy", "--fail-level", "WARNING", env=env)
     assert result.returncode == 0, result.stderr + result.stdout
@@ -66,6 +67,7 @@ def test_demo_user_is_refused_outside_the_local_setup():
         FIELD_ENCRYPTION_KEY=KEY,
         DATABASE_URL="sqlite:///:memory:",
         CELERY_BROKER_URL="memory://",
+        CACHE_URL="locmemcache://",
     )
     result = manage("ensure_demo_user", env=env)
     assert result.returncode != 0
