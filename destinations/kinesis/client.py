@@ -459,6 +459,7 @@ def _map_error(exc: Exception, *, operation: str, ctx: _Context) -> KinesisError
         code = str(error.get("Code", "Unknown"))
         message = str(error.get("Message", ""))
         status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+        code, message = _unwrap_xml_error(code, message)
         return _map_client_error(code, message, status, operation=operation, ctx=ctx)
     if isinstance(exc, bx.ReadTimeoutError | bx.ConnectionClosedError):
         return TransientError(
@@ -499,6 +500,25 @@ def _map_error(exc: Exception, *, operation: str, ctx: _Context) -> KinesisError
     return None
 
 
+_XML_CODE = re.compile(r"<Code>([^<]+)</Code>")
+_XML_MESSAGE = re.compile(r"<Message>([^<]*)</Message>")
+
+
+def _unwrap_xml_error(code: str, message: str) -> tuple[str, str]:
+    """The real code when a JSON-protocol service answered with an XML error body.
+
+    botocore then reports only the HTTP status as the code; local endpoints and
+    some proxies answer that way.
+    """
+    if not code.isdigit():
+        return code, message
+    found = _XML_CODE.search(message)
+    if not found:
+        return code, message
+    text = _XML_MESSAGE.search(message)
+    return found.group(1), text.group(1) if text else ""
+
+
 def _endpoint_label(ctx: _Context) -> str:
     if ctx.endpoint:
         return f"the {ctx.service} endpoint {ctx.endpoint}"
@@ -517,6 +537,13 @@ def _map_client_error(
             if ctx.service == "kinesis"
             else ""
         )
+        if ctx.role_arn and ctx.service == "sts" and not ctx.key_id:
+            return BadCredentials(
+                "AWS rejected this server's own credentials, which it uses to assume your "
+                "role. Ask the administrator to check the server's AWS credentials.",
+                code=code,
+                kind="unknown_key",
+            )
         if ctx.role_arn and ctx.service != "sts":
             return BadCredentials(
                 f"AWS rejected the temporary credentials of role {ctx.role_arn}. Try again; if "
@@ -596,7 +623,8 @@ def _access_denied(code: str, message: str, *, action: str, ctx: _Context) -> Ac
     target = f" on stream “{ctx.stream}”" if ctx.stream else ""
     return AccessDenied(
         f"Access denied: {principal} is not allowed to call {action}{target}. Add "
-        f"“{action}” to the IAM policy attached to it (the minimal policy is shown below).",
+        f"“{action}” to the IAM policy attached to it (the connection's page shows the "
+        "minimal policy, ready to copy).",
         action=action,
         code=code,
     )
