@@ -38,6 +38,14 @@ class Dataflow(models.Model):
     lock_token = models.CharField(max_length=64, blank=True)
     locked_until = models.DateTimeField(null=True, blank=True)
     last_activity_at = models.DateTimeField(null=True, blank=True)
+    # Export scheduling (activation/export/scheduling.py): a run task is queued
+    # (debounce marker), when the last run started, and after a failed run the
+    # earliest retry with the count and code of consecutive failures.
+    run_scheduled_for = models.DateTimeField(null=True, blank=True)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    retry_at = models.DateTimeField(null=True, blank=True)
+    failure_count = models.PositiveIntegerField(default=0)
+    last_error_code = models.CharField(max_length=100, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="dataflows"
     )
@@ -144,6 +152,8 @@ class BackfillStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     RUNNING = "running", "Running"
     DONE = "done", "Done"
+    # The segment was unmapped before its backfill finished.
+    CANCELLED = "cancelled", "Cancelled"
 
 
 class Backfill(models.Model):
