@@ -1,0 +1,36 @@
+"""Reads for connections and connect-wizard drafts."""
+
+from typing import Any
+
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, Q, QuerySet
+from django.shortcuts import get_object_or_404
+
+from destinations.models import Connection, ConnectionDraft
+
+STREAMS_PER_PAGE = 20
+
+
+def connection_list(*, owner: Any) -> QuerySet[Connection]:
+    """The owner's connections, each with the number of dataflows that use it."""
+    return Connection.objects.filter(owner=owner).annotate(
+        # Edit drafts of a dataflow are copies, not dataflows of their own.
+        dataflow_count=Count("dataflows", filter=Q(dataflows__edit_of__isnull=True))
+    )
+
+
+def connection_get(*, owner: Any, pk: int) -> Connection:
+    """One of the owner's connections, or 404 (never another user's)."""
+    return get_object_or_404(connection_list(owner=owner), pk=pk)
+
+
+def connection_draft_get(*, owner: Any, draft_id: Any) -> ConnectionDraft:
+    """One of the owner's verified wizard drafts, or 404."""
+    return get_object_or_404(ConnectionDraft, pk=draft_id, owner=owner, verified_at__isnull=False)
+
+
+def stream_page(names: list[str], *, query: str = "", page: Any = 1) -> Page:
+    """A page of stream names containing `query` (case-insensitive)."""
+    needle = query.strip().lower()
+    matches = [name for name in names if needle in name.lower()] if needle else list(names)
+    return Paginator(matches, STREAMS_PER_PAGE).get_page(page)

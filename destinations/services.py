@@ -1,0 +1,271 @@
+"""Writes for connections and connect-wizard drafts.
+
+Every function that talks to AWS does it through destinations.kinesis.client
+and lets its KinesisError reach the caller, whose message is shown as is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.db.models import ProtectedError
+from django.utils import timezone
+
+from core import crypto
+from destinations.kinesis import client as kinesis
+from destinations.kinesis.permissions import CheckReport, record_test_write, run_permission_check
+from destinations.models import AuthMethod, Connection, ConnectionDraft, Health
+
+logger = logging.getLogger(__name__)
+
+DRAFT_LIFETIME = dt.timedelta(hours=24)
+TEST_RECORD_PARTITION_KEY = "streamline-test-record"
+
+
+class ConnectionInUse(Exception):  # noqa: N818 - reads as a sentence at the call site
+    """The connection still feeds dataflows, so it cannot be deleted."""
+
+    def __init__(self, connection: Connection, dataflow_names: list[str]) -> None:
+        self.dataflow_names = dataflow_names
+        count = len(dataflow_names)
+        listed = ", ".join(f"“{name}”" for name in dataflow_names[:5])
+        more = f" and {count - 5} more" if count > 5 else ""
+        super().__init__(
+            f"“{connection.name}” cannot be deleted: {count} dataflow(s) send to it "
+            f"({listed}{more}). Delete those dataflows first, then delete the destination."
+        )
+
+
+@dataclass(frozen=True)
+class CredentialInput:
+    """What the marketer typed in step 1 (or when rotating credentials)."""
+
+    auth_method: str
+    region: str
+    access_key_id: str = ""
+    secret_access_key: str = ""
+    role_arn: str = ""
+    external_id: str = ""
+
+    def __repr__(self) -> str:  # the secret never reaches a log line or traceback
+        return (
+            f"CredentialInput(auth_method={self.auth_method!r}, region={self.region!r}, "
+            f"access_key_id={kinesis.mask_key_id(self.access_key_id)!r})"
+        )
+
+    def aws(self) -> kinesis.AwsCredentials:
+        role = self.auth_method == AuthMethod.IAM_ROLE
+        return kinesis.AwsCredentials(
+            region=self.region,
+            access_key_id=self.access_key_id,
+            secret_access_key=self.secret_access_key,
+            role_arn=self.role_arn if role else "",
+            external_id=self.external_id if role else "",
+        )
+
+
+def new_external_id() -> str:
+    """An unguessable external id for a role's trust policy (confused-deputy guard)."""
+    return f"streamline-{secrets.token_hex(12)}"
+
+
+def _apply_credentials(target: Any, credentials: CredentialInput) -> None:
+    role = credentials.auth_method == AuthMethod.IAM_ROLE
+    target.auth_method = credentials.auth_method
+    target.region = credentials.region
+    target.access_key_id = credentials.access_key_id
+    target.set_secret(credentials.secret_access_key)
+    target.secret_updated_at = timezone.now() if credentials.secret_access_key else None
+    target.role_arn = credentials.role_arn if role else ""
+    target.external_id = credentials.external_id if role else ""
+
+
+def connection_draft_verify(
+    *, owner: Any, credentials: CredentialInput, draft: ConnectionDraft | None = None
+) -> ConnectionDraft:
+    """Step 1: verify live (AssumeRole, then ListStreams), then keep the credentials in a draft.
+
+    Raises KinesisError (with the message to show) when AWS refuses; nothing is saved then.
+    """
+    aws = credentials.aws()
+    streams = kinesis.verify(aws)
+    account_id = kinesis.caller_identity(aws) or ""
+    connection_drafts_purge(owner=owner)
+    draft = draft or ConnectionDraft(owner=owner)
+    _apply_credentials(draft, credentials)
+    draft.stream_names = sorted(streams)
+    draft.aws_account_id = account_id
+    draft.verified_at = timezone.now()
+    draft.save()
+    return draft
+
+
+def connection_draft_refresh_streams(*, draft: ConnectionDraft) -> list[str]:
+    """List the draft's streams again (a stream was created meanwhile)."""
+    draft.stream_names = sorted(kinesis.list_streams(kinesis.credentials_for(draft)))
+    draft.save(update_fields=["stream_names", "updated_at"])
+    return draft.stream_names
+
+
+@transaction.atomic
+def connection_create_from_draft(
+    *,
+    draft: ConnectionDraft,
+    name: str,
+    description: str,
+    stream_name: str,
+    include_segment_names: bool,
+    include_segment_timestamps: bool,
+    alerts_enabled: bool,
+) -> Connection:
+    """Step 2: the draft becomes a Connection (the secret moves as ciphertext)."""
+    connection = Connection.objects.create(
+        owner=draft.owner,
+        destination_type=draft.destination_type,
+        name=name,
+        description=description,
+        stream_name=stream_name,
+        include_segment_names=include_segment_names,
+        include_segment_timestamps=include_segment_timestamps,
+        alerts_enabled=alerts_enabled,
+        auth_method=draft.auth_method,
+        access_key_id=draft.access_key_id,
+        secret_access_key_encrypted=draft.secret_access_key_encrypted,
+        secret_updated_at=draft.secret_updated_at,
+        role_arn=draft.role_arn,
+        external_id=draft.external_id,
+        region=draft.region,
+        aws_account_id=draft.aws_account_id,
+    )
+    draft.delete()
+    return connection
+
+
+def connection_run_check(*, connection: Connection) -> CheckReport:
+    """Run the permission check, store the report and set the connection's health."""
+    report = run_permission_check(kinesis.credentials_for(connection), connection.stream_name)
+    failure = report.first_failure
+    connection.check_report = report.as_dict()
+    connection.aws_account_id = report.account_id or connection.aws_account_id
+    connection.health = Health.OK if failure is None else Health.FAILING
+    connection.health_message = "" if failure is None else f"{failure.label}: {failure.detail}"
+    connection.health_checked_at = timezone.now()
+    connection.save(
+        update_fields=[
+            "check_report",
+            "aws_account_id",
+            "health",
+            "health_message",
+            "health_checked_at",
+            "updated_at",
+        ]
+    )
+    return report
+
+
+def connection_set_health(*, connection: Connection, error: kinesis.KinesisError | None) -> None:
+    """Record the outcome of talking to the stream (for exports and monitoring)."""
+    connection.health = Health.OK if error is None else Health.FAILING
+    connection.health_message = "" if error is None else error.message
+    connection.health_checked_at = timezone.now()
+    connection.save(update_fields=["health", "health_message", "health_checked_at", "updated_at"])
+
+
+def test_record_payload(connection: Connection, *, sent_at: dt.datetime) -> bytes:
+    """The clearly marked test record: consumers can recognise and drop it."""
+    import json
+
+    return json.dumps(
+        {
+            "streamlineTestRecord": True,
+            "message": "Test record sent from Streamline; not a profile. Safe to ignore.",
+            "destination": connection.name,
+            "sentAt": sent_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+    ).encode()
+
+
+def connection_send_test_record(*, connection: Connection) -> kinesis.PutResult:
+    """Write one marked test record (only ever on the user's explicit request)."""
+    payload = test_record_payload(connection, sent_at=timezone.now())
+    result = kinesis.put_record(
+        kinesis.credentials_for(connection),
+        connection.stream_name,
+        payload,
+        TEST_RECORD_PARTITION_KEY,
+    )
+    report = CheckReport.from_dict(connection.check_report)
+    if report is not None:
+        record_test_write(report)
+        connection.check_report = report.as_dict()
+        connection.save(update_fields=["check_report", "updated_at"])
+    return result
+
+
+def connection_update(
+    *,
+    connection: Connection,
+    name: str,
+    description: str,
+    include_segment_names: bool,
+    include_segment_timestamps: bool,
+    alerts_enabled: bool,
+    credentials: CredentialInput | None = None,
+) -> bool:
+    """Save an edit; new credentials are verified live first. True when they changed.
+
+    Raises KinesisError (nothing saved) when AWS refuses the new credentials.
+    """
+    if credentials is not None:
+        kinesis.verify(credentials.aws())
+        _apply_credentials(connection, credentials)
+        connection.health = Health.UNKNOWN
+        connection.health_message = ""
+        connection.check_report = {}
+    connection.name = name
+    connection.description = description
+    connection.include_segment_names = include_segment_names
+    connection.include_segment_timestamps = include_segment_timestamps
+    connection.alerts_enabled = alerts_enabled
+    connection.save()
+    return credentials is not None
+
+
+def connection_delete(*, connection: Connection) -> None:
+    """Delete a connection no dataflow uses; raises ConnectionInUse otherwise."""
+    names = list(connection.dataflows.order_by("name").values_list("name", flat=True))
+    if names:
+        raise ConnectionInUse(connection, names)
+    try:
+        connection.delete()
+    except ProtectedError as exc:  # a dataflow was created meanwhile
+        raise ConnectionInUse(connection, [str(obj) for obj in exc.protected_objects]) from exc
+
+
+def connection_drafts_purge(*, owner: Any = None, older_than: dt.timedelta = DRAFT_LIFETIME) -> int:
+    """Delete abandoned wizard drafts (and the secrets they hold)."""
+    drafts = ConnectionDraft.objects.filter(updated_at__lt=timezone.now() - older_than)
+    if owner is not None:
+        drafts = drafts.filter(owner=owner)
+    deleted, _ = drafts.delete()
+    return deleted
+
+
+def secrets_reencrypt() -> int:
+    """Re-encrypt every stored secret under the first FIELD_ENCRYPTION_KEY; returns the count."""
+    count = 0
+    for model in (Connection, ConnectionDraft):
+        with transaction.atomic():
+            rows = model.objects.select_for_update().exclude(secret_access_key_encrypted="")
+            for pk, ciphertext in rows.values_list("pk", "secret_access_key_encrypted"):
+                model.objects.filter(pk=pk).update(
+                    secret_access_key_encrypted=crypto.reencrypt(ciphertext)
+                )
+                count += 1
+    kinesis.clear_client_cache()
+    return count
