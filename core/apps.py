@@ -1,6 +1,13 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class CoreConfig(AppConfig):
     name = "core"
     verbose_name = "Core"
+
+    def ready(self) -> None:
+        from core.roles import sync_roles
+
+        # Models added after the roles migration still get their permissions.
+        post_migrate.connect(sync_roles, sender=self, dispatch_uid="core.sync_roles")

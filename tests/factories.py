@@ -21,6 +21,15 @@ class UserFactory(factory.django.DjangoModelFactory):
         if create:
             self.save()
 
+    @factory.post_generation
+    def role(self, create: bool, extracted: Any, **kwargs: Any) -> None:
+        """Marketer unless told otherwise: role="Viewer", or role="" for no role."""
+        from core.roles import MARKETER, user_set_role
+
+        role = MARKETER if extracted is None else extracted
+        if create and role:
+            user_set_role(user=self, role=role)
+
 
 class SegmentFactory(factory.django.DjangoModelFactory):
     class Meta:

@@ -59,6 +59,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Viewers (read-only) get 403 on every write; see core/roles.py.
+    "core.roles.RoleRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
@@ -78,6 +80,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "core.context_processors.navigation",
+                "core.roles.can_edit",
             ],
         },
     }
@@ -178,6 +181,19 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_CONCURRENCY = env.int("CELERY_WORKER_CONCURRENCY", default=2)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+
+# --- Export engine (activation/export/; README "Export engine") ---------------
+# Where records go: a factory `f(connection) -> Sink`. The in-process
+# "activation.export.sinks.memory_sink" accepts everything (benchmarks).
+EXPORT_SINK = env.str("EXPORT_SINK", default="activation.export.sinks.kinesis_sink")
+EXPORT_RUN_BUDGET_S = env.float("EXPORT_RUN_BUDGET_S", default=20.0)
+EXPORT_LOCK_LEASE_S = env.float("EXPORT_LOCK_LEASE_S", default=90.0)
+EXPORT_MIN_RUN_INTERVAL_S = env.float("EXPORT_MIN_RUN_INTERVAL_S", default=1.0)
+EXPORT_RETRY_BASE_S = env.float("EXPORT_RETRY_BASE_S", default=0.1)
+EXPORT_RETRY_CAP_S = env.float("EXPORT_RETRY_CAP_S", default=5.0)
+EXPORT_STUCK_AFTER_S = env.float("EXPORT_STUCK_AFTER_S", default=30.0)
+EXPORT_FAILED_RUN_RETRY_CAP_S = env.float("EXPORT_FAILED_RUN_RETRY_CAP_S", default=60.0)
+DELIVERY_LOG_RETENTION_DAYS = env.int("DELIVERY_LOG_RETENTION_DAYS", default=30)
 
 LOGGING = {
     "version": 1,
