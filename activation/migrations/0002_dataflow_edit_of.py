@@ -5,15 +5,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('activation', '0001_initial'),
+        ("activation", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='dataflow',
-            name='edit_of',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='edit_drafts', to='activation.dataflow'),
+            model_name="dataflow",
+            name="edit_of",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="edit_drafts",
+                to="activation.dataflow",
+            ),
         ),
     ]

@@ -1,2 +1,20 @@
+from django.urls import path
+
+from activation.wizard import views
+
 # Included into the "activation" namespace by activation/urls.py; names start with "wizard_".
-urlpatterns: list = []
+urlpatterns = [
+    path("wizard/new/", views.wizard_start, name="wizard_start"),
+    path("wizard/drafts/", views.wizard_drafts, name="wizard_drafts"),
+    path("wizard/edit/<int:pk>/", views.wizard_edit, name="wizard_edit"),
+    path("wizard/<int:pk>/", views.wizard_resume, name="wizard_resume"),
+    path("wizard/<int:pk>/destination/", views.wizard_destination, name="wizard_destination"),
+    path("wizard/<int:pk>/segments/", views.wizard_segments, name="wizard_segments"),
+    path("wizard/<int:pk>/mapping/", views.wizard_mapping, name="wizard_mapping"),
+    path("wizard/<int:pk>/schema/", views.wizard_schema, name="wizard_schema"),
+    path("wizard/<int:pk>/review/", views.wizard_review, name="wizard_review"),
+    path("wizard/<int:pk>/sample/", views.wizard_sample, name="wizard_sample"),
+    path("wizard/<int:pk>/capacity/", views.wizard_capacity, name="wizard_capacity"),
+    path("wizard/<int:pk>/finish/", views.wizard_finish, name="wizard_finish"),
+    path("wizard/<int:pk>/discard/", views.wizard_discard, name="wizard_discard"),
+]

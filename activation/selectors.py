@@ -1,0 +1,434 @@
+"""Reads for the activation wizard: segments with sizes, the profile schema,
+sample members, coverage and the stream's capacity.
+
+Everything that looks at profile data samples it (a bounded number of rows
+spread over the id range) instead of scanning the store, so these stay fast
+with a million profiles.
+"""
+
+import datetime as dt
+import re
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.cache import cache
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, Max, Min, Q, QuerySet
+
+from activation.models import Dataflow, DataflowStatus
+from destinations.models import Connection
+from profiles.models import (
+    Identity,
+    IdentityNamespace,
+    MembershipStatus,
+    Profile,
+    Segment,
+    SegmentMembership,
+)
+
+LIVE_STATUSES = (MembershipStatus.REALIZED, MembershipStatus.EXISTING)
+SCHEMA_SAMPLE_SIZE = 1000
+MEMBER_SAMPLE_SIZE = 500
+SAMPLE_WINDOWS = 10
+SCHEMA_CACHE_SECONDS = 60
+MIB = 1024 * 1024
+# Kinesis per-shard write limits, and an on-demand stream's starting capacity.
+SHARD_RECORDS_PER_SECOND = 1000
+SHARD_BYTES_PER_SECOND = MIB
+ON_DEMAND_RECORDS_PER_SECOND = 4000
+ON_DEMAND_BYTES_PER_SECOND = 4 * MIB
+
+
+# --- dataflows and connections ------------------------------------------------
+
+
+def dataflows_for_user(*, user: Any) -> QuerySet[Dataflow]:
+    """Dataflows a user may see and change: on their connections, or drafts they started."""
+    return Dataflow.objects.filter(Q(connection__owner=user) | Q(created_by=user)).distinct()
+
+
+def drafts_for_user(*, user: Any, connection: Connection | None = None) -> QuerySet[Dataflow]:
+    """Unfinished wizards (new dataflows and edits of live ones), most recent first."""
+    drafts = (
+        dataflows_for_user(user=user)
+        .filter(status=DataflowStatus.DRAFT)
+        .select_related("connection", "edit_of", "created_by")
+        .annotate(segment_count=Count("mapped_segments", distinct=True))
+        .order_by("-updated_at")
+    )
+    if connection is not None:
+        drafts = drafts.filter(connection=connection)
+    return drafts
+
+
+def connections_for_user(*, user: Any) -> QuerySet[Connection]:
+    return Connection.objects.filter(owner=user).order_by("name")
+
+
+# --- segments -------------------------------------------------------------------
+
+
+@dataclass
+class SegmentRow:
+    segment: Segment
+    size: int
+    selected: bool
+
+
+def segment_sizes(*, segment_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """Current (realized + existing) member counts, in one aggregate query."""
+    ids = list(segment_ids)
+    if not ids:
+        return {}
+    rows = (
+        SegmentMembership.objects.filter(segment_id__in=ids, status__in=LIVE_STATUSES)
+        .values("segment_id")
+        .annotate(size=Count("id"))
+    )
+    sizes = {row["segment_id"]: row["size"] for row in rows}
+    return {segment_id: sizes.get(segment_id, 0) for segment_id in ids}
+
+
+def selected_segment_ids(*, dataflow: Dataflow) -> set[uuid.UUID]:
+    return set(dataflow.mapped_segments.values_list("segment_id", flat=True))
+
+
+def segment_page(
+    *, dataflow: Dataflow, query: str = "", page: Any = 1, per_page: int = 25
+) -> tuple[Page, list[SegmentRow]]:
+    """One page of segments matching `query` (name or description), with sizes."""
+    segments = Segment.objects.order_by("name", "id")
+    query = query.strip()
+    if query:
+        segments = segments.filter(Q(name__icontains=query) | Q(description__icontains=query))
+    page_obj = Paginator(segments, per_page).get_page(page)
+    chosen = selected_segment_ids(dataflow=dataflow)
+    sizes = segment_sizes(segment_ids=[s.id for s in page_obj.object_list])
+    rows = [SegmentRow(s, sizes[s.id], s.id in chosen) for s in page_obj.object_list]
+    return page_obj, rows
+
+
+def mapped_segment_rows(*, dataflow: Dataflow) -> list[SegmentRow]:
+    segments = list(Segment.objects.filter(dataflows=dataflow).order_by("name", "id"))
+    sizes = segment_sizes(segment_ids=[s.id for s in segments])
+    return [SegmentRow(s, sizes[s.id], True) for s in segments]
+
+
+def distinct_member_count(*, segment_ids: Iterable[uuid.UUID]) -> int:
+    """Profiles that are current members of at least one of the segments."""
+    ids = list(segment_ids)
+    if not ids:
+        return 0
+    return (
+        SegmentMembership.objects.filter(segment_id__in=ids, status__in=LIVE_STATUSES)
+        .values("profile_id")
+        .distinct()
+        .count()
+    )
+
+
+# --- sampling profile data --------------------------------------------------------
+
+
+def _spread_sample(rows: QuerySet, *, column: str, size: int) -> list[int]:
+    """Up to `size` values of an integer column, from windows spread over its range.
+
+    Each window takes the first rows at or above its start without sorting
+    them, so a window costs one short index range scan even on a segment with
+    millions of members.
+    """
+    bounds = rows.aggregate(lo=Min(column), hi=Max(column))
+    low, high = bounds["lo"], bounds["hi"]
+    if low is None:
+        return []
+    span = high - low + 1
+    windows = 1 if span <= size else SAMPLE_WINDOWS
+    per_window = max(1, size // windows)
+    found: set[int] = set()
+    for window in range(windows):
+        start = low + span * window // windows
+        found.update(
+            rows.filter(**{f"{column}__gte": start}).values_list(column, flat=True)[:per_window]
+        )
+    return sorted(found)
+
+
+def sample_profile_ids(*, size: int = SCHEMA_SAMPLE_SIZE) -> list[int]:
+    return _spread_sample(Profile.objects.order_by(), column="id", size=size)
+
+
+def sample_member_ids(*, dataflow: Dataflow, size: int = MEMBER_SAMPLE_SIZE) -> list[int]:
+    memberships = SegmentMembership.objects.filter(
+        segment_id__in=list(selected_segment_ids(dataflow=dataflow)), status__in=LIVE_STATUSES
+    ).order_by()
+    return _spread_sample(memberships, column="profile_id", size=size)
+
+
+def _attributes_of(profile_ids: list[int]) -> list[dict]:
+    if not profile_ids:
+        return []
+    return list(Profile.objects.filter(id__in=profile_ids).values_list("attributes", flat=True))
+
+
+# --- the profile schema (for the mapping step's picker) -------------------------------
+
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+
+
+@dataclass
+class SchemaPath:
+    path: str
+    type: str
+    examples: list[str]
+    count: int
+    coverage: float
+
+    @property
+    def coverage_percent(self) -> int:
+        return round(self.coverage * 100)
+
+
+def value_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        if DATE_RE.match(value):
+            return "date"
+        if DATETIME_RE.match(value):
+            return "datetime"
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return "null"
+
+
+def leaf_paths(document: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """(dotted path, value) of every leaf: objects are walked, arrays are leaves."""
+    if not isinstance(document, dict):
+        return
+    for key, value in document.items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict) and value:
+            yield from leaf_paths(value, path)
+        else:
+            yield path, value
+
+
+def _example(value: Any) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def schema_from_documents(documents: list[dict]) -> list[SchemaPath]:
+    types: dict[str, Counter] = {}
+    examples: dict[str, list[str]] = {}
+    for document in documents:
+        for path, value in leaf_paths(document):
+            types.setdefault(path, Counter())[value_type(value)] += 1
+            shown = examples.setdefault(path, [])
+            if value is not None and len(shown) < 3:
+                text = _example(value)
+                if text not in shown:
+                    shown.append(text)
+    total = max(1, len(documents))
+    schema = []
+    for path, counter in types.items():
+        non_null = [(t, n) for t, n in counter.most_common() if t != "null"]
+        kind = non_null[0][0] if non_null else "null"
+        present = sum(n for t, n in counter.items() if t != "null")
+        schema.append(SchemaPath(path, kind, examples[path], present, present / total))
+    return sorted(schema, key=lambda item: item.path)
+
+
+def profile_schema(*, sample_size: int = SCHEMA_SAMPLE_SIZE) -> list[SchemaPath]:
+    """Attribute paths present in (a sample of) profile data, with types and examples."""
+    key = f"activation:profile-schema:{sample_size}"
+    schema = cache.get(key)
+    if schema is None:
+        schema = schema_from_documents(_attributes_of(sample_profile_ids(size=sample_size)))
+        cache.set(key, schema, SCHEMA_CACHE_SECONDS)
+    return schema
+
+
+def search_schema(schema: list[SchemaPath], query: str) -> list[SchemaPath]:
+    query = query.strip().lower()
+    if not query:
+        return schema
+    return [item for item in schema if query in item.path.lower()]
+
+
+# --- identities -------------------------------------------------------------------------
+
+
+def identity_namespaces(*, sample_size: int = SCHEMA_SAMPLE_SIZE) -> list[str]:
+    """Registered namespaces plus any seen on sampled profiles (never a full scan)."""
+    codes = set(IdentityNamespace.objects.values_list("code", flat=True))
+    profile_ids = sample_profile_ids(size=sample_size)
+    codes.update(
+        Identity.objects.filter(profile_id__in=profile_ids)
+        .values_list("namespace", flat=True)
+        .distinct()
+    )
+    return sorted(codes)
+
+
+def namespace_coverage(*, dataflow: Dataflow) -> dict[str, float]:
+    """Share of sampled current members of the mapped segments having each namespace."""
+    member_ids = sample_member_ids(dataflow=dataflow)
+    if not member_ids:
+        return {}
+    rows = (
+        Identity.objects.filter(profile_id__in=member_ids)
+        .values("namespace")
+        .annotate(profiles=Count("profile_id", distinct=True))
+    )
+    return {row["namespace"]: row["profiles"] / len(member_ids) for row in rows}
+
+
+# A stable, non-personal identifier first; contact details last.
+PARTITION_KEY_PREFERENCE = ["ecid", "crmid", "email", "phone"]
+
+
+def default_partition_key(*, dataflow: Dataflow) -> str:
+    """The most stable namespace every sampled member has, else the profile id."""
+    coverage = namespace_coverage(dataflow=dataflow)
+    complete = [ns for ns, share in coverage.items() if share >= 1.0]
+    for namespace in PARTITION_KEY_PREFERENCE:
+        if namespace in complete:
+            return namespace
+    return sorted(complete)[0] if complete else "profile_id"
+
+
+# --- review -----------------------------------------------------------------------------
+
+
+def attribute_coverage(*, dataflow: Dataflow) -> dict[str, float]:
+    """Share of sampled current members having each mapped source path."""
+    paths = list(dataflow.attribute_mappings.values_list("source_path", flat=True))
+    documents = _attributes_of(sample_member_ids(dataflow=dataflow))
+    if not documents:
+        return {}
+    present: Counter = Counter()
+    for document in documents:
+        for path in paths:
+            if lookup(document, path) is not None:
+                present[path] += 1
+    return {path: present[path] / len(documents) for path in paths}
+
+
+def lookup(document: Any, path: str) -> Any:
+    for key in path.split("."):
+        if not isinstance(document, dict) or key not in document:
+            return None
+        document = document[key]
+    return document
+
+
+def sample_member_id(*, dataflow: Dataflow, after: int | None = None) -> int | None:
+    """A current member of a mapped segment: the first after `after`, wrapping around."""
+    members = (
+        SegmentMembership.objects.filter(segment__dataflows=dataflow, status__in=LIVE_STATUSES)
+        .order_by("profile_id")
+        .values_list("profile_id", flat=True)
+    )
+    if after is not None:
+        following = members.filter(profile_id__gt=after).first()
+        if following is not None:
+            return following
+    return members.first()
+
+
+def is_member(*, dataflow: Dataflow, profile_id: int) -> bool:
+    return SegmentMembership.objects.filter(
+        segment__dataflows=dataflow, profile_id=profile_id, status__in=LIVE_STATUSES
+    ).exists()
+
+
+@dataclass
+class Capacity:
+    """A stream's write capacity and how long exporting `records` takes at that rate."""
+
+    mode: str = ""
+    shard_count: int | None = None
+    records_per_second: int = 0
+    bytes_per_second: int = 0
+    records: int = 0
+    record_bytes: int = 0
+    error: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def backfill_seconds(self) -> float:
+        if not self.records_per_second:
+            return 0.0
+        by_count = self.records / self.records_per_second
+        by_bytes = self.records * self.record_bytes / self.bytes_per_second
+        return max(by_count, by_bytes)
+
+    @property
+    def backfill_duration(self) -> str:
+        return humanize_seconds(self.backfill_seconds)
+
+
+def humanize_seconds(seconds: float) -> str:
+    if seconds < 1:
+        return "under a second"
+    delta = dt.timedelta(seconds=round(seconds))
+    hours, rest = divmod(delta.total_seconds(), 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = []
+    if hours:
+        parts.append(f"{int(hours)} h")
+    if minutes:
+        parts.append(f"{int(minutes)} min")
+    if secs and not hours:
+        parts.append(f"{int(secs)} s")
+    return " ".join(parts)
+
+
+def capacity_for(
+    *, mode: str, shard_count: int | None, records: int, record_bytes: int
+) -> Capacity:
+    if mode == "ON_DEMAND":
+        rate, byte_rate = ON_DEMAND_RECORDS_PER_SECOND, ON_DEMAND_BYTES_PER_SECOND
+    else:
+        shards = shard_count or 0
+        rate, byte_rate = shards * SHARD_RECORDS_PER_SECOND, shards * SHARD_BYTES_PER_SECOND
+    return Capacity(
+        mode=mode,
+        shard_count=shard_count,
+        records_per_second=rate,
+        bytes_per_second=byte_rate,
+        records=records,
+        record_bytes=record_bytes,
+    )
+
+
+def stream_capacity(*, connection: Connection, records: int, record_bytes: int) -> Capacity:
+    """Ask the stream for its mode and shards (DescribeStreamSummary); errors become text."""
+    from destinations.kinesis.client import (
+        KinesisError,
+        credentials_for,
+        describe_stream_summary,
+    )
+
+    try:
+        summary = describe_stream_summary(credentials_for(connection), connection.stream_name)
+    except KinesisError as error:
+        return Capacity(records=records, record_bytes=record_bytes, error=str(error))
+    return capacity_for(
+        mode=summary.mode,
+        shard_count=summary.shard_count,
+        records=records,
+        record_bytes=record_bytes,
+    )

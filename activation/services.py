@@ -1,0 +1,565 @@
+"""Dataflow writes: the wizard's draft, finishing it, editing a live dataflow on a
+draft copy, enabling, disabling, deleting, and cleaning abandoned drafts.
+
+The export engine (activation/export/) is told about every change that needs
+it: activation (cursor to head + backfill), segments added by an edit
+(backfill), enabling (a run for what changed while disabled).
+"""
+
+import logging
+import re
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from activation.export.records import PROFILE_ID_SOURCE, RESERVED_KEYS
+from activation.models import (
+    AttributeMapping,
+    Dataflow,
+    DataflowChange,
+    DataflowSegment,
+    DataflowStatus,
+    IdentitySelection,
+)
+from activation.wizard.steps import STEPS, Step, first_incomplete_step
+from destinations.models import Connection
+from profiles.models import Segment
+
+logger = logging.getLogger(__name__)
+
+SOFT_ATTRIBUTE_LIMIT = 50
+DRAFT_MAX_AGE = timedelta(days=7)
+PATH_RE = re.compile(r"^[A-Za-z0-9_@$:\-]+(\.[A-Za-z0-9_@$:\-]+)*$")
+NAMESPACE_RE = re.compile(r"^[A-Za-z0-9_\-]+$")
+# Filled by the record builder itself: a mapped attribute must not overwrite them.
+RESERVED_ROOTS = set(RESERVED_KEYS)
+PROFILE_ID = PROFILE_ID_SOURCE
+
+
+class DataflowError(Exception):
+    """A dataflow action that cannot happen now; the message says why."""
+
+
+class WizardIncompleteError(DataflowError):
+    def __init__(self, step: Step) -> None:
+        super().__init__(f"Complete the step “{step.label}” first.")
+        self.step = step
+
+
+@dataclass(frozen=True)
+class AttributeSpec:
+    source_path: str
+    target_path: str = ""
+
+    @property
+    def exported_path(self) -> str:
+        return self.target_path or self.source_path
+
+
+@dataclass(frozen=True)
+class IdentitySpec:
+    namespace: str
+    hashed: bool = False
+
+
+# --- validation -------------------------------------------------------------------
+
+
+def attribute_errors(attributes: Sequence[AttributeSpec]) -> list[list[str]]:
+    """Per row, what is wrong with it (empty lists when the mapping is valid)."""
+    errors: list[list[str]] = [[] for _ in attributes]
+    seen_source: dict[str, int] = {}
+    seen_target: dict[str, int] = {}
+    for index, spec in enumerate(attributes):
+        row = errors[index]
+        for label, path in (("Source", spec.source_path), ("Target", spec.target_path)):
+            if label == "Source" and not path:
+                row.append("Enter an attribute path.")
+            elif path and (len(path) > 500 or not PATH_RE.match(path)):
+                row.append(
+                    f"{label} path “{path}” is not valid: use dot-separated names "
+                    "such as person.name.firstName."
+                )
+        if row:
+            continue
+        if spec.source_path in seen_source:
+            row.append(
+                f"{spec.source_path} is already mapped in row {seen_source[spec.source_path] + 1}."
+            )
+            continue
+        seen_source[spec.source_path] = index
+        exported = spec.exported_path
+        if exported.split(".")[0] in RESERVED_ROOTS:
+            row.append(
+                f"“{exported}” would overwrite {exported.split('.')[0]}, which the export "
+                "fills itself: choose another target path."
+            )
+        elif exported in seen_target:
+            row.append(f"{exported} is already exported by row {seen_target[exported] + 1}.")
+        else:
+            for other, other_index in seen_target.items():
+                if exported.startswith(other + ".") or other.startswith(exported + "."):
+                    row.append(
+                        f"{exported} overlaps {other} (row {other_index + 1}): "
+                        "one would contain the other; map one of them."
+                    )
+                    break
+        seen_target.setdefault(exported, index)
+    return errors
+
+
+def _validate_mapping(
+    attributes: Sequence[AttributeSpec],
+    identities: Sequence[IdentitySpec],
+    partition_key_source: str,
+) -> None:
+    problems = [
+        f"Attribute row {index + 1}: {message}"
+        for index, row in enumerate(attribute_errors(attributes))
+        for message in row
+    ]
+    namespaces = [spec.namespace for spec in identities]
+    if len(set(namespaces)) != len(namespaces):
+        problems.append("An identity namespace is selected twice.")
+    problems += [
+        f"“{ns}” is not a namespace code." for ns in namespaces if not NAMESPACE_RE.match(ns)
+    ]
+    if not attributes and not identities:
+        problems.append("Map at least one attribute or identity.")
+    if partition_key_source != PROFILE_ID and not NAMESPACE_RE.match(partition_key_source or ""):
+        problems.append("Choose the partition key: the profile id or an identity namespace.")
+    if problems:
+        raise ValidationError(problems)
+
+
+# --- the draft ----------------------------------------------------------------------
+
+
+def _touch(dataflow: Dataflow, step: Step) -> None:
+    """Keep the draft fresh (cleanup spares it) and remember the furthest step saved."""
+    reached = dataflow.wizard_step
+    known = [s.value for s in STEPS]
+    if reached not in known or known.index(step.value) > known.index(reached):
+        dataflow.wizard_step = step.value
+    dataflow.save(update_fields=["wizard_step", "updated_at"])
+
+
+def _require_draft(dataflow: Dataflow) -> None:
+    if dataflow.status != DataflowStatus.DRAFT:
+        raise DataflowError("This dataflow is no longer a draft; edit it to change it.")
+
+
+def _default_name(connection: Connection | None) -> str:
+    stamp = timezone.localtime().strftime("%Y-%m-%d %H:%M")
+    return f"{connection.name} dataflow {stamp}" if connection else f"Dataflow {stamp}"
+
+
+@transaction.atomic
+def dataflow_draft_create(*, user: Any, connection: Connection | None = None) -> Dataflow:
+    """Start the wizard: a draft dataflow, on `connection` when already chosen."""
+    dataflow = Dataflow.objects.create(
+        connection=connection,
+        name=_default_name(connection),
+        status=DataflowStatus.DRAFT,
+        created_by=user,
+    )
+    if connection is not None:
+        _touch(dataflow, Step.DESTINATION)
+    return dataflow
+
+
+@transaction.atomic
+def dataflow_set_connection(*, dataflow: Dataflow, connection: Connection) -> Dataflow:
+    _require_draft(dataflow)
+    if dataflow.edit_of_id and connection.pk != dataflow.connection_id:
+        raise DataflowError("A live dataflow keeps its destination; create a new dataflow.")
+    if dataflow.connection_id != connection.pk:
+        old = dataflow.connection
+        if old is None or not dataflow.name or dataflow.name.startswith(f"{old.name} dataflow "):
+            dataflow.name = _default_name(connection)
+        dataflow.connection = connection
+        dataflow.save(update_fields=["connection", "name", "updated_at"])
+    _touch(dataflow, Step.DESTINATION)
+    return dataflow
+
+
+@transaction.atomic
+def dataflow_set_segments(*, dataflow: Dataflow, segment_ids: Iterable[uuid.UUID]) -> Dataflow:
+    """Make the draft's mapped segments exactly `segment_ids`."""
+    _require_draft(dataflow)
+    wanted = set(segment_ids)
+    existing = set(Segment.objects.filter(id__in=wanted).values_list("id", flat=True))
+    if missing := wanted - existing:
+        raise ValidationError(f"Unknown segment: {', '.join(sorted(map(str, missing)))}.")
+    current = set(dataflow.mapped_segments.values_list("segment_id", flat=True))
+    dataflow.mapped_segments.filter(segment_id__in=current - wanted).delete()
+    DataflowSegment.objects.bulk_create(
+        [DataflowSegment(dataflow=dataflow, segment_id=sid) for sid in wanted - current]
+    )
+    _touch(dataflow, Step.SEGMENTS)
+    return dataflow
+
+
+@transaction.atomic
+def dataflow_set_mapping(
+    *,
+    dataflow: Dataflow,
+    attributes: Sequence[AttributeSpec],
+    identities: Sequence[IdentitySpec],
+    partition_key_source: str,
+    export_only_on_value_change: bool = False,
+) -> Dataflow:
+    """Replace the draft's attributes, identities, partition key and export option."""
+    _require_draft(dataflow)
+    _validate_mapping(attributes, identities, partition_key_source)
+    dataflow.attribute_mappings.all().delete()
+    AttributeMapping.objects.bulk_create(
+        AttributeMapping(
+            dataflow=dataflow,
+            source_path=spec.source_path,
+            target_path="" if spec.target_path == spec.source_path else spec.target_path,
+            position=position,
+        )
+        for position, spec in enumerate(attributes)
+    )
+    dataflow.identity_selections.all().delete()
+    IdentitySelection.objects.bulk_create(
+        IdentitySelection(dataflow=dataflow, namespace=spec.namespace, hashed=spec.hashed)
+        for spec in identities
+    )
+    dataflow.partition_key_source = partition_key_source
+    dataflow.export_only_on_value_change = export_only_on_value_change
+    dataflow.save(update_fields=["partition_key_source", "export_only_on_value_change"])
+    _touch(dataflow, Step.MAPPING)
+    return dataflow
+
+
+@transaction.atomic
+def dataflow_draft_discard(*, dataflow: Dataflow) -> None:
+    _require_draft(dataflow)
+    dataflow.delete()
+
+
+def dataflow_drafts_cleanup(*, older_than: timedelta = DRAFT_MAX_AGE) -> int:
+    """Delete drafts (new dataflows and unfinished edits) untouched for `older_than`."""
+    cutoff = timezone.now() - older_than
+    stale = Dataflow.objects.filter(status=DataflowStatus.DRAFT, updated_at__lt=cutoff)
+    count = 0
+    for pk in stale.values_list("pk", flat=True).iterator():
+        count += (
+            Dataflow.objects.filter(pk=pk, status=DataflowStatus.DRAFT, updated_at__lt=cutoff)
+            .delete()[1]
+            .get("activation.Dataflow", 0)
+        )
+    if count:
+        logger.info("deleted %d abandoned dataflow drafts (untouched since %s)", count, cutoff)
+    return count
+
+
+# --- finishing --------------------------------------------------------------------------
+
+
+def mapping_snapshot(dataflow: Dataflow) -> dict:
+    """Everything a change can touch, in a JSON-friendly shape."""
+    return {
+        "name": dataflow.name,
+        "segments": {
+            str(sid): name
+            for sid, name in dataflow.mapped_segments.values_list("segment_id", "segment__name")
+        },
+        "attributes": [
+            {"source": m.source_path, "target": m.exported_path}
+            for m in dataflow.attribute_mappings.all()
+        ],
+        "identities": {s.namespace: s.hashed for s in dataflow.identity_selections.all()},
+        "partition_key": dataflow.partition_key_source,
+        "export_only_on_value_change": dataflow.export_only_on_value_change,
+    }
+
+
+def _summarize_snapshot(snapshot: dict) -> str:
+    identities = ", ".join(
+        f"{ns} (hashed)" if hashed else ns for ns, hashed in snapshot["identities"].items()
+    )
+    return (
+        f"Activated {len(snapshot['segments'])} segment(s) with "
+        f"{len(snapshot['attributes'])} attribute(s); identities: {identities or 'none'}; "
+        f"partition key: {snapshot['partition_key']}."
+    )
+
+
+@transaction.atomic
+def dataflow_finish(*, dataflow: Dataflow, user: Any, name: str) -> Dataflow:
+    """Finish the wizard: enable a new dataflow (and backfill), or apply an edit.
+
+    Returns the live dataflow (for an edit, the original one; the copy is gone).
+    """
+    dataflow = Dataflow.objects.select_for_update().get(pk=dataflow.pk)
+    _require_draft(dataflow)
+    step = first_incomplete_step(dataflow)
+    if step is not None:
+        raise WizardIncompleteError(step)
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": "Give the dataflow a name."})
+    if len(name) > 200:
+        raise ValidationError({"name": "Use at most 200 characters."})
+    if dataflow.edit_of_id:
+        return _edit_apply(draft=dataflow, user=user, name=name)
+
+    from activation.export.services import dataflow_activate
+
+    dataflow.name = name
+    dataflow.status = DataflowStatus.ENABLED
+    dataflow.status_message = ""
+    dataflow.save(update_fields=["name", "status", "status_message", "updated_at"])
+    snapshot = mapping_snapshot(dataflow)
+    DataflowChange.objects.create(
+        dataflow=dataflow, changed_by=user, summary=_summarize_snapshot(snapshot), details=snapshot
+    )
+    dataflow_activate(dataflow=dataflow)
+    return dataflow
+
+
+# --- editing a live dataflow ----------------------------------------------------------
+
+
+@transaction.atomic
+def dataflow_edit_start(*, dataflow: Dataflow, user: Any) -> Dataflow:
+    """A draft copy of a live dataflow to walk through the wizard (resumed if one exists)."""
+    original = Dataflow.objects.select_for_update().get(pk=dataflow.pk)
+    if original.status == DataflowStatus.DRAFT:
+        raise DataflowError("This dataflow is still a draft: continue its wizard instead.")
+    existing = original.edit_drafts.first()
+    if existing is not None:
+        return existing
+    draft = Dataflow.objects.create(
+        connection=original.connection,
+        name=original.name,
+        status=DataflowStatus.DRAFT,
+        partition_key_source=original.partition_key_source,
+        export_only_on_value_change=original.export_only_on_value_change,
+        wizard_step=Step.MAPPING.value,
+        created_by=user,
+        edit_of=original,
+    )
+    _copy_mapping(source=original, target=draft)
+    DataflowSegment.objects.bulk_create(
+        DataflowSegment(dataflow=draft, segment_id=sid)
+        for sid in original.mapped_segments.values_list("segment_id", flat=True)
+    )
+    return draft
+
+
+def _copy_mapping(*, source: Dataflow, target: Dataflow) -> None:
+    target.attribute_mappings.all().delete()
+    AttributeMapping.objects.bulk_create(
+        AttributeMapping(
+            dataflow=target,
+            source_path=m.source_path,
+            target_path=m.target_path,
+            position=m.position,
+        )
+        for m in source.attribute_mappings.all()
+    )
+    target.identity_selections.all().delete()
+    IdentitySelection.objects.bulk_create(
+        IdentitySelection(dataflow=target, namespace=s.namespace, hashed=s.hashed)
+        for s in source.identity_selections.all()
+    )
+
+
+def snapshot_diff(before: dict, after: dict) -> dict:
+    """What an edit changes, as the details recorded in DataflowChange."""
+    diff: dict[str, Any] = {}
+    added = [
+        {"id": sid, "name": name}
+        for sid, name in after["segments"].items()
+        if sid not in before["segments"]
+    ]
+    removed = [
+        {"id": sid, "name": name}
+        for sid, name in before["segments"].items()
+        if sid not in after["segments"]
+    ]
+    if added or removed:
+        diff["segments"] = {"added": added, "removed": removed}
+    old_attrs = {a["source"]: a["target"] for a in before["attributes"]}
+    new_attrs = {a["source"]: a["target"] for a in after["attributes"]}
+    attrs = {
+        "added": [s for s in new_attrs if s not in old_attrs],
+        "removed": [s for s in old_attrs if s not in new_attrs],
+        "retargeted": [
+            {"source": s, "from": old_attrs[s], "to": t}
+            for s, t in new_attrs.items()
+            if s in old_attrs and old_attrs[s] != t
+        ],
+    }
+    if any(attrs.values()):
+        diff["attributes"] = attrs
+    elif before["attributes"] != after["attributes"]:
+        diff["attributes"] = {"reordered": True}
+    old_ids, new_ids = before["identities"], after["identities"]
+    ids = {
+        "added": [ns for ns in new_ids if ns not in old_ids],
+        "removed": [ns for ns in old_ids if ns not in new_ids],
+        "hashing": [
+            {"namespace": ns, "from": old_ids[ns], "to": h}
+            for ns, h in new_ids.items()
+            if ns in old_ids and old_ids[ns] != h
+        ],
+    }
+    if any(ids.values()):
+        diff["identities"] = ids
+    for key in ("name", "partition_key", "export_only_on_value_change"):
+        if before[key] != after[key]:
+            diff[key] = {"from": before[key], "to": after[key]}
+    return diff
+
+
+def describe_diff(diff: dict) -> str:
+    """One readable sentence per kind of change."""
+    parts = []
+    if segments := diff.get("segments"):
+        if segments["added"]:
+            names = ", ".join(s["name"] for s in segments["added"])
+            parts.append(f"Added segment(s) {names} (their members are backfilled).")
+        if segments["removed"]:
+            names = ", ".join(s["name"] for s in segments["removed"])
+            parts.append(f"Removed segment(s) {names}.")
+    if attrs := diff.get("attributes"):
+        if attrs.get("added"):
+            parts.append(f"Mapped {', '.join(attrs['added'])}.")
+        if attrs.get("removed"):
+            parts.append(f"Unmapped {', '.join(attrs['removed'])}.")
+        for item in attrs.get("retargeted", []):
+            parts.append(f"{item['source']} now exported as {item['to']}.")
+        if attrs.get("reordered"):
+            parts.append("Reordered attributes.")
+    if ids := diff.get("identities"):
+        if ids["added"]:
+            parts.append(f"Added identities {', '.join(ids['added'])}.")
+        if ids["removed"]:
+            parts.append(f"Removed identities {', '.join(ids['removed'])}.")
+        for item in ids["hashing"]:
+            state = "hashed" if item["to"] else "not hashed"
+            parts.append(f"{item['namespace']} now {state}.")
+    if change := diff.get("partition_key"):
+        parts.append(f"Partition key {change['from']} → {change['to']}.")
+    if change := diff.get("export_only_on_value_change"):
+        parts.append(
+            "Exports only when a mapped value changes."
+            if change["to"]
+            else "Exports on any write to a mapped attribute."
+        )
+    if change := diff.get("name"):
+        parts.append(f"Renamed “{change['from']}” → “{change['to']}”.")
+    return " ".join(parts) or "Saved without changes."
+
+
+def _edit_apply(*, draft: Dataflow, user: Any, name: str) -> Dataflow:
+    """Apply an edit draft to its live dataflow in one transaction, and record it."""
+    from activation.export.services import backfill_start
+
+    original = Dataflow.objects.select_for_update().get(pk=draft.edit_of_id)
+    draft.name = name
+    before, after = mapping_snapshot(original), mapping_snapshot(draft)
+    diff = snapshot_diff(before, after)
+
+    kept = set(before["segments"]) & set(after["segments"])
+    added_ids = [uuid.UUID(s["id"]) for s in diff.get("segments", {}).get("added", [])]
+    removed_ids = [uuid.UUID(s["id"]) for s in diff.get("segments", {}).get("removed", [])]
+    # Removed segments simply stop exporting: no "exited" record per member.
+    original.mapped_segments.filter(segment_id__in=removed_ids).delete()
+    DataflowSegment.objects.bulk_create(
+        DataflowSegment(dataflow=original, segment_id=sid) for sid in added_ids
+    )
+    mapping_changed = any(
+        key in diff
+        for key in ("attributes", "identities", "partition_key", "export_only_on_value_change")
+    )
+    if mapping_changed:
+        _copy_mapping(source=draft, target=original)
+        original.mapped_segments.filter(segment_id__in=[uuid.UUID(s) for s in kept]).update(
+            mapping_updated_at=timezone.now()
+        )
+    original.name = name
+    original.partition_key_source = draft.partition_key_source
+    original.export_only_on_value_change = draft.export_only_on_value_change
+    original.save(
+        update_fields=["name", "partition_key_source", "export_only_on_value_change", "updated_at"]
+    )
+    DataflowChange.objects.create(
+        dataflow=original, changed_by=user, summary=describe_diff(diff), details=diff
+    )
+    draft.delete()
+    if added_ids:
+        backfill_start(dataflow=original, segment_ids=added_ids, reason="segment_added")
+    return original
+
+
+# --- enable, disable, delete ----------------------------------------------------------
+
+
+@transaction.atomic
+def dataflow_enable(*, dataflow: Dataflow, user: Any) -> Dataflow:
+    """Resume exporting; what changed while disabled goes out in the next run."""
+    from activation.export.services import schedule_dataflow_run
+
+    locked = Dataflow.objects.select_for_update().get(pk=dataflow.pk)
+    if locked.status == DataflowStatus.DRAFT:
+        raise DataflowError("Finish the activation wizard before enabling this dataflow.")
+    if locked.status != DataflowStatus.ENABLED:
+        previous = locked.get_status_display()
+        locked.status = DataflowStatus.ENABLED
+        locked.status_message = ""
+        locked.save(update_fields=["status", "status_message", "updated_at"])
+        DataflowChange.objects.create(
+            dataflow=locked,
+            changed_by=user,
+            summary="Enabled.",
+            details={"status": {"from": previous, "to": "Enabled"}},
+        )
+    pk = locked.pk
+    transaction.on_commit(lambda: schedule_dataflow_run(pk))
+    _refresh(dataflow, locked)
+    return dataflow
+
+
+@transaction.atomic
+def dataflow_disable(*, dataflow: Dataflow, user: Any) -> Dataflow:
+    """Stop sending; changes keep being captured and go out when enabled again."""
+    locked = Dataflow.objects.select_for_update().get(pk=dataflow.pk)
+    if locked.status == DataflowStatus.DRAFT:
+        raise DataflowError("A draft sends nothing; there is nothing to disable.")
+    if locked.status != DataflowStatus.DISABLED:
+        previous = locked.get_status_display()
+        locked.status = DataflowStatus.DISABLED
+        locked.save(update_fields=["status", "updated_at"])
+        DataflowChange.objects.create(
+            dataflow=locked,
+            changed_by=user,
+            summary="Disabled.",
+            details={"status": {"from": previous, "to": "Disabled"}},
+        )
+    _refresh(dataflow, locked)
+    return dataflow
+
+
+def _refresh(stale: Dataflow, fresh: Dataflow) -> None:
+    stale.status = fresh.status
+    stale.status_message = fresh.status_message
+    stale.updated_at = fresh.updated_at
+
+
+@transaction.atomic
+def dataflow_delete(*, dataflow: Dataflow, user: Any) -> None:
+    """Delete a dataflow with its mapping, runs and delivery log (and any edit draft)."""
+    logger.info("user %s deleted dataflow %s (%s)", user.pk, dataflow.pk, dataflow.name)
+    dataflow.delete()

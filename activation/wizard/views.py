@@ -1,0 +1,468 @@
+"""The activation wizard: one view per step over a draft Dataflow.
+
+Every step view loads the draft by primary key, refuses a skipped step
+(redirect to the first incomplete one, with a message) and stores what the
+marketer chose on the draft itself, so back/forward and resuming later keep
+every choice.
+"""
+
+import json
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.views.decorators.http import require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from activation import selectors, services
+from activation.export.records import MAX_RECORD_BYTES, record_for_profile
+from activation.models import Dataflow, DataflowStatus
+from activation.wizard.forms import (
+    DestinationForm,
+    FinishForm,
+    MappingForm,
+    segment_selection,
+)
+from activation.wizard.steps import Step, blocking_step, resume_step, step_states
+from profiles.models import Profile
+
+T = "activation/wizard/"
+NEAR_LIMIT_BYTES = 900 * 1024
+MISSING_WARNING_SHARE = 0.5
+
+
+def _redirect(request: HttpRequest, url: str) -> HttpResponse:
+    """A redirect that also works for htmx requests (full page navigation)."""
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
+def _step_url(step: Step, dataflow: Dataflow) -> str:
+    return reverse(step.url_name, args=[dataflow.pk])
+
+
+def live_dataflow_url(dataflow: Dataflow) -> str:
+    """The dataflow's page in monitoring, or the list while there is none."""
+    try:
+        return reverse("activation:dataflow_detail", args=[dataflow.pk])
+    except NoReverseMatch:
+        return reverse("activation:dataflow_list")
+
+
+def _load_draft(request: HttpRequest, pk: int, step: Step) -> Dataflow | HttpResponse:
+    """The user's draft at `step`, or a redirect when it is finished or a step is skipped."""
+    dataflow = get_object_or_404(selectors.dataflows_for_user(user=request.user), pk=pk)
+    if dataflow.status != DataflowStatus.DRAFT:
+        messages.info(request, f"“{dataflow.name}” is already active; edit it to change it.")
+        return _redirect(request, live_dataflow_url(dataflow))
+    blocker = blocking_step(dataflow, step)
+    if blocker is not None:
+        messages.warning(request, f"Complete the step “{blocker.label}” first.")
+        return _redirect(request, _step_url(blocker, dataflow))
+    return dataflow
+
+
+def _context(dataflow: Dataflow | None, step: Step, **extra: object) -> dict:
+    return {
+        "dataflow": dataflow,
+        "step": step,
+        "steps": step_states(dataflow, step) if dataflow else [],
+        "editing": bool(dataflow and dataflow.edit_of_id),
+        **extra,
+    }
+
+
+# --- start, resume, drafts ----------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def wizard_start(request: HttpRequest) -> HttpResponse:
+    """Step 1 for a new dataflow; entered from a connection it goes straight to segments."""
+    connections = selectors.connections_for_user(user=request.user)
+    connection_id = request.GET.get("connection", "")
+    if request.method == "GET" and connection_id.isdigit():
+        connection = connections.filter(pk=int(connection_id)).first()
+        if connection is not None:
+            dataflow = services.dataflow_draft_create(user=request.user, connection=connection)
+            return redirect(_step_url(Step.SEGMENTS, dataflow))
+        messages.error(request, "That destination does not exist or is not yours.")
+    form = DestinationForm(request.POST or None, connections=connections)
+    if request.method == "POST" and form.is_valid():
+        dataflow = services.dataflow_draft_create(
+            user=request.user, connection=form.cleaned_data["connection"]
+        )
+        return redirect(_step_url(Step.SEGMENTS, dataflow))
+    context = _context(None, Step.DESTINATION, form=form, connections=connections)
+    context["steps"] = [{"label": s.label, "current": s == Step.DESTINATION} for s in Step]
+    return render(request, T + "destination.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def wizard_destination(request: HttpRequest, pk: int) -> HttpResponse:
+    dataflow = _load_draft(request, pk, Step.DESTINATION)
+    if isinstance(dataflow, HttpResponse):
+        return dataflow
+    connections = selectors.connections_for_user(user=request.user)
+    initial = {"connection": dataflow.connection_id}
+    form = DestinationForm(request.POST or None, connections=connections, initial=initial)
+    if request.method == "POST":
+        if dataflow.edit_of_id:
+            return redirect(_step_url(Step.SEGMENTS, dataflow))
+        if form.is_valid():
+            services.dataflow_set_connection(
+                dataflow=dataflow, connection=form.cleaned_data["connection"]
+            )
+            return redirect(_step_url(Step.SEGMENTS, dataflow))
+    context = _context(dataflow, Step.DESTINATION, form=form, connections=connections)
+    return render(request, T + "destination.html", context)
+
+
+@login_required
+def wizard_resume(request: HttpRequest, pk: int) -> HttpResponse:
+    dataflow = get_object_or_404(selectors.dataflows_for_user(user=request.user), pk=pk)
+    if dataflow.status != DataflowStatus.DRAFT:
+        return redirect(live_dataflow_url(dataflow))
+    return redirect(_step_url(resume_step(dataflow), dataflow))
+
+
+@login_required
+def wizard_drafts(request: HttpRequest) -> HttpResponse:
+    """Unfinished wizards to resume or discard (the destinations page embeds the section)."""
+    drafts = selectors.drafts_for_user(user=request.user)
+    connection_id = request.GET.get("connection", "")
+    if connection_id.isdigit():
+        drafts = drafts.filter(connection_id=int(connection_id))
+    rows = [{"dataflow": d, "next_step": resume_step(d)} for d in drafts[:100]]
+    template = T + "drafts.html" + ("#drafts-section" if request.htmx else "")
+    return render(request, template, {"rows": rows})
+
+
+@login_required
+@require_POST
+def wizard_discard(request: HttpRequest, pk: int) -> HttpResponse:
+    dataflow = get_object_or_404(selectors.dataflows_for_user(user=request.user), pk=pk)
+    try:
+        services.dataflow_draft_discard(dataflow=dataflow)
+    except services.DataflowError as error:
+        messages.error(request, str(error))
+        return redirect(live_dataflow_url(dataflow))
+    messages.success(request, f"Discarded the draft “{dataflow.name}”.")
+    if dataflow.edit_of_id:
+        return redirect(live_dataflow_url(dataflow.edit_of))
+    return redirect("activation:wizard_drafts")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def wizard_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Edit a live dataflow: walk the same steps on a draft copy (one per dataflow)."""
+    dataflow = get_object_or_404(selectors.dataflows_for_user(user=request.user), pk=pk)
+    try:
+        draft = services.dataflow_edit_start(dataflow=dataflow, user=request.user)
+    except services.DataflowError as error:
+        messages.error(request, str(error))
+        return redirect("activation:wizard_resume", pk=dataflow.pk)
+    return redirect(_step_url(Step.SEGMENTS, draft))
+
+
+# --- segments ----------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def wizard_segments(request: HttpRequest, pk: int) -> HttpResponse:
+    dataflow = _load_draft(request, pk, Step.SEGMENTS)
+    if isinstance(dataflow, HttpResponse):
+        return dataflow
+    params = request.POST if request.method == "POST" else request.GET
+    query = params.get("q", "")
+    page = params.get("page") or params.get("current_page") or 1
+    if params.get("action") == "search":
+        page = 1
+    error = ""
+    if request.method == "POST":
+        current = selectors.selected_segment_ids(dataflow=dataflow)
+        chosen = segment_selection(current=current, data=request.POST)
+        if chosen != current:
+            services.dataflow_set_segments(dataflow=dataflow, segment_ids=chosen)
+        action = request.POST.get("action")
+        if action == "back":
+            return redirect(_step_url(Step.DESTINATION, dataflow))
+        if action == "next":
+            if chosen:
+                return redirect(_step_url(Step.MAPPING, dataflow))
+            error = "Select at least one segment to activate."
+        elif not request.htmx:
+            url = _step_url(Step.SEGMENTS, dataflow)
+            return redirect(f"{url}?{urlencode({'q': query, 'page': page})}")
+    page_obj, rows = selectors.segment_page(dataflow=dataflow, query=query, page=page)
+    context = _context(
+        dataflow,
+        Step.SEGMENTS,
+        query=query,
+        page=page_obj,
+        rows=rows,
+        selected=selectors.mapped_segment_rows(dataflow=dataflow),
+        error=error,
+    )
+    template = T + "segments.html" + ("#segments-panel" if request.htmx else "")
+    return render(request, template, context, status=400 if error else 200)
+
+
+# --- mapping -----------------------------------------------------------------------------
+
+
+def _mapping_inputs(dataflow: Dataflow) -> dict:
+    schema = selectors.profile_schema()
+    return {
+        "namespaces": selectors.identity_namespaces(),
+        "known_paths": {item.path for item in schema},
+        "coverage": selectors.namespace_coverage(dataflow=dataflow),
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def wizard_mapping(request: HttpRequest, pk: int) -> HttpResponse:
+    dataflow = _load_draft(request, pk, Step.MAPPING)
+    if isinstance(dataflow, HttpResponse):
+        return dataflow
+    inputs = _mapping_inputs(dataflow)
+    status = 200
+    if request.method == "GET":
+        form = MappingForm.for_dataflow(
+            dataflow,
+            default_partition_key=selectors.default_partition_key(dataflow=dataflow),
+            **inputs,
+        )
+    else:
+        form = MappingForm.from_post(request.POST, **inputs)
+        action = request.POST.get("action", "")
+        if "add" in request.POST:
+            form.add(request.POST["add"])
+        elif "remove" in request.POST:
+            form.remove(request.POST["remove"])
+        elif action == "add_row":
+            form.add_blank()
+        elif action in {"next", "back", "save"}:
+            if form.is_valid():
+                try:
+                    services.dataflow_set_mapping(
+                        dataflow=dataflow,
+                        attributes=form.specs(),
+                        identities=form.identity_specs(),
+                        partition_key_source=form.partition_key,
+                        export_only_on_value_change=form.export_only_on_value_change,
+                    )
+                except ValidationError as error:
+                    form.errors.extend(error.messages)
+                else:
+                    target = {"next": Step.REVIEW, "back": Step.SEGMENTS}.get(action)
+                    if target is None:
+                        messages.success(request, "Mapping saved.")
+                        target = Step.MAPPING
+                    return redirect(_step_url(target, dataflow))
+            status = 400
+        edited = "add" in request.POST or "remove" in request.POST or action == "add_row"
+        if edited and request.htmx:
+            return render(request, T + "mapping.html#attributes", {"form": form})
+    schema_query = request.POST.get("picker_q", "") if request.method == "POST" else ""
+    context = _context(
+        dataflow,
+        Step.MAPPING,
+        form=form,
+        schema=selectors.search_schema(selectors.profile_schema(), schema_query)[:200],
+        picker_q=schema_query,
+    )
+    return render(request, T + "mapping.html", context, status=status)
+
+
+@login_required
+def wizard_schema(request: HttpRequest, pk: int) -> HttpResponse:
+    """The schema picker's list, filtered (htmx fragment)."""
+    dataflow = get_object_or_404(selectors.dataflows_for_user(user=request.user), pk=pk)
+    query = request.GET.get("picker_q", "")
+    schema = selectors.search_schema(selectors.profile_schema(), query)[:200]
+    context = {"dataflow": dataflow, "schema": schema, "picker_q": query}
+    return render(request, T + "mapping.html#picker-list", context)
+
+
+# --- review and finish ---------------------------------------------------------------
+
+
+def _sample(dataflow: Dataflow, requested: str, after: str) -> dict:
+    """The review's sample record: a chosen member, the next one, or the first."""
+    error = ""
+    profile_id = None
+    if requested.strip():
+        if not requested.strip().isdigit():
+            error = f"“{requested}” is not a profile id."
+        elif not selectors.is_member(dataflow=dataflow, profile_id=int(requested)):
+            error = f"Profile {requested} is not a current member of the selected segments."
+        else:
+            profile_id = int(requested)
+    if profile_id is None:
+        previous = int(after) if after.isdigit() else None
+        profile_id = selectors.sample_member_id(dataflow=dataflow, after=previous)
+    if profile_id is None:
+        return {"sample_error": error, "record": None}
+    try:
+        record = record_for_profile(dataflow=dataflow, profile_id=profile_id)
+    except Profile.DoesNotExist:
+        return {"sample_error": f"Profile {profile_id} no longer exists.", "record": None}
+    pretty = json.dumps(json.loads(record.data), indent=2, ensure_ascii=False)
+    return {"sample_error": error, "record": record, "pretty": pretty}
+
+
+def _warnings(dataflow: Dataflow, record: object, segments: list) -> list[str]:
+    warnings = []
+    size = getattr(record, "size_bytes", 0)
+    if size > MAX_RECORD_BYTES:
+        warnings.append(
+            f"The sample record is {size:,} bytes, over Kinesis' 1 MiB limit: such profiles "
+            "are excluded from the export. Map fewer or smaller attributes."
+        )
+    elif size > NEAR_LIMIT_BYTES:
+        warnings.append(
+            f"The sample record is {size:,} bytes, close to Kinesis' 1 MiB limit: larger "
+            "profiles would be excluded."
+        )
+    for path, share in selectors.attribute_coverage(dataflow=dataflow).items():
+        if share < MISSING_WARNING_SHARE:
+            warnings.append(
+                f"{path} is missing in {round((1 - share) * 100)} % of sampled members: "
+                "their records will not contain it."
+            )
+    count = dataflow.attribute_mappings.count()
+    if count > services.SOFT_ATTRIBUTE_LIMIT:
+        warnings.append(
+            f"{count} attributes are mapped (more than {services.SOFT_ATTRIBUTE_LIMIT}): "
+            "records grow, and so does the stream's load."
+        )
+    warnings += [
+        f"Segment “{row.segment.name}” is inactive: it is not evaluated, so its members "
+        "do not change."
+        for row in segments
+        if not row.segment.active
+    ]
+    if not any(row.size for row in segments):
+        warnings.append("The selected segments have no members yet: nothing is backfilled.")
+    if dataflow.partition_key_source != services.PROFILE_ID:
+        share = selectors.namespace_coverage(dataflow=dataflow).get(
+            dataflow.partition_key_source, 0.0
+        )
+        if segments and any(row.size for row in segments) and share < 1:
+            warnings.append(
+                f"{round((1 - share) * 100)} % of sampled members have no "
+                f"{dataflow.partition_key_source} identity: their partition key is the "
+                "profile id."
+            )
+    return warnings
+
+
+def _backfill_segment_ids(dataflow: Dataflow) -> list:
+    """Segments whose members finishing will backfill: all, or those an edit adds."""
+    chosen = selectors.selected_segment_ids(dataflow=dataflow)
+    if dataflow.edit_of_id:
+        chosen -= selectors.selected_segment_ids(dataflow=dataflow.edit_of)
+    return list(chosen)
+
+
+def _review_context(request: HttpRequest, dataflow: Dataflow, form: FinishForm) -> dict:
+    segments = selectors.mapped_segment_rows(dataflow=dataflow)
+    sample = _sample(dataflow, request.GET.get("sample", ""), request.GET.get("after", ""))
+    diff = None
+    if dataflow.edit_of_id:
+        diff = services.snapshot_diff(
+            services.mapping_snapshot(dataflow.edit_of),
+            {**services.mapping_snapshot(dataflow), "name": dataflow.edit_of.name},
+        )
+    return _context(
+        dataflow,
+        Step.REVIEW,
+        form=form,
+        connection=dataflow.connection,
+        segments=segments,
+        attributes=list(dataflow.attribute_mappings.all()),
+        identities=list(dataflow.identity_selections.all()),
+        warnings=_warnings(dataflow, sample.get("record"), segments),
+        change_summary=services.describe_diff(diff) if diff is not None else "",
+        **sample,
+    )
+
+
+@login_required
+def wizard_review(request: HttpRequest, pk: int) -> HttpResponse:
+    dataflow = _load_draft(request, pk, Step.REVIEW)
+    if isinstance(dataflow, HttpResponse):
+        return dataflow
+    form = FinishForm(initial={"name": dataflow.name})
+    return render(request, T + "review.html", _review_context(request, dataflow, form))
+
+
+@login_required
+def wizard_sample(request: HttpRequest, pk: int) -> HttpResponse:
+    """Another sample record (htmx fragment; without htmx, the review page)."""
+    dataflow = _load_draft(request, pk, Step.REVIEW)
+    if isinstance(dataflow, HttpResponse):
+        return dataflow
+    if not request.htmx:
+        url = _step_url(Step.REVIEW, dataflow)
+        return redirect(f"{url}?{request.GET.urlencode()}")
+    sample = _sample(dataflow, request.GET.get("sample", ""), request.GET.get("after", ""))
+    return render(request, T + "review.html#sample", {"dataflow": dataflow, **sample})
+
+
+@login_required
+def wizard_capacity(request: HttpRequest, pk: int) -> HttpResponse:
+    """The stream's capacity against the backfill (htmx fragment: it asks AWS)."""
+    dataflow = _load_draft(request, pk, Step.REVIEW)
+    if isinstance(dataflow, HttpResponse):
+        return dataflow
+    sample = _sample(dataflow, request.GET.get("sample", ""), "")
+    record = sample.get("record")
+    capacity = selectors.stream_capacity(
+        connection=dataflow.connection,
+        records=selectors.distinct_member_count(segment_ids=_backfill_segment_ids(dataflow)),
+        record_bytes=record.size_bytes if record else 0,
+    )
+    context = {"dataflow": dataflow, "capacity": capacity, "editing": bool(dataflow.edit_of_id)}
+    return render(request, T + "review.html#capacity", context)
+
+
+@login_required
+@require_POST
+def wizard_finish(request: HttpRequest, pk: int) -> HttpResponse:
+    dataflow = _load_draft(request, pk, Step.REVIEW)
+    if isinstance(dataflow, HttpResponse):
+        return dataflow
+    form = FinishForm(request.POST)
+    if form.is_valid():
+        editing = bool(dataflow.edit_of_id)
+        try:
+            live = services.dataflow_finish(
+                dataflow=dataflow, user=request.user, name=form.cleaned_data["name"]
+            )
+        except services.WizardIncompleteError as error:
+            messages.warning(request, str(error))
+            return redirect(_step_url(error.step, dataflow))
+        except services.DataflowError as error:
+            messages.error(request, str(error))
+            return redirect(live_dataflow_url(dataflow))
+        except ValidationError as error:
+            form.add_error("name", error.messages)
+        else:
+            if editing:
+                messages.success(request, f"Saved your changes to “{live.name}”.")
+            else:
+                messages.success(
+                    request, f"“{live.name}” is enabled; its segments' members are being exported."
+                )
+            return redirect(live_dataflow_url(live))
+    context = _review_context(request, dataflow, form)
+    return render(request, T + "review.html", context, status=400)
