@@ -2,8 +2,25 @@
 change log that incremental export reads."""
 
 import uuid
+from typing import Any
 
 from django.db import models
+
+
+class CurrentTxid(models.Func):
+    """The writing transaction's id as a column default (PostgreSQL); 0 elsewhere.
+
+    See profiles/changes.py for why change capture needs it.
+    """
+
+    allowed_default = True
+    output_field = models.BigIntegerField()
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list]:
+        return "0", []
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list]:
+        return "(pg_current_xact_id()::text::bigint)", []
 
 
 class IdentityNamespace(models.Model):
@@ -59,6 +76,8 @@ class Segment(models.Model):
     description = models.TextField(blank=True)
     rule = models.JSONField(default=dict)
     active = models.BooleanField(default=True)
+    # When a batch evaluation last finished over every profile (None: never).
+    evaluated_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -102,7 +121,7 @@ class ProfileChange(models.Model):
     committed after a later id (see profiles/changes.py).
     """
 
-    txid = models.BigIntegerField(default=0)
+    txid = models.BigIntegerField(db_default=CurrentTxid())
     profile = models.ForeignKey(
         Profile, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
     )
@@ -114,6 +133,8 @@ class ProfileChange(models.Model):
     identities_removed = models.JSONField(default=list, blank=True)
     # {segment_id: new_status} for memberships that transitioned in this write.
     membership_changes = models.JSONField(default=dict, blank=True)
+    # What wrote it: api, import, ui, demo, admin or segment (batch evaluation).
+    source = models.CharField(max_length=16, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -1,0 +1,175 @@
+"""Profile attribute documents: dotted paths, merging writes, and leaf paths.
+
+A profile's attributes are one nested JSON object addressed by XDM-style
+dotted paths (``person.name.firstName``). A write merges into it: objects
+merge key by key, any other value (string, number, boolean, array) replaces
+what was there, and an explicit ``null`` removes the key. Objects left empty
+by a removal are pruned, so a document never holds ``{}`` or ``null``.
+"""
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+# One path segment: letters, digits, underscore, hyphen, and a leading "_" for
+# tenant namespaces as XDM uses them. No dots (they separate segments).
+SEGMENT_RE = re.compile(r"^[A-Za-z0-9_@$-]{1,100}$")
+MAX_DEPTH = 12
+MAX_PATH_LENGTH = 500
+
+_MISSING = object()
+
+
+def split_path(path: str) -> list[str]:
+    """The keys of a dotted path; ValueError naming the problem when it is not valid."""
+    if not isinstance(path, str) or not path:
+        raise ValueError("must be a dotted attribute path such as person.name.firstName")
+    if len(path) > MAX_PATH_LENGTH:
+        raise ValueError(f"is longer than {MAX_PATH_LENGTH} characters")
+    keys = path.split(".")
+    if len(keys) > MAX_DEPTH:
+        raise ValueError(f"is nested deeper than {MAX_DEPTH} levels")
+    for key in keys:
+        if not SEGMENT_RE.match(key):
+            raise ValueError(
+                f"'{path}' is not a valid path: each part must be 1-100 letters, digits, "
+                "'_', '-', '@' or '$', separated by dots"
+            )
+    return keys
+
+
+def get_path(document: dict, keys: list[str]) -> Any:
+    """The value at keys, or None when any step is missing or not an object."""
+    value: Any = document
+    for key in keys:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+        if value is None:
+            return None
+    return value
+
+
+def leaf_paths(document: dict, prefix: str = "") -> list[str]:
+    """Dotted paths of every non-object value in document (arrays count as leaves)."""
+    paths: list[str] = []
+    for key, value in document.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            paths.extend(leaf_paths(value, f"{path}."))
+        else:
+            paths.append(path)
+    return paths
+
+
+def validate_document(document: Any, *, where: str = "attributes") -> dict[str, str]:
+    """Errors keyed by dotted location; empty when document is a valid write."""
+    if not isinstance(document, dict):
+        return {where: "must be a JSON object"}
+    errors: dict[str, str] = {}
+    _validate_object(document, where, 1, errors)
+    return errors
+
+
+def _validate_object(value: dict, where: str, depth: int, errors: dict[str, str]) -> None:
+    if depth > MAX_DEPTH:
+        errors[where] = f"is nested deeper than {MAX_DEPTH} levels"
+        return
+    for key, child in value.items():
+        location = f"{where}.{key}"
+        if not SEGMENT_RE.match(key):
+            errors[location] = (
+                "invalid attribute name: use 1-100 letters, digits, '_', '-', '@' or '$' "
+                "(no dots: nest objects instead)"
+            )
+        elif isinstance(child, dict):
+            _validate_object(child, location, depth + 1, errors)
+
+
+@dataclass
+class MergeResult:
+    """The document after a write, and which paths the write touched."""
+
+    document: dict
+    written: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+
+
+def merge(current: dict, patch: dict) -> MergeResult:
+    """Apply patch to a copy of current; record written and changed leaf paths.
+
+    A path is *written* when the patch sets or removes it, even if the value
+    stays the same; it is *changed* when the stored value differs afterwards.
+    """
+    result = MergeResult(document=_copy(current))
+    _merge_into(result.document, patch, "", result)
+    return result
+
+
+def _merge_into(target: dict, patch: dict, prefix: str, result: MergeResult) -> None:
+    for key, value in patch.items():
+        path = f"{prefix}{key}"
+        old = target.get(key, _MISSING)
+        if value is None:
+            result.written.append(path)
+            if old is not _MISSING:
+                result.changed.extend(_leaves_of(old, path))
+                del target[key]
+        elif isinstance(value, dict):
+            if not value:
+                continue
+            if not isinstance(old, dict):
+                if not _has_values(value):
+                    # Removing keys under a scalar removes nothing; the scalar stays.
+                    result.written.extend(leaf_paths(value, f"{path}."))
+                    continue
+                if old is not _MISSING:
+                    result.changed.extend(_leaves_of(old, path))
+                old = {}
+                target[key] = old
+            _merge_into(old, value, f"{path}.", result)
+            if not old:
+                del target[key]
+        else:
+            result.written.append(path)
+            if isinstance(old, dict):
+                result.changed.extend(_leaves_of(old, path))
+                result.changed.append(path)
+            elif old is _MISSING or not same_json(old, value):
+                result.changed.append(path)
+            target[key] = value
+
+
+def _has_values(patch: dict) -> bool:
+    return any(_has_values(v) if isinstance(v, dict) else v is not None for v in patch.values())
+
+
+def _leaves_of(value: Any, path: str) -> list[str]:
+    if isinstance(value, dict) and value:
+        return leaf_paths(value, f"{path}.")
+    return [path]
+
+
+def _copy(document: dict) -> dict:
+    # Only objects are mutated by a merge; leaves can be shared.
+    return {k: _copy(v) if isinstance(v, dict) else v for k, v in document.items()}
+
+
+def same_json(a: Any, b: Any) -> bool:
+    """JSON equality: 1 == 1.0, but True is not 1 (Python's == says it is)."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return isinstance(a, bool) and isinstance(b, bool) and a == b
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return a == b
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same_json(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same_json(a[k], b[k]) for k in a)
+    return a == b
+
+
+def paths_overlap(path: str, other: str) -> bool:
+    """True when one path equals the other or contains it (person.name vs person.name.x)."""
+    return path == other or other.startswith(f"{path}.") or path.startswith(f"{other}.")

@@ -1,0 +1,253 @@
+"""Segments: saving them, membership transitions, and batch evaluation.
+
+Membership statuses follow the reference product:
+
+* not a member (or exited) and qualifies          -> ``realized`` (lastQualificationTime = now)
+* ``realized`` and still qualifies later          -> ``existing``
+* ``realized``/``existing`` and no longer qualifies -> ``exited`` (lastQualificationTime = now)
+
+Only entering (``realized``) and leaving (``exited``) are *changes* for export
+(SPEC §3): they are recorded in ``ProfileChange.membership_changes``. The
+``realized -> existing`` step refines the stored status without a change row.
+
+Streaming evaluation runs inside every profile write (profiles.services).
+Batch evaluation (``segment_evaluate``) walks all profiles in id ranges: it
+finds the qualifying ids of a range (in SQL on PostgreSQL, in Python
+elsewhere), and only for the profiles whose membership must transition it
+takes their row locks in a short transaction, re-checks them and writes the
+memberships and change rows. No transaction spans more than one range and no
+more than one range of rows is held in memory, so a million profiles need
+neither a giant transaction nor a giant heap.
+"""
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from profiles.models import MembershipStatus, Profile, ProfileChange, Segment, SegmentMembership
+from profiles.rules import Predicate, RuleMatches, check_rule, matcher, supports_sql, today_utc
+from profiles.signals import send_profiles_changed
+
+logger = logging.getLogger(__name__)
+
+REALIZED, EXISTING, EXITED = (
+    MembershipStatus.REALIZED,
+    MembershipStatus.EXISTING,
+    MembershipStatus.EXITED,
+)
+# Transitions that are changes for export.
+CAPTURED = frozenset({REALIZED.value, EXITED.value})
+LIVE = (REALIZED.value, EXISTING.value)
+CHUNK = 10_000
+
+
+def membership_transition(status: str | None, qualifies: bool) -> str | None:
+    """The new status after an evaluation, or None when it stays as it is."""
+    if qualifies:
+        if status in (None, EXITED):
+            return REALIZED.value
+        if status == REALIZED:
+            return EXISTING.value
+        return None
+    if status in LIVE:
+        return EXITED.value
+    return None
+
+
+@dataclass(frozen=True)
+class ActiveSegment:
+    id: str
+    predicate: Predicate
+
+
+def active_segments(*, today: dt.date | None = None) -> list[ActiveSegment]:
+    """The active segments with their compiled predicates (streaming evaluation)."""
+    today = today or today_utc()
+    return [
+        ActiveSegment(id=str(pk), predicate=matcher(rule, today=today))
+        for pk, rule in Segment.objects.filter(active=True).values_list("id", "rule")
+    ]
+
+
+# --- saving segments ----------------------------------------------------------------
+
+
+def segment_create(
+    *, name: str, rule: dict, description: str = "", active: bool = True, evaluate: bool = True
+) -> Segment:
+    """Create a segment; its members are found by a batch evaluation after commit."""
+    check_rule(rule)
+    segment = Segment.objects.create(name=name, description=description, rule=rule, active=active)
+    if evaluate and active:
+        _schedule_evaluation(segment)
+    return segment
+
+
+def segment_update(
+    *, segment: Segment, name: str, rule: dict, description: str, active: bool
+) -> Segment:
+    """Save a segment; a new rule (or re-activation) re-evaluates every profile."""
+    check_rule(rule)
+    reevaluate = active and (rule != segment.rule or not segment.active)
+    segment.name, segment.description, segment.rule, segment.active = (
+        name,
+        description,
+        rule,
+        active,
+    )
+    segment.save()
+    if reevaluate:
+        _schedule_evaluation(segment)
+    return segment
+
+
+def _schedule_evaluation(segment: Segment) -> None:
+    from profiles.tasks import segment_evaluate_task
+
+    segment_id = str(segment.pk)
+    transaction.on_commit(lambda: segment_evaluate_task.delay(segment_id))
+
+
+def segments_schedule_all() -> int:
+    """Queue a batch evaluation of every active segment (the beat job); returns how many."""
+    segments = list(Segment.objects.filter(active=True))
+    for segment in segments:
+        _schedule_evaluation(segment)
+    return len(segments)
+
+
+# --- batch evaluation -------------------------------------------------------------
+
+
+@dataclass
+class EvaluationStats:
+    realized: int = 0
+    existing: int = 0
+    exited: int = 0
+    completed: bool = False
+
+
+def segment_evaluate(
+    *,
+    segment_id: Any,
+    chunk_size: int = CHUNK,
+    today: dt.date | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> EvaluationStats:
+    """Evaluate one segment over every profile, in id ranges of chunk_size.
+
+    Stops early (``completed`` False) when the segment is edited, deactivated
+    or deleted meanwhile: saving it queued a fresh evaluation.
+    """
+    stats = EvaluationStats()
+    segment = Segment.objects.filter(pk=segment_id, active=True).first()
+    if segment is None:
+        return stats
+    today = today or today_utc()
+    predicate = matcher(segment.rule, today=today)
+    version = segment.updated_at
+    top = Profile.objects.aggregate(top=Max("id"))["top"] or 0
+    low = 1
+    while low <= top:
+        if not Segment.objects.filter(pk=segment.pk, updated_at=version, active=True).exists():
+            logger.info("segment %s changed during evaluation; stopping", segment.pk)
+            return stats
+        high = low + chunk_size - 1
+        _evaluate_range(segment, predicate, low, high, today, stats)
+        low = high + 1
+        if on_progress:
+            on_progress(min(high, top), top)
+    Segment.objects.filter(pk=segment.pk, updated_at=version).update(evaluated_at=timezone.now())
+    stats.completed = True
+    return stats
+
+
+def _evaluate_range(
+    segment: Segment,
+    predicate: Predicate,
+    low: int,
+    high: int,
+    today: dt.date,
+    stats: EvaluationStats,
+) -> None:
+    in_range = Profile.objects.filter(id__gte=low, id__lte=high)
+    if supports_sql(connection):
+        qualifying = set(
+            in_range.filter(RuleMatches(segment.rule, today=today)).values_list("id", flat=True)
+        )
+    else:
+        rows = in_range.values_list("id", "attributes")
+        qualifying = {pk for pk, attributes in rows if predicate(attributes)}
+    statuses = dict(
+        SegmentMembership.objects.filter(
+            segment=segment,
+            status__in=[REALIZED, EXISTING, EXITED],
+            profile_id__gte=low,
+            profile_id__lte=high,
+        ).values_list("profile_id", "status")
+    )
+    movers = [pk for pk in qualifying if membership_transition(statuses.get(pk), True) == REALIZED]
+    movers += [pk for pk, status in statuses.items() if status in LIVE and pk not in qualifying]
+    if movers:
+        _apply_transitions(segment, predicate, sorted(movers), stats)
+    still_in = [pk for pk, status in statuses.items() if status == REALIZED and pk in qualifying]
+    if still_in:
+        # realized -> existing is not a change for export: no lock, no change row.
+        # The status condition makes a concurrent exit win.
+        stats.existing += SegmentMembership.objects.filter(
+            segment=segment, profile_id__in=still_in, status=REALIZED
+        ).update(status=EXISTING, updated_at=timezone.now())
+
+
+@transaction.atomic
+def _apply_transitions(
+    segment: Segment, predicate: Predicate, profile_ids: list[int], stats: EvaluationStats
+) -> None:
+    """Lock the profiles, re-check them with their current attributes, write transitions."""
+    now = timezone.now()
+    rows = (
+        Profile.objects.select_for_update()
+        .filter(id__in=profile_ids)
+        .order_by("id")
+        .values_list("id", "attributes")
+    )
+    current = {
+        m.profile_id: m
+        for m in SegmentMembership.objects.filter(segment=segment, profile_id__in=profile_ids)
+    }
+    creates, updates, changes = [], [], []
+    key = str(segment.pk)
+    for pk, attributes in rows:
+        membership = current.get(pk)
+        new = membership_transition(membership and membership.status, predicate(attributes))
+        if new not in CAPTURED:
+            continue
+        if membership is None:
+            creates.append(
+                SegmentMembership(
+                    profile_id=pk, segment=segment, status=new, last_qualification_time=now
+                )
+            )
+        else:
+            membership.status, membership.last_qualification_time = new, now
+            membership.updated_at = now
+            updates.append(membership)
+        changes.append(
+            ProfileChange(profile_id=pk, membership_changes={key: new}, source="segment")
+        )
+        if new == REALIZED:
+            stats.realized += 1
+        else:
+            stats.exited += 1
+    SegmentMembership.objects.bulk_create(creates)
+    SegmentMembership.objects.bulk_update(
+        updates, ["status", "last_qualification_time", "updated_at"]
+    )
+    ProfileChange.objects.bulk_create(changes)
+    send_profiles_changed([c.profile_id for c in changes])

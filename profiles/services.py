@@ -1,0 +1,388 @@
+"""Profile writes: the one path every profile write takes (API, import, demo data, UI).
+
+``profiles_upsert`` validates each record, then writes all valid records of a
+batch in ONE transaction that also
+
+* evaluates every active segment for each written profile (streaming
+  segmentation) and applies the membership transitions, and
+* inserts one ``ProfileChange`` per written profile: written and changed
+  attribute paths, identities added and removed, membership transitions,
+
+so a profile's new state, its memberships and the record of what changed
+commit together or not at all. After commit, ``profiles_changed`` is sent.
+
+Matching: a record names identities; the profile owning any of them is
+updated, or a new profile is created when none is owned. When the identities
+belong to two different profiles the record is rejected as a conflict (never
+merged). Records later in a batch see the profiles earlier records created.
+
+Concurrency: profiles are locked (``SELECT ... FOR UPDATE``, in id order) and
+their identities re-read under the lock; a concurrent writer that created the
+same new identity first makes the unique index fail, and the whole batch is
+retried (it then matches that writer's profile).
+"""
+
+import datetime as dt
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import reduce
+from operator import or_
+from typing import Any
+
+from django.db import IntegrityError, OperationalError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from profiles.attributes import merge
+from profiles.models import (
+    Identity,
+    IdentityNamespace,
+    Profile,
+    ProfileChange,
+    SegmentMembership,
+)
+from profiles.records import IdentityKey, ProfileRecord, RecordError, parse_record
+from profiles.segments import CAPTURED, ActiveSegment, active_segments, membership_transition
+from profiles.signals import send_profiles_changed
+
+logger = logging.getLogger(__name__)
+
+MAX_BATCH = 1000
+ATTEMPTS = 5
+SOURCES = ("api", "import", "ui", "demo", "admin")
+
+
+@dataclass
+class RecordResult:
+    """What happened to one record of a batch."""
+
+    index: int
+    status: str  # created | updated | error
+    profile_id: int | None = None
+    error: RecordError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class _RetryError(Exception):
+    """The identities read before locking changed; start the batch again."""
+
+
+def namespace_codes() -> set[str]:
+    return set(IdentityNamespace.objects.values_list("code", flat=True))
+
+
+def profile_upsert(*, record: Any, source: str) -> RecordResult:
+    """Write one record (see profiles_upsert)."""
+    return profiles_upsert(records=[record], source=source)[0]
+
+
+def profiles_upsert(
+    *, records: Sequence[Any], source: str, now: dt.datetime | None = None
+) -> list[RecordResult]:
+    """Validate each record and write every valid one; one result per record, in order."""
+    if source not in SOURCES:
+        raise ValueError(f"unknown source {source!r}")
+    if len(records) > MAX_BATCH:
+        raise ValueError(f"at most {MAX_BATCH} records per batch")
+    namespaces = namespace_codes()
+    results: list[RecordResult | None] = [None] * len(records)
+    valid: list[tuple[int, ProfileRecord]] = []
+    for index, data in enumerate(records):
+        parsed = parse_record(data, namespaces=namespaces)
+        if isinstance(parsed, RecordError):
+            results[index] = RecordResult(index=index, status="error", error=parsed)
+        else:
+            valid.append((index, parsed))
+    if valid:
+        for result in _write_with_retries(valid, source, now or timezone.now()):
+            results[result.index] = result
+    return [r for r in results if r is not None]
+
+
+def _write_with_retries(
+    valid: list[tuple[int, ProfileRecord]], source: str, now: dt.datetime
+) -> list[RecordResult]:
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            with transaction.atomic():
+                return _Batch(valid, source, now).write()
+        except (_RetryError, IntegrityError, OperationalError) as exc:
+            # A concurrent writer created one of our new identities, removed one we
+            # matched, or deadlocked with us: everything rolled back; start again.
+            if attempt == ATTEMPTS:
+                raise
+            logger.info("profile batch retry %s after %s", attempt, type(exc).__name__)
+    raise AssertionError("unreachable")
+
+
+@dataclass(eq=False)
+class _Target:
+    """One profile a batch writes: existing (pk set) or new (pk after insert)."""
+
+    pk: int | None
+    attributes: dict
+    first_index: int
+    created: bool
+    added: list[IdentityKey] = field(default_factory=list)
+    removed: list[IdentityKey] = field(default_factory=list)
+    written: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    membership_changes: dict[str, str] = field(default_factory=dict)
+
+
+Owner = int | _Target
+
+
+class _Batch:
+    """Resolve records to profiles, apply them, evaluate segments, write everything."""
+
+    def __init__(self, valid: list[tuple[int, ProfileRecord]], source: str, now: dt.datetime):
+        self.valid = valid
+        self.source = source
+        self.now = now
+        self.results: list[RecordResult] = []
+        self.targets: list[_Target] = []
+        self.by_pk: dict[int, _Target] = {}
+
+    def write(self) -> list[RecordResult]:
+        keys = {k for _, r in self.valid for k in (*r.identities, *r.removals)}
+        db_owner = _owners(keys)
+        self._resolve(db_owner)
+        current = self._lock_existing()
+        if _owners(keys) != db_owner:
+            raise _RetryError
+        for target in self.targets:
+            if target.pk is not None:
+                target.attributes = current[target.pk]
+        self._apply_patches()
+        self._evaluate_segments()
+        self._save(db_owner)
+        return self.results
+
+    # -- resolution (no writes) --
+
+    def _resolve(self, db_owner: dict[IdentityKey, int]) -> None:
+        owner: dict[IdentityKey, Owner] = dict(db_owner)
+        self.patches: dict[int, list[dict]] = {}
+        self.target_of: dict[int, _Target] = {}
+        for index, record in self.valid:
+            owners = {owner[k] for k in record.identities if k in owner}
+            if len(owners) > 1:
+                self.results.append(_conflict(index, record, owner))
+                continue
+            found = owners.pop() if owners else None
+            misplaced = [k for k in record.removals if k in owner and owner[k] is not found]
+            if misplaced:
+                self.results.append(_foreign_removal(index, misplaced[0], owner[misplaced[0]]))
+                continue
+            target = self._target_for(found, index)
+            self.target_of[index] = target
+            self.patches.setdefault(id(target), []).append(record.attributes)
+            ref: Owner = target.pk if target.pk is not None else target
+            for key in record.identities:
+                if key not in owner:
+                    owner[key] = ref
+                    target.added.append(key)
+            for key in record.removals:
+                if key in owner:
+                    del owner[key]
+                    target.removed.append(key)
+            status = "created" if target.created and target.first_index == index else "updated"
+            self.results.append(RecordResult(index=index, status=status, error=None))
+        self.final_owner = owner
+
+    def _target_for(self, found: Owner | None, index: int) -> _Target:
+        if isinstance(found, _Target):
+            return found
+        if found is None:
+            target = _Target(pk=None, attributes={}, first_index=index, created=True)
+        elif found in self.by_pk:
+            return self.by_pk[found]
+        else:
+            target = _Target(pk=found, attributes={}, first_index=index, created=False)
+            self.by_pk[found] = target
+        self.targets.append(target)
+        return target
+
+    def _lock_existing(self) -> dict[int, dict]:
+        pks = sorted(self.by_pk)
+        if not pks:
+            return {}
+        rows = dict(
+            Profile.objects.select_for_update()
+            .filter(id__in=pks)
+            .order_by("id")
+            .values_list("id", "attributes")
+        )
+        if len(rows) != len(pks):
+            raise _RetryError  # a profile was deleted meanwhile
+        return rows
+
+    # -- computing the new state --
+
+    def _apply_patches(self) -> None:
+        for target in self.targets:
+            for patch in self.patches[id(target)]:
+                merged = merge(target.attributes, patch)
+                target.attributes = merged.document
+                target.written.extend(p for p in merged.written if p not in target.written)
+                target.changed.extend(p for p in merged.changed if p not in target.changed)
+
+    def _evaluate_segments(self) -> None:
+        self.segments: list[ActiveSegment] = active_segments(today=self.now.date())
+        self.memberships: dict[tuple[int, str], SegmentMembership] = {}
+        if not self.segments:
+            return
+        if self.by_pk:
+            for m in SegmentMembership.objects.filter(
+                profile_id__in=list(self.by_pk), segment_id__in=[s.id for s in self.segments]
+            ):
+                self.memberships[(m.profile_id, str(m.segment_id))] = m
+        self.membership_creates: list[tuple[_Target, str, str]] = []
+        self.membership_updates: list[SegmentMembership] = []
+        for target in self.targets:
+            for segment in self.segments:
+                existing = (
+                    self.memberships.get((target.pk, segment.id)) if target.pk is not None else None
+                )
+                new = membership_transition(
+                    existing.status if existing else None, segment.predicate(target.attributes)
+                )
+                if new is None:
+                    continue
+                if new in CAPTURED:
+                    target.membership_changes[segment.id] = new
+                if existing is None:
+                    self.membership_creates.append((target, segment.id, new))
+                else:
+                    existing.status = new
+                    if new in CAPTURED:
+                        existing.last_qualification_time = self.now
+                    existing.updated_at = self.now
+                    self.membership_updates.append(existing)
+
+    # -- writing --
+
+    def _save(self, db_owner: dict[IdentityKey, int]) -> None:
+        new = [t for t in self.targets if t.pk is None]
+        created = Profile.objects.bulk_create(
+            Profile(attributes=t.attributes, created_at=self.now, updated_at=self.now) for t in new
+        )
+        for target, profile in zip(new, created, strict=True):
+            target.pk = profile.pk
+        old = [t for t in self.targets if not t.created]
+        if old:
+            Profile.objects.bulk_update(
+                [Profile(id=t.pk, attributes=t.attributes, updated_at=self.now) for t in old],
+                ["attributes", "updated_at"],
+            )
+        self._save_identities(db_owner)
+        if self.segments:
+            SegmentMembership.objects.bulk_create(
+                [
+                    SegmentMembership(
+                        profile_id=t.pk,
+                        segment_id=segment_id,
+                        status=status,
+                        last_qualification_time=self.now,
+                    )
+                    for t, segment_id, status in self.membership_creates
+                ]
+            )
+            SegmentMembership.objects.bulk_update(
+                self.membership_updates, ["status", "last_qualification_time", "updated_at"]
+            )
+        changes = [self._change_row(t) for t in self.targets]
+        ProfileChange.objects.bulk_create([c for c in changes if c is not None])
+        for result in self.results:
+            if result.ok:
+                result.profile_id = self.target_of[result.index].pk
+        send_profiles_changed([t.pk for t in self.targets])
+
+    def _save_identities(self, db_owner: dict[IdentityKey, int]) -> None:
+        inserts, deletes = [], []
+        for target in self.targets:
+            ref: Owner = target if target.created else target.pk
+            # Net effect of the batch: an identity added then removed again is neither.
+            target.added = [k for k in target.added if self.final_owner.get(k) is ref]
+            target.removed = [
+                k
+                for k in target.removed
+                if db_owner.get(k) == target.pk and k not in self.final_owner
+            ]
+            inserts.extend(
+                Identity(profile_id=target.pk, namespace=ns, value=v, created_at=self.now)
+                for ns, v in target.added
+            )
+            deletes.extend(target.removed)
+        if deletes:
+            Identity.objects.filter(_identity_q(deletes)).delete()
+        Identity.objects.bulk_create(inserts)
+
+    def _change_row(self, target: _Target) -> ProfileChange | None:
+        if not (target.written or target.added or target.removed or target.membership_changes):
+            return None
+        return ProfileChange(
+            profile_id=target.pk,
+            written_paths=target.written,
+            changed_paths=target.changed,
+            identities_added=[{"namespace": ns, "id": v} for ns, v in target.added],
+            identities_removed=[{"namespace": ns, "id": v} for ns, v in target.removed],
+            membership_changes=target.membership_changes,
+            source=self.source,
+            created_at=self.now,
+        )
+
+
+def _identity_q(keys: Sequence[IdentityKey]) -> Q:
+    by_namespace: dict[str, list[str]] = {}
+    for namespace, value in keys:
+        by_namespace.setdefault(namespace, []).append(value)
+    return reduce(or_, (Q(namespace=ns, value__in=vs) for ns, vs in by_namespace.items()))
+
+
+def _owners(keys: set[IdentityKey]) -> dict[IdentityKey, int]:
+    if not keys:
+        return {}
+    rows = Identity.objects.filter(_identity_q(list(keys))).values_list(
+        "namespace", "value", "profile_id"
+    )
+    return {(ns, v): pk for ns, v, pk in rows}
+
+
+def _describe(owner: Owner) -> str:
+    if isinstance(owner, _Target):
+        return f"the profile created by record {owner.first_index} of this batch"
+    return f"profile {owner}"
+
+
+def _conflict(index: int, record: ProfileRecord, owner: dict[IdentityKey, Owner]) -> RecordResult:
+    fields: dict[str, str] = {}
+    seen: list[Owner] = []
+    for ns, v in record.identities:
+        if (ns, v) in owner:
+            fields[f"identityMap.{ns}"] = f"{ns}:{v} belongs to {_describe(owner[(ns, v)])}"
+            if owner[(ns, v)] not in seen:
+                seen.append(owner[(ns, v)])
+    message = (
+        "The identities match different profiles ("
+        + " and ".join(_describe(o) for o in seen)
+        + "); they are not merged."
+    )
+    return RecordResult(
+        index=index, status="error", error=RecordError("identity_conflict", message, fields)
+    )
+
+
+def _foreign_removal(index: int, key: IdentityKey, owner: Owner) -> RecordResult:
+    ns, value = key
+    message = f"{ns}:{value} belongs to {_describe(owner)}, not to the profile this record matches."
+    return RecordResult(
+        index=index,
+        status="error",
+        error=RecordError("identity_conflict", message, {f"identityMap.{ns}": message}),
+    )
