@@ -1,0 +1,50 @@
+"""PutRecords limits (SPEC §4): what fits in one call, and what can never be sent.
+
+AWS rejects a whole PutRecords call when one record is too large, so sizes
+are checked here before anything is sent. Sizes are UTF-8 bytes of the data
+plus the partition key, as Kinesis counts them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import TypeVar
+
+from activation.export.records import MAX_PARTITION_KEY_CHARS, MAX_RECORD_BYTES, BuiltRecord
+
+MAX_BATCH_RECORDS = 500
+MAX_BATCH_BYTES = 5 * 1024 * 1024
+
+T = TypeVar("T")
+
+
+def record_problem(record: BuiltRecord) -> tuple[str, str] | None:
+    """(error code, reason) when Kinesis would refuse this record, else None."""
+    if record.size_bytes > MAX_RECORD_BYTES:
+        return (
+            "RecordTooLarge",
+            f"The record is {record.size_bytes:,} bytes (data plus partition key); Kinesis "
+            f"accepts at most {MAX_RECORD_BYTES:,} bytes. Map fewer or smaller attributes.",
+        )
+    if not 1 <= len(record.partition_key) <= MAX_PARTITION_KEY_CHARS:
+        return (
+            "InvalidPartitionKey",
+            f"The partition key has {len(record.partition_key)} characters; Kinesis accepts "
+            f"1 to {MAX_PARTITION_KEY_CHARS}.",
+        )
+    return None
+
+
+def batches(items: Iterable[T], size_of: Callable[[T], int]) -> Iterator[list[T]]:
+    """Consecutive groups of at most 500 items and 5 MiB, in order (lazily)."""
+    batch: list[T] = []
+    batch_bytes = 0
+    for item in items:
+        size = size_of(item)
+        if batch and (len(batch) == MAX_BATCH_RECORDS or batch_bytes + size > MAX_BATCH_BYTES):
+            yield batch
+            batch, batch_bytes = [], 0
+        batch.append(item)
+        batch_bytes += size
+    if batch:
+        yield batch

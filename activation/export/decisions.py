@@ -1,0 +1,108 @@
+"""Which changed profiles a dataflow exports, and why (SPEC §3, the reference's rules).
+
+A profile that is in (or has just left) a segment mapped to the dataflow is
+exported when one of its captured changes
+
+1. moved it into (``realized``) or out of (``exited``) a mapped segment,
+2. added or removed an identity (its identity map changed), or
+3. wrote a mapped attribute (with ``export_only_on_value_change``: changed
+   its value).
+
+Nothing else exports it. Pure functions over the change rows; membership is
+checked by the caller against the profiles' current state (`is_eligible`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from activation.export.records import ExportContext
+
+REASON_SEGMENT = "segment"
+REASON_IDENTITY = "identity"
+REASON_ATTRIBUTE = "attribute"
+REASON_BACKFILL = "backfill"
+# When several rules fire for one profile, the log names the strongest.
+_RANK = {REASON_ATTRIBUTE: 1, REASON_IDENTITY: 2, REASON_SEGMENT: 3}
+TRANSITION_STATUSES = frozenset({"realized", "exited"})
+MEMBER_STATUSES = frozenset({"realized", "existing"})
+
+
+class ChangeLike(Protocol):
+    profile_id: int
+    written_paths: list[str]
+    changed_paths: list[str]
+    identities_added: list[Any]
+    identities_removed: list[Any]
+    membership_changes: dict[str, str]
+
+
+@dataclass
+class Decision:
+    """Profiles a chunk of changes may export, with the strongest reason each."""
+
+    reasons: dict[int, str] = field(default_factory=dict)
+    # Profiles that entered or left a mapped segment: exported even when no
+    # longer members (the "exited" record).
+    transitioned: set[int] = field(default_factory=set)
+
+    def add(self, profile_id: int, reason: str) -> None:
+        current = self.reasons.get(profile_id)
+        if current is None or _RANK[reason] > _RANK[current]:
+            self.reasons[profile_id] = reason
+
+
+def decide(context: ExportContext, changes: Iterable[ChangeLike]) -> Decision:
+    """Apply the three rules to a chunk of changes (membership checked later)."""
+    decision = Decision()
+    mapped_segments = context.segments
+    touches_mapping = path_matcher(context.source_paths)
+    for change in changes:
+        profile_id = change.profile_id
+        for segment_id, status in (change.membership_changes or {}).items():
+            if status in TRANSITION_STATUSES and str(segment_id) in mapped_segments:
+                decision.transitioned.add(profile_id)
+                decision.add(profile_id, REASON_SEGMENT)
+        if change.identities_added or change.identities_removed:
+            decision.add(profile_id, REASON_IDENTITY)
+        paths = (
+            change.changed_paths if context.export_only_on_value_change else change.written_paths
+        )
+        if paths and any(touches_mapping(path) for path in paths):
+            decision.add(profile_id, REASON_ATTRIBUTE)
+    return decision
+
+
+def is_eligible(
+    profile_id: int, decision: Decision, memberships: dict[str, tuple[str, Any]] | None
+) -> bool:
+    """In a mapped segment now, or just entered/left one in these changes."""
+    if profile_id in decision.transitioned:
+        return True
+    return any(status in MEMBER_STATUSES for status, _ in (memberships or {}).values())
+
+
+def path_matcher(mapped_paths: Iterable[str]) -> Callable[[str], bool]:
+    """A predicate: does writing `path` write a mapped attribute?
+
+    True when the written path is a mapped path, lies inside one (`person.name`
+    mapped, `person.name.firstName` written) or contains one (`person` written
+    as a whole, `person.name.firstName` mapped).
+    """
+    mapped = frozenset(mapped_paths)
+    prefixes = frozenset(
+        ".".join(parts[:i])
+        for path in mapped
+        for parts in [path.split(".")]
+        for i in range(1, 1 + len(parts))
+    )
+
+    def touches(path: str) -> bool:
+        if path in prefixes:
+            return True
+        parts = path.split(".")
+        return any(".".join(parts[:i]) in mapped for i in range(1, len(parts)))
+
+    return touches

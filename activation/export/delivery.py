@@ -1,0 +1,207 @@
+"""Sending records through a sink with retries, never losing one.
+
+Records go out in PutRecords-sized batches, one batch at a time. Entries that
+fail inside a successful call (`ProvisionedThroughputExceededException`,
+`InternalFailure`) are resent alone; a whole call that fails with a
+retryable error (throttling, KMS throttling, internal error, timeout,
+unreachable endpoint) is resent whole (a timed-out call may have succeeded:
+the resend is a duplicate with the same `_id`). Waits grow exponentially,
+capped, with jitter. Because a batch is finished before the next starts and
+a profile appears once per batch, a retried earlier state of a profile can
+never land after a later one.
+
+Delivery stops with `DeliveryStopped` on a permanent error, or when no
+record got through for `stuck_after_s` (the run then ends and is retried
+later from the same position: nothing is dropped).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from django.conf import settings
+
+from activation.export.batching import batches
+from activation.export.records import BuiltRecord
+from activation.export.sinks import Sink
+from destinations.kinesis.client import KinesisError
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    record: BuiltRecord
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """Where one record landed (what the delivery log keeps; not the data)."""
+
+    profile_id: int
+    record_id: str
+    reason: str
+    shard_id: str
+    sequence_number: str
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    profile_id: int
+    partition_key: str
+    error_code: str
+    message: str
+
+
+@dataclass
+class RetryPolicy:
+    """Capped exponential backoff with jitter; sleep and clock are injectable."""
+
+    base_s: float = 0.1
+    cap_s: float = 5.0
+    stuck_after_s: float = 30.0
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+    rng: random.Random = field(default_factory=random.Random)
+
+    @classmethod
+    def from_settings(cls) -> RetryPolicy:
+        return cls(
+            base_s=settings.EXPORT_RETRY_BASE_S,
+            cap_s=settings.EXPORT_RETRY_CAP_S,
+            stuck_after_s=settings.EXPORT_STUCK_AFTER_S,
+        )
+
+    def delay(self, attempt: int) -> float:
+        """Half the capped exponential step, plus up to as much again at random."""
+        step = min(self.cap_s, self.base_s * (2**attempt))
+        return step / 2 + self.rng.uniform(0, step / 2)
+
+
+class DeliveryStopped(Exception):  # noqa: N818 - a stop, not a bug
+    """Sending stopped: the records in `failed` (and any after them) were not sent."""
+
+    def __init__(
+        self,
+        *,
+        code: str,
+        message: str,
+        permanent: bool,
+        delivered: list[Delivered],
+        failed: list[Failure],
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.permanent = permanent
+        self.delivered = delivered
+        self.failed = failed
+
+
+@dataclass
+class Stats:
+    """Counters of one delivery, for benchmarks and fault tests."""
+
+    calls: int = 0
+    retried_entries: int = 0
+    whole_call_retries: int = 0
+    waited_s: float = 0.0
+
+
+def deliver(
+    sink: Sink,
+    items: Iterable[Outgoing],
+    *,
+    policy: RetryPolicy,
+    before_call: Callable[[], None] = lambda: None,
+    stats: Stats | None = None,
+) -> list[Delivered]:
+    """Send every item; return where each landed, in order of success."""
+    stats = stats or Stats()
+    delivered: list[Delivered] = []
+    for batch in batches(items, lambda item: item.record.size_bytes):
+        _send_batch(sink, batch, delivered, policy=policy, before_call=before_call, stats=stats)
+    return delivered
+
+
+def _send_batch(
+    sink: Sink,
+    batch: list[Outgoing],
+    delivered: list[Delivered],
+    *,
+    policy: RetryPolicy,
+    before_call: Callable[[], None],
+    stats: Stats,
+) -> None:
+    pending = batch
+    attempt = 0
+    last_progress = policy.clock()
+    while pending:
+        before_call()
+        errors: dict[int, tuple[str, str]] = {}
+        stats.calls += 1
+        try:
+            results = sink.put_records([(i.record.data, i.record.partition_key) for i in pending])
+        except KinesisError as exc:
+            if exc.permanent:
+                raise _stopped(exc.code, exc.message, True, delivered, pending, {}) from exc
+            stats.whole_call_retries += 1
+            code, message = exc.code, exc.message
+            failed = pending
+        else:
+            failed = []
+            for item, result in zip(pending, results, strict=True):
+                if result.error_code:
+                    failed.append(item)
+                    errors[item.record.profile_id] = (
+                        result.error_code,
+                        result.error_message or result.error_code,
+                    )
+                else:
+                    delivered.append(
+                        Delivered(
+                            profile_id=item.record.profile_id,
+                            record_id=item.record.record_id,
+                            reason=item.reason,
+                            shard_id=result.shard_id or "",
+                            sequence_number=result.sequence_number or "",
+                        )
+                    )
+            if len(failed) < len(pending):
+                last_progress = policy.clock()
+            stats.retried_entries += len(failed)
+            if failed:
+                code, message = errors[failed[0].record.profile_id]
+        if not failed:
+            return
+        if policy.clock() - last_progress >= policy.stuck_after_s:
+            raise _stopped(code, message, False, delivered, failed, errors)
+        wait = policy.delay(attempt)
+        stats.waited_s += wait
+        policy.sleep(wait)
+        attempt += 1
+        pending = failed
+
+
+def _stopped(
+    code: str,
+    message: str,
+    permanent: bool,
+    delivered: list[Delivered],
+    pending: list[Outgoing],
+    errors: dict[int, tuple[str, str]],
+) -> DeliveryStopped:
+    failures = [
+        Failure(
+            profile_id=item.record.profile_id,
+            partition_key=item.record.partition_key,
+            error_code=errors.get(item.record.profile_id, (code, message))[0],
+            message=errors.get(item.record.profile_id, (code, message))[1],
+        )
+        for item in pending
+    ]
+    return DeliveryStopped(
+        code=code, message=message, permanent=permanent, delivered=delivered, failed=failures
+    )

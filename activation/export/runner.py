@@ -1,0 +1,254 @@
+"""One run of one dataflow: read changes, decide, build, send, record progress.
+
+A run holds the dataflow's lock for at most `EXPORT_RUN_BUDGET_S` seconds of
+work and then hands over to a fresh task, so long backfills never starve
+other dataflows and new changes are served between backfill chunks:
+
+    loop until caught up or out of budget:
+        a chunk of captured changes after the cursor  -> export, advance cursor
+        else a chunk of pending backfill members      -> export, advance backfill
+
+A chunk's position (cursor, backfill progress) moves only in the transaction
+that records its deliveries, and only after every record of the chunk was
+accepted by the stream. A crash or a stop leaves the position where it was
+and the chunk is exported again (at-least-once; the consumer deduplicates
+on `_id`). Records are built from the profile's current state, so a resent
+chunk never takes a profile back in time.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+
+from activation.export.accounting import ChunkOutcome, Exclusion, outcome_record
+from activation.export.batching import record_problem
+from activation.export.decisions import REASON_BACKFILL, decide, is_eligible
+from activation.export.delivery import DeliveryStopped, Outgoing, RetryPolicy, Stats, deliver
+from activation.export.locking import Lease, LockLost, lease
+from activation.export.records import ExportContext, build_record
+from activation.export.selectors import CURRENT_STATUSES, mapped_memberships, snapshots_for
+from activation.export.sinks import Sink
+from activation.models import Backfill, BackfillStatus, Dataflow
+from profiles.changes import ChangeCursor, changes_after, cursor_of
+from profiles.models import SegmentMembership
+
+logger = logging.getLogger(__name__)
+
+CHANGE_CHUNK = 1000
+BACKFILL_CHUNK = 500
+
+
+@dataclass
+class RunReport:
+    """What a run did (tests, benchmarks, logs)."""
+
+    dataflow_id: int
+    state: str = "caught_up"  # see services.dataflow_run
+    changes_read: int = 0
+    backfill_profiles: int = 0
+    delivered: int = 0
+    excluded: int = 0
+    failed: int = 0
+    chunks: int = 0
+    error_code: str = ""
+    error_message: str = ""
+    elapsed_s: float = 0.0
+    stats: Stats = field(default_factory=Stats)
+
+    @property
+    def more(self) -> bool:
+        return self.state == "more"
+
+
+@dataclass
+class Run:
+    """The work of one claimed run; `step()` does one chunk."""
+
+    dataflow: Dataflow
+    context: ExportContext
+    sink: Sink
+    lease: Lease
+    policy: RetryPolicy
+    report: RunReport
+
+    def step(self) -> bool:
+        """Export one chunk; False when there is nothing left to do."""
+        return self._changes_step() or self._backfill_step()
+
+    # -- captured changes ------------------------------------------------------
+
+    def _changes_step(self) -> bool:
+        cursor = ChangeCursor(self.dataflow.cursor_txid, self.dataflow.cursor_change_id)
+        changes = changes_after(cursor, limit=CHANGE_CHUNK)
+        if not changes:
+            return False
+        started = time.monotonic()
+        decision = decide(self.context, changes)
+        memberships = mapped_memberships(self.context, decision.reasons)
+        eligible = [
+            pid for pid in decision.reasons if is_eligible(pid, decision, memberships.get(pid))
+        ]
+        outcome = self._export(eligible, decision.reasons, memberships, started)
+        new_cursor = cursor_of(changes[-1])
+        with transaction.atomic():
+            self._advance(cursor_txid=new_cursor.txid, cursor_change_id=new_cursor.change_id)
+            outcome_record(self.dataflow.pk, outcome, now=timezone.now())
+        self.dataflow.cursor_txid = new_cursor.txid
+        self.dataflow.cursor_change_id = new_cursor.change_id
+        self.report.changes_read += len(changes)
+        self._count(outcome)
+        return True
+
+    # -- backfills -------------------------------------------------------------
+
+    def _backfill_step(self) -> bool:
+        backfills = self._open_backfills()
+        if not backfills:
+            return False
+        started = time.monotonic()
+        chunk, per_segment, finished = _backfill_chunk(backfills, BACKFILL_CHUNK)
+        memberships = mapped_memberships(self.context, chunk)
+        outcome = self._export(chunk, dict.fromkeys(chunk, REASON_BACKFILL), memberships, started)
+        now = timezone.now()
+        with transaction.atomic():
+            self._advance()
+            for backfill in backfills:
+                processed = backfill.processed + per_segment.get(str(backfill.segment_id), 0)
+                fields: dict[str, object] = {"processed": processed}
+                if chunk:
+                    fields["last_profile_id"] = max(backfill.last_profile_id, chunk[-1])
+                if finished:
+                    fields.update(status=BackfillStatus.DONE, finished_at=now, total=processed)
+                # Conditional: a replay may have cancelled it meanwhile.
+                Backfill.objects.filter(pk=backfill.pk, status=BackfillStatus.RUNNING).update(
+                    **fields
+                )
+            outcome_record(self.dataflow.pk, outcome, now=now)
+        self.report.backfill_profiles += len(chunk)
+        self._count(outcome)
+        return True
+
+    def _open_backfills(self) -> list[Backfill]:
+        open_statuses = [BackfillStatus.PENDING, BackfillStatus.RUNNING]
+        backfills = list(
+            Backfill.objects.filter(dataflow=self.dataflow, status__in=open_statuses).order_by("id")
+        )
+        now = timezone.now()
+        active = []
+        for backfill in backfills:
+            if str(backfill.segment_id) not in self.context.segments:
+                backfill.status, backfill.finished_at = BackfillStatus.CANCELLED, now
+                backfill.save(update_fields=["status", "finished_at"])
+                continue
+            if backfill.status == BackfillStatus.PENDING:
+                backfill.status, backfill.started_at = BackfillStatus.RUNNING, now
+                backfill.save(update_fields=["status", "started_at"])
+            active.append(backfill)
+        return active
+
+    # -- shared ----------------------------------------------------------------
+
+    def _export(
+        self,
+        profile_ids: list[int],
+        reasons: dict[int, str],
+        memberships: dict,
+        started: float,
+    ) -> ChunkOutcome:
+        """Build and send the records of these profiles; raise DeliveryStopped on a stop."""
+        outcome = ChunkOutcome()
+        snapshots = snapshots_for(self.context, profile_ids, memberships)
+        outcome.received = len(snapshots)
+
+        def outgoing() -> Iterator[Outgoing]:
+            # Lazily, so at most one PutRecords batch of built records is in memory.
+            for profile_id in profile_ids:
+                snapshot = snapshots.get(profile_id)
+                if snapshot is None:  # deleted since it changed: nothing to export
+                    continue
+                record = build_record(self.context, snapshot)
+                problem = record_problem(record)
+                if problem:
+                    outcome.excluded.append(
+                        Exclusion(profile_id, record.partition_key, problem[0], problem[1])
+                    )
+                    continue
+                yield Outgoing(record, reasons[profile_id])
+
+        try:
+            outcome.delivered = deliver(
+                self.sink,
+                outgoing(),
+                policy=self.policy,
+                before_call=self.lease.keep,
+                stats=self.report.stats,
+            )
+        except DeliveryStopped as stop:
+            outcome.delivered, outcome.failed = stop.delivered, stop.failed
+            outcome.processing_ms = int((time.monotonic() - started) * 1000)
+            with transaction.atomic():
+                self._advance()
+                outcome_record(self.dataflow.pk, outcome, now=timezone.now())
+            self._count(outcome)
+            raise
+        outcome.processing_ms = int((time.monotonic() - started) * 1000)
+        return outcome
+
+    def _advance(self, **fields: object) -> None:
+        """Write progress only while this run still owns the dataflow."""
+        updates: dict[str, object] = {"locked_until": timezone.now() + lease(), **fields}
+        if fields:
+            updates["last_activity_at"] = timezone.now()
+        owned = Dataflow.objects.filter(pk=self.dataflow.pk, lock_token=self.lease.token).update(
+            **updates
+        )
+        if not owned:
+            raise LockLost(f"dataflow {self.dataflow.pk}: run lock lost")
+        self.lease.renewed_at = time.monotonic()
+
+    def _count(self, outcome: ChunkOutcome) -> None:
+        self.report.chunks += 1
+        self.report.delivered += len(outcome.delivered)
+        self.report.excluded += len(outcome.excluded)
+        self.report.failed += len(outcome.failed)
+
+
+def _backfill_chunk(backfills: list[Backfill], size: int) -> tuple[list[int], dict[str, int], bool]:
+    """The next `size` member ids across open backfills, per-segment counts, and done?
+
+    One index range scan per (segment, status) — (segment, status, profile) is
+    indexed — merged here, so each chunk costs the same however far the
+    backfill has come and however large the segment is. A list cut at `size`
+    ends at or after the merged cut-off, so no member below it is skipped.
+    """
+    lists: list[tuple[str, list[int]]] = []
+    for backfill in backfills:
+        for status in CURRENT_STATUSES:
+            ids = list(
+                SegmentMembership.objects.filter(
+                    segment_id=backfill.segment_id,
+                    status=status,
+                    profile_id__gt=backfill.last_profile_id,
+                )
+                .order_by("profile_id")
+                .values_list("profile_id", flat=True)[:size]
+            )
+            lists.append((str(backfill.segment_id), ids))
+    merged = sorted({pid for _, ids in lists for pid in ids})
+    chunk = merged[:size]
+    exhausted = all(len(ids) < size for _, ids in lists) and len(merged) <= size
+    if not chunk:
+        return [], {}, True
+    cutoff = chunk[-1]
+    per_segment: dict[str, int] = {}
+    for segment_id, ids in lists:
+        per_segment[segment_id] = per_segment.get(segment_id, 0) + sum(
+            1 for pid in ids if pid <= cutoff
+        )
+    return chunk, per_segment, exhausted

@@ -1,0 +1,369 @@
+"""The export engine's entry points (tasks, the wizard and monitoring call these).
+
+* `dataflow_activate` / `backfill_start`: export a dataflow's current members.
+* `schedule_dataflow_run`: queue a run soon, debounced (about one per second).
+* `dataflow_run`: one run (runner.py), then the status, alert and follow-up.
+* `dataflows_tick`: the beat safety net for anything a trigger missed.
+* `dataflows_schedule_for_profiles`: the trigger when profile changes commit.
+* `deliveries_prune`: the delivery log's retention.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+import time
+import uuid
+from collections.abc import Iterable
+from functools import partial
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from activation.export.accounting import run_settle
+from activation.export.delivery import DeliveryStopped, RetryPolicy
+from activation.export.locking import Lease, LockLost, lock_claim, lock_release
+from activation.export.runner import Run, RunReport
+from activation.export.selectors import export_context_for, segment_member_count
+from activation.export.sinks import Sink, sink_for
+from activation.models import (
+    Backfill,
+    BackfillStatus,
+    Dataflow,
+    DataflowSegment,
+    DataflowStatus,
+    DeliveryLog,
+    RunIssue,
+)
+from profiles.changes import ChangeCursor, changes_after, head_cursor
+
+logger = logging.getLogger(__name__)
+
+RUNNABLE = (DataflowStatus.ENABLED, DataflowStatus.ERROR)
+OPEN_BACKFILL = (BackfillStatus.PENDING, BackfillStatus.RUNNING)
+# A queued run not started after this long is presumed lost and queued again.
+SCHEDULE_STALE_AFTER = dt.timedelta(seconds=30)
+# Consecutive failed runs after which a delay (not yet an Error) is alerted.
+DELAY_ALERT_AFTER_FAILURES = 5
+
+
+# --- activation and backfills ---------------------------------------------------------
+
+
+@transaction.atomic
+def dataflow_activate(*, dataflow: Dataflow) -> list[Backfill]:
+    """Start exporting: changes from now on, and a backfill of every mapped segment."""
+    head = head_cursor()
+    Dataflow.objects.filter(pk=dataflow.pk).update(
+        cursor_txid=head.txid,
+        cursor_change_id=head.change_id,
+        failure_count=0,
+        retry_at=None,
+        last_error_code="",
+    )
+    dataflow.cursor_txid, dataflow.cursor_change_id = head.txid, head.change_id
+    segment_ids = list(dataflow.mapped_segments.values_list("segment_id", flat=True))
+    return backfill_start(dataflow=dataflow, segment_ids=segment_ids, reason="activation")
+
+
+@transaction.atomic
+def backfill_start(
+    *, dataflow: Dataflow, segment_ids: Iterable[uuid.UUID | str], reason: str = "segment_added"
+) -> list[Backfill]:
+    """Export the current members of these mapped segments (again, for a replay).
+
+    An unfinished backfill of the same segment is replaced by the new one.
+    Raises ValueError naming segments that are not mapped to the dataflow.
+    """
+    wanted = [uuid.UUID(str(segment_id)) for segment_id in segment_ids]
+    mapped = set(
+        DataflowSegment.objects.filter(dataflow=dataflow).values_list("segment_id", flat=True)
+    )
+    unknown = [str(segment_id) for segment_id in wanted if segment_id not in mapped]
+    if unknown:
+        raise ValueError(f"segments not mapped to dataflow {dataflow.pk}: {', '.join(unknown)}")
+    now = timezone.now()
+    Backfill.objects.filter(
+        dataflow=dataflow, segment_id__in=wanted, status__in=OPEN_BACKFILL
+    ).update(status=BackfillStatus.CANCELLED, finished_at=now)
+    backfills = [
+        Backfill.objects.create(
+            dataflow=dataflow,
+            segment_id=segment_id,
+            reason=reason,
+            total=segment_member_count(segment_id),
+        )
+        for segment_id in dict.fromkeys(wanted)
+    ]
+    schedule_dataflow_run(dataflow.pk)
+    return backfills
+
+
+# --- scheduling -------------------------------------------------------------------------
+
+
+def schedule_dataflow_run(dataflow_id: int, *, force: bool = False) -> bool:
+    """Queue a run of this dataflow soon (after this transaction commits).
+
+    Debounced: while a run is queued, further calls do nothing (that run will
+    see their changes), and a run starts at most every
+    `EXPORT_MIN_RUN_INTERVAL_S` and never before a failed run's `retry_at`.
+    `force` queues even when one is queued (a run continuing its own work).
+    Returns whether a run was queued.
+    """
+    row = (
+        Dataflow.objects.filter(pk=dataflow_id)
+        .values("last_run_at", "retry_at", "status", "edit_of_id")
+        .first()
+    )
+    if row is None or row["status"] not in RUNNABLE or row["edit_of_id"]:
+        return False
+    now = timezone.now()
+    start = now
+    if row["last_run_at"]:
+        start = max(start, row["last_run_at"] + _seconds(settings.EXPORT_MIN_RUN_INTERVAL_S))
+    if row["retry_at"]:
+        start = max(start, row["retry_at"])
+    queue = Dataflow.objects.filter(pk=dataflow_id)
+    if not force:
+        queue = queue.filter(
+            Q(run_scheduled_for__isnull=True) | Q(run_scheduled_for__lt=now - SCHEDULE_STALE_AFTER)
+        )
+    if not queue.update(run_scheduled_for=start):
+        return False
+    countdown = max(0.0, (start - now).total_seconds())
+    transaction.on_commit(partial(_enqueue_run, dataflow_id, countdown))
+    return True
+
+
+def _enqueue_run(dataflow_id: int, countdown: float) -> None:
+    from activation.tasks import dataflow_run_task
+
+    try:
+        dataflow_run_task.apply_async(args=[dataflow_id], countdown=countdown)
+    except Exception:
+        # The broker is unreachable. The changes are safe in the database; let the
+        # next trigger or the safety tick queue the run instead.
+        logger.exception("could not queue an export run of dataflow %s", dataflow_id)
+        Dataflow.objects.filter(pk=dataflow_id).update(run_scheduled_for=None)
+
+
+def dataflows_schedule_for_profiles(*, profile_ids: Iterable[int]) -> int:
+    """Queue runs of the enabled dataflows whose mapped segments know these profiles."""
+    ids = list(profile_ids)
+    dataflow_ids: set[int] = set()
+    for start in range(0, len(ids), 1000):
+        dataflow_ids.update(
+            DataflowSegment.objects.filter(
+                dataflow__status=DataflowStatus.ENABLED,
+                dataflow__edit_of__isnull=True,
+                segment__memberships__profile_id__in=ids[start : start + 1000],
+            ).values_list("dataflow_id", flat=True)
+        )
+    return sum(schedule_dataflow_run(dataflow_id) for dataflow_id in sorted(dataflow_ids))
+
+
+def dataflows_tick() -> int:
+    """Queue runs of every runnable dataflow with work waiting and nobody on it."""
+    now = timezone.now()
+    rows = Dataflow.objects.filter(status__in=RUNNABLE, edit_of__isnull=True).values_list(
+        "id", "cursor_txid", "cursor_change_id", "locked_until", "retry_at"
+    )
+    backfilling = set(
+        Backfill.objects.filter(status__in=OPEN_BACKFILL).values_list("dataflow_id", flat=True)
+    )
+    queued = 0
+    for dataflow_id, txid, change_id, locked_until, retry_at in rows:
+        if (locked_until and locked_until > now) or (retry_at and retry_at > now):
+            continue
+        if dataflow_id in backfilling or changes_after(ChangeCursor(txid, change_id), limit=1):
+            queued += schedule_dataflow_run(dataflow_id)
+    return queued
+
+
+def dataflows_retry_for_connection(*, connection_id: int) -> int:
+    """A connection's credentials or stream changed: retry its failed dataflows now."""
+    ids = list(
+        Dataflow.objects.filter(
+            connection_id=connection_id, status=DataflowStatus.ERROR, edit_of__isnull=True
+        ).values_list("id", flat=True)
+    )
+    Dataflow.objects.filter(pk__in=ids).update(retry_at=None)
+    return sum(schedule_dataflow_run(dataflow_id, force=True) for dataflow_id in ids)
+
+
+# --- a run ------------------------------------------------------------------------------
+
+
+def dataflow_run(
+    *,
+    dataflow_id: int,
+    sink: Sink | None = None,
+    policy: RetryPolicy | None = None,
+    budget_s: float | None = None,
+) -> RunReport:
+    """Export what is pending for one dataflow, for up to `budget_s` seconds.
+
+    The report's state: "caught_up", "more" (budget used up; a follow-up run is
+    queued), "stopped" (delivery failed; retried at `retry_at`), "locked"
+    (another run has it), "inactive" (not enabled), "waiting_retry",
+    "lock_lost" or "missing".
+    """
+    started = time.monotonic()
+    report = RunReport(dataflow_id=dataflow_id)
+    row = Dataflow.objects.filter(pk=dataflow_id).values("status", "edit_of_id", "retry_at").first()
+    if row is None:
+        report.state = "missing"
+        return report
+    if row["status"] not in RUNNABLE or row["edit_of_id"]:
+        report.state = "inactive"
+        return report
+    if row["retry_at"] and row["retry_at"] > timezone.now():
+        report.state = "waiting_retry"
+        schedule_dataflow_run(dataflow_id, force=True)
+        return report
+    token = lock_claim(dataflow_id)
+    if token is None:
+        report.state = "locked"
+        return report
+    try:
+        _run_claimed(dataflow_id, token, report, sink, policy, budget_s, started)
+    finally:
+        lock_release(dataflow_id, token)
+        run_settle(dataflow_id)
+        report.elapsed_s = time.monotonic() - started
+        _follow_up(dataflow_id, report)
+    logger.info(
+        "export run of dataflow %s: %s, %s changes, %s backfill, %s delivered in %.2f s",
+        dataflow_id,
+        report.state,
+        report.changes_read,
+        report.backfill_profiles,
+        report.delivered,
+        report.elapsed_s,
+    )
+    return report
+
+
+def _run_claimed(
+    dataflow_id: int,
+    token: str,
+    report: RunReport,
+    sink: Sink | None,
+    policy: RetryPolicy | None,
+    budget_s: float | None,
+    started: float,
+) -> None:
+    dataflow = Dataflow.objects.select_related("connection").get(pk=dataflow_id)
+    if dataflow.status not in RUNNABLE:
+        report.state = "inactive"
+        return
+    run = Run(
+        dataflow=dataflow,
+        context=export_context_for(dataflow),
+        sink=sink or sink_for(dataflow),
+        lease=Lease(dataflow_id=dataflow_id, token=token),
+        policy=policy or RetryPolicy.from_settings(),
+        report=report,
+    )
+    deadline = started + (settings.EXPORT_RUN_BUDGET_S if budget_s is None else budget_s)
+    try:
+        report.state = "caught_up"
+        while run.step():
+            if time.monotonic() >= deadline:
+                report.state = "more"
+                break
+    except DeliveryStopped as stop:
+        report.state = "stopped"
+        report.error_code, report.error_message = stop.code, stop.message
+        _run_failed(dataflow, stop)
+        return
+    except LockLost:
+        logger.warning("dataflow %s: another run took over; stopping this one", dataflow_id)
+        report.state = "lock_lost"
+        return
+    _run_succeeded(dataflow)
+
+
+def _run_succeeded(dataflow: Dataflow) -> None:
+    if dataflow.status != DataflowStatus.ERROR and not dataflow.failure_count:
+        return
+    from alerts.services import alert_resolve, dataflow_error_key
+
+    recovered = Dataflow.objects.filter(pk=dataflow.pk, status=DataflowStatus.ERROR).update(
+        status=DataflowStatus.ENABLED
+    )
+    Dataflow.objects.filter(pk=dataflow.pk).update(
+        status_message="", failure_count=0, retry_at=None, last_error_code=""
+    )
+    alert_resolve(dedupe_key=dataflow_error_key(dataflow.pk))
+    if recovered:
+        logger.info("dataflow %s recovered from its error", dataflow.pk)
+
+
+def _run_failed(dataflow: Dataflow, stop: DeliveryStopped) -> None:
+    from alerts.models import AlertKind
+    from alerts.services import alert_raise, dataflow_error_key
+
+    failures = dataflow.failure_count + 1
+    delay = min(settings.EXPORT_FAILED_RUN_RETRY_CAP_S, 2.0**failures) * random.uniform(0.8, 1.0)
+    fields = {
+        "failure_count": failures,
+        "retry_at": timezone.now() + _seconds(delay),
+        "last_error_code": stop.code[:100],
+    }
+    still_on = Dataflow.objects.filter(pk=dataflow.pk, status__in=RUNNABLE)
+    pending = "Nothing is lost: pending records are sent once this is fixed."
+    if stop.permanent:
+        still_on.update(status=DataflowStatus.ERROR, status_message=stop.message, **fields)
+        title = f"Dataflow “{dataflow.name}” stopped: {stop.code}"
+    else:
+        message = f"Delivery delayed ({stop.code}): {stop.message} Retrying automatically."
+        still_on.update(status_message=message, **fields)
+        if failures < DELAY_ALERT_AFTER_FAILURES:
+            return
+        title = f"Dataflow “{dataflow.name}”: deliveries delayed ({stop.code})"
+    alert_raise(
+        kind=AlertKind.DATAFLOW_ERROR,
+        title=title,
+        message=f"{stop.message} {pending}",
+        dedupe_key=dataflow_error_key(dataflow.pk),
+        dataflow=dataflow,
+    )
+
+
+def _follow_up(dataflow_id: int, report: RunReport) -> None:
+    """Queue the next run when work is left or changes arrived while this one ran."""
+    more = report.state in ("more", "stopped")
+    woken = report.state == "caught_up" and (
+        Dataflow.objects.filter(pk=dataflow_id, run_scheduled_for__isnull=False).exists()
+    )
+    if more or woken:
+        schedule_dataflow_run(dataflow_id, force=True)
+
+
+# --- retention --------------------------------------------------------------------------
+
+
+def deliveries_prune(*, days: int | None = None, batch: int = 10_000) -> int:
+    """Delete delivery-log rows and run issues older than the retention (default 30 days)."""
+    days = settings.DELIVERY_LOG_RETENTION_DAYS if days is None else days
+    cutoff = timezone.now() - dt.timedelta(days=days)
+    deleted = 0
+    for model, old in (
+        (DeliveryLog, Q(sent_at__lt=cutoff)),
+        (RunIssue, Q(created_at__lt=cutoff)),
+    ):
+        while True:
+            ids = list(model.objects.filter(old).values_list("id", flat=True)[:batch])
+            if not ids:
+                break
+            deleted += model.objects.filter(id__in=ids).delete()[0]
+    return deleted
+
+
+def _seconds(value: float) -> dt.timedelta:
+    return dt.timedelta(seconds=value)

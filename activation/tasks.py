@@ -1,0 +1,32 @@
+"""Thin Celery tasks of the export engine: each takes an id (or sweeps) and calls one service.
+
+Runs are never retried by Celery: a failed or interrupted run leaves its
+position where it was, and the run's own follow-up or the safety tick queues
+the next one.
+"""
+
+from celery import shared_task
+
+
+@shared_task(acks_late=True, time_limit=300, soft_time_limit=240)
+def dataflow_run_task(dataflow_id: int) -> str:
+    """Export what is pending for one dataflow (see activation.export.services)."""
+    from activation.export.services import dataflow_run
+
+    return dataflow_run(dataflow_id=dataflow_id).state
+
+
+@shared_task(acks_late=True, time_limit=60, soft_time_limit=50)
+def dataflows_tick_task() -> int:
+    """Safety net: queue runs of dataflows with pending work that nobody is running."""
+    from activation.export.services import dataflows_tick
+
+    return dataflows_tick()
+
+
+@shared_task(acks_late=True, time_limit=1800, soft_time_limit=1700)
+def deliveries_prune_task() -> int:
+    """Delete delivery-log rows and run issues past their retention."""
+    from activation.export.services import deliveries_prune
+
+    return deliveries_prune()
