@@ -1,9 +1,11 @@
 """factory_boy factories shared by every app's tests."""
 
+import datetime as dt
 from typing import Any
 
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -86,3 +88,80 @@ class DataflowFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Dataflow {n}")
     status = "enabled"
     created_by = factory.SelfAttribute("connection.owner")
+
+
+# --- monitoring: segments mapped, backfills, runs, issues, deliveries, alerts ---------
+
+
+class DataflowSegmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "activation.DataflowSegment"
+
+    dataflow = factory.SubFactory(DataflowFactory)
+    segment = factory.SubFactory(SegmentFactory)
+
+
+class BackfillFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "activation.Backfill"
+
+    dataflow = factory.SubFactory(DataflowFactory)
+    segment = factory.SubFactory(SegmentFactory)
+    status = "running"
+    total = 100
+    processed = 0
+    started_at = factory.LazyFunction(timezone.now)
+
+
+class ExportRunFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "activation.ExportRun"
+
+    dataflow = factory.SubFactory(DataflowFactory)
+    # One window per hour, counting back from the current hour.
+    window_start = factory.Sequence(
+        lambda n: timezone.now().replace(minute=0, second=0, microsecond=0) - dt.timedelta(hours=n)
+    )
+    started_at = factory.LazyAttribute(lambda r: r.window_start + dt.timedelta(seconds=5))
+    processing_ms = 1200
+    profiles_received = 100
+    identities_activated = 98
+    identities_excluded = 1
+    identities_failed = 1
+    status = "partial"
+
+
+class RunIssueFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "activation.RunIssue"
+
+    run = factory.SubFactory(ExportRunFactory)
+    profile_id = factory.Sequence(lambda n: 1000 + n)
+    identity = factory.Sequence(lambda n: f"email:person{n}@example.com")
+    kind = "excluded"
+    error_code = "MissingPartitionKey"
+    reason = "The profile has no ecid identity to use as the partition key."
+
+
+class DeliveryLogFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "activation.DeliveryLog"
+
+    dataflow = factory.SubFactory(DataflowFactory)
+    profile_id = factory.Sequence(lambda n: 1000 + n)
+    sent_at = factory.LazyFunction(timezone.now)
+    shard_id = "shardId-000000000000"
+    sequence_number = factory.Sequence(lambda n: f"4962{n:040d}")
+    reason = "segment"
+    record_id = factory.Sequence(lambda n: f"rec-{n}")
+
+
+class AlertFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "alerts.Alert"
+
+    kind = "dataflow_error"
+    title = factory.Sequence(lambda n: f"Problem {n}")
+    message = "Something needs attention."
+    dedupe_key = factory.Sequence(lambda n: f"test:{n}")
+    recipient = factory.SubFactory(UserFactory)
