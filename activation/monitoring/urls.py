@@ -5,5 +5,17 @@ from activation.monitoring import views
 # Included into the "activation" namespace by activation/urls.py.
 urlpatterns = [
     path("", views.dataflow_list, name="dataflow_list"),
+    path("deliveries/", views.delivery_lookup, name="delivery_lookup"),
+    path("streams/<int:connection_id>/", views.stream_inspector, name="stream_inspector"),
     path("<int:dataflow_id>/", views.dataflow_detail, name="dataflow_detail"),
+    path("<int:dataflow_id>/status/", views.dataflow_status, name="dataflow_status"),
+    path("<int:dataflow_id>/backfills/", views.backfill_progress, name="backfill_progress"),
+    path("<int:dataflow_id>/runs/<int:run_id>/", views.run_detail, name="run_detail"),
+    path("<int:dataflow_id>/enable/", views.dataflow_enable, name="dataflow_enable"),
+    path("<int:dataflow_id>/disable/", views.dataflow_disable, name="dataflow_disable"),
+    path(
+        "<int:dataflow_id>/segments/<uuid:segment_id>/replay/",
+        views.segment_replay,
+        name="segment_replay",
+    ),
 ]

@@ -1,20 +1,310 @@
-from django.contrib.auth.decorators import login_required
-from django.db.models import Count
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+"""Monitoring pages: thin views over activation.monitoring.selectors.
 
-from activation.models import Dataflow
+Each page serves its full HTML and, for htmx requests, just the partial that
+changed (django-template-partials' `{% partialdef %}`).
+"""
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django_htmx.http import HttpResponseStopPolling
+
+from activation import services
+from activation.export.services import backfill_start
+from activation.models import Dataflow, DataflowStatus, RunIssueKind
+from activation.monitoring import inspector
+from activation.monitoring import selectors as sel
+from activation.selectors import segment_sizes
+from activation.services import DataflowError
+from destinations.models import Connection
+
+TEMPLATES = "activation/monitoring"
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+def _dataflow_or_404(request: HttpRequest, dataflow_id: int) -> Dataflow:
+    dataflow = sel.dataflow_for_user(user=request.user, dataflow_id=dataflow_id)
+    if dataflow is None:
+        raise Http404("No such dataflow")
+    return dataflow
 
 
 @login_required
 def dataflow_list(request: HttpRequest) -> HttpResponse:
-    dataflows = Dataflow.objects.select_related("connection").annotate(
-        segment_count=Count("mapped_segments")
+    status = request.GET.get("status", "")
+    connection_id = _int(request.GET.get("destination"))
+    page, rows = sel.dataflow_list_page(
+        user=request.user,
+        status=status,
+        connection_id=connection_id,
+        page=request.GET.get("page"),
     )
-    return render(request, "activation/monitoring/dataflow_list.html", {"dataflows": dataflows})
+    context = {
+        "page": page,
+        "rows": rows,
+        "status": status,
+        "statuses": sel.DISPLAY_STATUSES,
+        "destination": connection_id,
+        "destinations": sel.connections_with_dataflows(user=request.user),
+        "filtered": bool(status or connection_id),
+    }
+    template = f"{TEMPLATES}/dataflow_list.html"
+    if request.htmx and request.htmx.target == "dataflow-table":
+        template += "#dataflow-table"
+    return render(request, template, context)
 
 
 @login_required
 def dataflow_detail(request: HttpRequest, dataflow_id: int) -> HttpResponse:
-    dataflow = get_object_or_404(Dataflow, pk=dataflow_id)
-    return render(request, "activation/monitoring/dataflow_list.html", {"dataflows": [dataflow]})
+    dataflow = _dataflow_or_404(request, dataflow_id)
+    now = timezone.now()
+    tab = request.GET.get("tab", "runs")
+    if tab not in ("runs", "activation"):
+        tab = "runs"
+    context = {"dataflow": dataflow, "tab": tab, "now": now}
+    if tab == "runs":
+        period = sel.PERIODS.get(request.GET.get("period", ""), sel.PERIODS[sel.DEFAULT_PERIOD])
+        failures_only = request.GET.get("failures") == "1"
+        runs = sel.dataflow_runs(
+            dataflow=dataflow, period=period, failures_only=failures_only, now=now
+        )
+        page = Paginator(runs, sel.RUNS_PER_PAGE).get_page(request.GET.get("page"))
+        context |= {
+            "period": period,
+            "periods": sel.PERIODS.values(),
+            "failures_only": failures_only,
+            "chart": sel.dataflow_run_chart(dataflow=dataflow, period=period, now=now),
+            "page": page,
+            "run_rows": [sel.RunRow(run) for run in page.object_list],
+        }
+    else:
+        context["activation"] = sel.dataflow_activation_data(dataflow=dataflow)
+    if request.htmx and request.htmx.target == "tab-panel":
+        return render(request, f"{TEMPLATES}/dataflow_detail.html#tab-panel", context)
+    context |= {
+        "progress": sel.dataflow_backfill_progress(dataflow=dataflow, now=now),
+        "open_alerts": sel.dataflow_open_alerts(dataflow=dataflow),
+    }
+    return render(request, f"{TEMPLATES}/dataflow_detail.html", context)
+
+
+@login_required
+def dataflow_status(request: HttpRequest, dataflow_id: int) -> HttpResponse:
+    """The detail page's status header, refreshed when a backfill finishes."""
+    dataflow = _dataflow_or_404(request, dataflow_id)
+    return render(
+        request, f"{TEMPLATES}/dataflow_detail.html#dataflow-status", {"dataflow": dataflow}
+    )
+
+
+@login_required
+def backfill_progress(request: HttpRequest, dataflow_id: int) -> HttpResponse:
+    """The live progress panel; polled every second, answers 286 once nothing is running."""
+    dataflow = _dataflow_or_404(request, dataflow_id)
+    progress = sel.dataflow_backfill_progress(dataflow=dataflow, now=timezone.now())
+    context = {"dataflow": dataflow, "progress": progress}
+    template = f"{TEMPLATES}/dataflow_detail.html#backfill-progress"
+    if progress.active:
+        return render(request, template, context)
+    response = HttpResponseStopPolling(render_to_string(template, context, request=request))
+    # Lets the status header (Processing → Enabled) refresh itself.
+    response["HX-Trigger"] = "backfill-done"
+    return response
+
+
+@login_required
+def run_detail(request: HttpRequest, dataflow_id: int, run_id: int) -> HttpResponse:
+    run = sel.run_for_user(user=request.user, dataflow_id=dataflow_id, run_id=run_id)
+    if run is None:
+        raise Http404("No such run")
+    view = request.GET.get("view", "issues")
+    kind = request.GET.get("kind", "")
+    query = request.GET.get("q", "")[:200]
+    context = {
+        "run": run,
+        "dataflow": run.dataflow,
+        "view": view,
+        "kind": kind if kind in RunIssueKind.values else "",
+        "kinds": RunIssueKind.choices,
+        "q": query,
+        "row": sel.RunRow(run),
+    }
+    if view == "deliveries":
+        deliveries = sel.run_deliveries(run=run)
+        context["page"] = Paginator(deliveries, sel.DELIVERIES_PER_PAGE).get_page(
+            request.GET.get("page")
+        )
+        context["delivery_rows"] = sel.delivery_rows(context["page"].object_list)
+    else:
+        context["view"] = "issues"
+        issues = sel.run_issues(run=run, kind=kind, query=query)
+        context["page"] = Paginator(issues, sel.ISSUES_PER_PAGE).get_page(request.GET.get("page"))
+        context["summary"] = sel.run_issue_summary(run=run)
+    template = f"{TEMPLATES}/run_detail.html"
+    if request.htmx and request.htmx.target in ("run-panel", "issue-results"):
+        template += f"#{request.htmx.target}"
+    return render(request, template, context)
+
+
+@login_required
+def delivery_lookup(request: HttpRequest) -> HttpResponse:
+    identity = request.GET.get("identity", "").strip()[:600]
+    profile_id = _int(request.GET.get("profile"))
+    dataflow_id = _int(request.GET.get("dataflow"))
+    context: dict = {"identity": identity, "dataflow_id": dataflow_id, "error": ""}
+    match = None
+    try:
+        if identity:
+            match = sel.profile_by_identity(text=identity)
+        elif profile_id:
+            match = sel.profile_by_id(profile_id=profile_id)
+    except sel.DeliveryLookupError as error:
+        context["error"] = str(error)
+    if match is not None:
+        deliveries = sel.profile_deliveries(
+            user=request.user, profile_id=match.profile_id, dataflow_id=dataflow_id
+        )
+        context["match"] = match
+        context["page"] = Paginator(deliveries, sel.DELIVERIES_PER_PAGE).get_page(
+            request.GET.get("page")
+        )
+        context["delivery_rows"] = sel.delivery_rows(context["page"].object_list)
+    context["dataflows"] = sel.monitored_dataflows(user=request.user).order_by("name")
+    template = f"{TEMPLATES}/delivery_lookup.html"
+    if request.htmx and request.htmx.target == "lookup-results":
+        template += "#lookup-results"
+    return render(request, template, context)
+
+
+@login_required
+def stream_inspector(request: HttpRequest, connection_id: int) -> HttpResponse:
+    connection = get_object_or_404(
+        Connection.objects.filter(
+            Q(owner=request.user) | Q(dataflows__in=sel.monitored_dataflows(user=request.user))
+        ).distinct(),
+        pk=connection_id,
+    )
+    limit = _int(request.GET.get("limit")) or inspector.DEFAULT_LIMIT
+    if limit not in inspector.LIMITS:
+        limit = inspector.DEFAULT_LIMIT
+    context = {"connection": connection, "limit": limit, "limits": inspector.LIMITS}
+    if request.GET.get("read") == "1":
+        context["inspection"] = inspector.stream_inspect(connection=connection, limit=limit)
+    template = f"{TEMPLATES}/stream_inspector.html"
+    if request.htmx and request.htmx.target == "inspector-results":
+        template += "#inspector-results"
+    return render(request, template, context)
+
+
+# --- actions (a confirmation page, then a POST) -----------------------------------------
+
+
+@dataclass(frozen=True)
+class Action:
+    """What a confirmation page says, and the service call its POST makes."""
+
+    title: str
+    consequences: list[str]
+    button: str
+    allowed: bool
+    not_allowed: str
+    success: str
+    run: Callable[[], object]
+    danger: bool = False
+
+
+def _confirm_or_act(request: HttpRequest, dataflow: Dataflow, action: Action) -> HttpResponse:
+    """GET shows the confirmation; POST runs the action (refusals become messages)."""
+    if request.method != "POST":
+        return render(
+            request, f"{TEMPLATES}/confirm.html", {"dataflow": dataflow, "action": action}
+        )
+    if not action.allowed:
+        messages.error(request, action.not_allowed)
+    else:
+        try:
+            action.run()
+        except (DataflowError, ValueError, ValidationError) as error:
+            text = "; ".join(error.messages) if isinstance(error, ValidationError) else str(error)
+            messages.error(request, text)
+        else:
+            messages.success(request, action.success)
+    return redirect("activation:dataflow_detail", dataflow.pk)
+
+
+@login_required
+def dataflow_enable(request: HttpRequest, dataflow_id: int) -> HttpResponse:
+    dataflow = _dataflow_or_404(request, dataflow_id)
+    action = Action(
+        title=f"Enable “{dataflow.name}”?",
+        consequences=[
+            "Profiles that qualify for or leave a mapped segment, or whose mapped attributes "
+            "or identities change, are exported to the stream again.",
+            "Changes made while the dataflow was off are sent first, in order.",
+        ],
+        button="Enable dataflow",
+        allowed=dataflow.status in (DataflowStatus.DISABLED, DataflowStatus.ERROR),
+        not_allowed="This dataflow is already enabled.",
+        success=f"“{dataflow.name}” is enabled: changes are exported again.",
+        run=lambda: services.dataflow_enable(dataflow=dataflow, user=request.user),
+    )
+    return _confirm_or_act(request, dataflow, action)
+
+
+@login_required
+def dataflow_disable(request: HttpRequest, dataflow_id: int) -> HttpResponse:
+    dataflow = _dataflow_or_404(request, dataflow_id)
+    action = Action(
+        title=f"Disable “{dataflow.name}”?",
+        consequences=[
+            "Nothing is sent to the stream until you enable the dataflow again; a running "
+            "backfill pauses.",
+            "Segments, mapping and history are kept.",
+        ],
+        button="Disable dataflow",
+        allowed=dataflow.status != DataflowStatus.DISABLED,
+        not_allowed="This dataflow is already disabled.",
+        success=f"“{dataflow.name}” is disabled: nothing is exported until you enable it.",
+        run=lambda: services.dataflow_disable(dataflow=dataflow, user=request.user),
+        danger=True,
+    )
+    return _confirm_or_act(request, dataflow, action)
+
+
+@login_required
+def segment_replay(request: HttpRequest, dataflow_id: int, segment_id: uuid.UUID) -> HttpResponse:
+    dataflow = _dataflow_or_404(request, dataflow_id)
+    mapped = sel.segment_for_replay(dataflow=dataflow, segment_id=segment_id)
+    if mapped is None:
+        raise Http404("This segment is not mapped to the dataflow")
+    size = segment_sizes(segment_ids=[segment_id])[segment_id]
+    action = Action(
+        title=f"Re-export “{mapped.segment.name}”?",
+        consequences=[
+            f"All {size:,} current members of the segment are sent to the stream again, with "
+            "all mapped attributes (consumers receive them as new records).",
+            "Progress shows on the dataflow's page; incremental exports continue meanwhile.",
+        ],
+        button=f"Re-export {size:,} profiles",
+        allowed=dataflow.status == DataflowStatus.ENABLED,
+        not_allowed="Enable the dataflow first: a disabled or failing dataflow exports nothing.",
+        success=f"Re-exporting the current members of “{mapped.segment.name}”.",
+        run=lambda: backfill_start(dataflow=dataflow, segment_ids=[segment_id], reason="replay"),
+    )
+    return _confirm_or_act(request, dataflow, action)

@@ -11,4 +11,8 @@ def notifications_menu(context: template.Context) -> dict:
     user = context["request"].user
     if not user.is_authenticated:
         return {"hidden": True}
-    return alerts_menu(user=user)
+    return {
+        **alerts_menu(user=user),
+        "request": context["request"],
+        "can_edit": context.get("can_edit"),
+    }

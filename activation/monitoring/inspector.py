@@ -1,0 +1,105 @@
+"""The stream inspector: the newest records of a connection's stream, pretty-printed.
+
+Reading needs permissions exports do not (ListShards, GetShardIterator,
+GetRecords); when they are missing the marketer sees which one and the policy
+statement to add, filled in with the stream's ARN.
+"""
+
+import base64
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from destinations.models import Connection
+
+READ_ACTIONS = ["kinesis:ListShards", "kinesis:GetShardIterator", "kinesis:GetRecords"]
+LIMITS = [10, 25, 50, 100]
+DEFAULT_LIMIT = 25
+
+
+@dataclass(frozen=True)
+class InspectedRecord:
+    shard_id: str
+    sequence_number: str
+    partition_key: str
+    arrived_at: Any
+    size: int
+    pretty: str
+    is_json: bool
+
+
+@dataclass
+class Inspection:
+    records: list[InspectedRecord] = field(default_factory=list)
+    error: str = ""
+    error_code: str = ""
+    missing_action: str = ""
+    policy: str = ""
+
+
+def pretty_data(data: bytes) -> tuple[str, bool]:
+    """Indented JSON when the record is JSON, else its text (or base64 when binary)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return base64.b64encode(data).decode("ascii"), False
+    try:
+        return json.dumps(json.loads(text), indent=2, ensure_ascii=False), True
+    except ValueError:
+        return text, False
+
+
+def read_policy(*, missing_action: str, arn: str) -> str:
+    """The IAM statement that grants the inspector's reads on one stream."""
+    actions = (
+        READ_ACTIONS
+        if missing_action in READ_ACTIONS or not missing_action
+        else [
+            missing_action,
+            *READ_ACTIONS,
+        ]
+    )
+    statement = {
+        "Sid": "StreamInspectorRead",
+        "Effect": "Allow",
+        "Action": actions,
+        "Resource": arn,
+    }
+    return json.dumps(statement, indent=2)
+
+
+def stream_inspect(*, connection: Connection, limit: int) -> Inspection:
+    """Read the newest `limit` records (GetShardIterator + GetRecords across all shards)."""
+    from destinations.kinesis import client
+
+    creds = client.credentials_for(connection)
+    try:
+        records = client.read_recent_records(creds, connection.stream_name, limit)
+    except client.AccessDenied as denied:
+        account = client.caller_identity(creds) or ""
+        arn = client.stream_arn(
+            region=connection.region, account_id=account, stream_name=connection.stream_name
+        )
+        return Inspection(
+            error=str(denied),
+            error_code=denied.code,
+            missing_action=denied.action,
+            policy=read_policy(missing_action=denied.action, arn=arn),
+        )
+    except client.KinesisError as error:
+        return Inspection(error=str(error), error_code=error.code)
+    inspected = []
+    for record in records:
+        pretty, is_json = pretty_data(record.data)
+        inspected.append(
+            InspectedRecord(
+                shard_id=record.shard_id,
+                sequence_number=record.sequence_number,
+                partition_key=record.partition_key,
+                arrived_at=record.arrived_at,
+                size=len(record.data) + len(record.partition_key.encode()),
+                pretty=pretty,
+                is_json=is_json,
+            )
+        )
+    return Inspection(records=inspected)

@@ -1,0 +1,636 @@
+"""Reads for the monitoring pages: dataflow status, runs, backfills, issues, deliveries.
+
+Every page reads a bounded number of rows with a constant number of queries,
+whatever the history's size: lists are paginated, charts and sparklines are
+aggregated in the database over the indexed (dataflow, window_start) and
+(dataflow, sent_at) columns.
+"""
+
+import datetime as dt
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.paginator import Page, Paginator
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Trunc
+from django.utils import timezone
+
+from activation.models import (
+    Backfill,
+    BackfillStatus,
+    Dataflow,
+    DataflowSegment,
+    DataflowStatus,
+    DeliveryLog,
+    ExportRun,
+    RunIssue,
+    RunIssueKind,
+    RunStatus,
+)
+from activation.monitoring.charts import Series, sparkline_svg, timeseries_svg
+from activation.selectors import dataflows_for_user, humanize_seconds
+from destinations.models import Connection
+from profiles.models import Identity
+
+RUNS_PER_PAGE = 25
+ISSUES_PER_PAGE = 50
+DELIVERIES_PER_PAGE = 50
+DATAFLOWS_PER_PAGE = 25
+# Above this share of excluded identities in a run window, marketers are alerted.
+EXCLUDED_RATE_THRESHOLD = 0.01
+ACTIVE_BACKFILL = (BackfillStatus.PENDING, BackfillStatus.RUNNING)
+
+
+@dataclass(frozen=True)
+class Period:
+    key: str
+    label: str
+    hours: int
+    bucket: str  # "hour" or "day": the chart's resolution
+
+    def start(self, now: dt.datetime) -> dt.datetime:
+        """The first bucket's start: whole hours (or days) so buckets line up with runs."""
+        hour = now.replace(minute=0, second=0, microsecond=0)
+        if self.bucket == "day":
+            day = hour.replace(hour=0)
+            return day - dt.timedelta(days=self.hours // 24 - 1)
+        return hour - dt.timedelta(hours=self.hours - 1)
+
+
+PERIODS = {
+    "24h": Period("24h", "Last 24 hours", 24, "hour"),
+    "7d": Period("7d", "Last 7 days", 24 * 7, "hour"),
+    "30d": Period("30d", "Last 30 days", 24 * 30, "day"),
+}
+DEFAULT_PERIOD = "24h"
+
+DISPLAY_STATUSES = {
+    "enabled": "Enabled",
+    "disabled": "Disabled",
+    "processing": "Processing",
+    "error": "Error",
+}
+
+
+def activation_rate(*, activated: int, excluded: int, received: int) -> float | None:
+    """(activated + excluded) / received, the reference's activation rate; None without data."""
+    if not received:
+        return None
+    return min(1.0, (activated + excluded) / received)
+
+
+def excluded_rate(*, excluded: int, received: int) -> float | None:
+    if not received:
+        return None
+    return excluded / received
+
+
+def percent_text(rate: float | None) -> str:
+    """0.9731 → "97.3 %"; no data → "—"."""
+    if rate is None:
+        return "—"
+    value = rate * 100
+    if value >= 100:
+        return "100 %"
+    return f"{value:.1f} %" if value >= 0.1 or value == 0 else "< 0.1 %"
+
+
+def duration_text(milliseconds: int) -> str:
+    if milliseconds < 1000:
+        return f"{milliseconds} ms"
+    seconds = milliseconds / 1000
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min"
+
+
+@dataclass
+class Totals:
+    received: int = 0
+    activated: int = 0
+    excluded: int = 0
+    failed: int = 0
+
+    def add(self, *, received: int, activated: int, excluded: int, failed: int) -> None:
+        self.received += received
+        self.activated += activated
+        self.excluded += excluded
+        self.failed += failed
+
+    @property
+    def activation_rate(self) -> float | None:
+        return activation_rate(
+            activated=self.activated, excluded=self.excluded, received=self.received
+        )
+
+    @property
+    def activation_rate_text(self) -> str:
+        return percent_text(self.activation_rate)
+
+    @property
+    def excluded_rate(self) -> float | None:
+        return excluded_rate(excluded=self.excluded, received=self.received)
+
+
+@dataclass(frozen=True)
+class RunRow:
+    """A run with what the runs table shows about it."""
+
+    run: ExportRun
+
+    @property
+    def activation_rate_text(self) -> str:
+        return percent_text(
+            activation_rate(
+                activated=self.run.identities_activated,
+                excluded=self.run.identities_excluded,
+                received=self.run.profiles_received,
+            )
+        )
+
+    @property
+    def duration_text(self) -> str:
+        return duration_text(self.run.processing_ms)
+
+    @property
+    def excluded_above_threshold(self) -> bool:
+        rate = excluded_rate(
+            excluded=self.run.identities_excluded, received=self.run.profiles_received
+        )
+        return rate is not None and rate > EXCLUDED_RATE_THRESHOLD
+
+    @property
+    def has_issues(self) -> bool:
+        return bool(self.run.identities_excluded or self.run.identities_failed)
+
+
+# --- status -----------------------------------------------------------------------
+
+
+def with_display_status(dataflows: QuerySet[Dataflow], *, now: dt.datetime) -> QuerySet[Dataflow]:
+    """Annotate `display_status`: Error wins, then Processing (a backfill waiting or
+    running, or a run holding the export lock), else the stored status."""
+    active_backfill = Exists(
+        Backfill.objects.filter(dataflow=OuterRef("pk"), status__in=ACTIVE_BACKFILL)
+    )
+    lock_held = Q(lock_token__gt="", locked_until__gt=now)
+    return dataflows.annotate(
+        has_active_backfill=active_backfill,
+        display_status=Case(
+            When(status=DataflowStatus.ERROR, then=Value("error")),
+            When(
+                Q(status=DataflowStatus.ENABLED) & (Q(has_active_backfill=True) | lock_held),
+                then=Value("processing"),
+            ),
+            default=F("status"),
+            output_field=CharField(),
+        ),
+    )
+
+
+def monitored_dataflows(*, user: Any) -> QuerySet[Dataflow]:
+    """The user's finished dataflows (wizard drafts and edit copies are not monitored)."""
+    return dataflows_for_user(user=user).exclude(status=DataflowStatus.DRAFT)
+
+
+# --- the dataflows page -------------------------------------------------------------
+
+
+@dataclass
+class DataflowRow:
+    dataflow: Dataflow
+    totals: Totals
+    sparkline: str
+
+
+def dataflow_list_page(
+    *, user: Any, status: str = "", connection_id: int | None = None, page: Any = 1
+) -> tuple[Page, list[DataflowRow]]:
+    """One page of the user's dataflows with 24 h totals and an hourly trend (3 queries)."""
+    now = timezone.now()
+    segment_count = (
+        DataflowSegment.objects.filter(dataflow=OuterRef("pk"))
+        .order_by()
+        .values("dataflow")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    dataflows = (
+        with_display_status(monitored_dataflows(user=user).select_related("connection"), now=now)
+        .annotate(segment_count=Coalesce(Subquery(segment_count, output_field=IntegerField()), 0))
+        .order_by("name", "id")
+    )
+    if status in DISPLAY_STATUSES:
+        dataflows = dataflows.filter(display_status=status)
+    if connection_id:
+        dataflows = dataflows.filter(connection_id=connection_id)
+    page_obj = Paginator(dataflows, DATAFLOWS_PER_PAGE).get_page(page)
+    return page_obj, _rows_with_trend(list(page_obj.object_list), now=now)
+
+
+def _rows_with_trend(dataflows: list[Dataflow], *, now: dt.datetime) -> list[DataflowRow]:
+    period = PERIODS["24h"]
+    start = period.start(now)
+    hours = [start + dt.timedelta(hours=i) for i in range(period.hours)]
+    activated: dict[int, dict] = defaultdict(dict)
+    failed: dict[int, dict] = defaultdict(dict)
+    totals: dict[int, Totals] = defaultdict(Totals)
+    runs = ExportRun.objects.filter(
+        dataflow_id__in=[d.pk for d in dataflows], window_start__gte=start
+    ).values_list(
+        "dataflow_id",
+        "window_start",
+        "profiles_received",
+        "identities_activated",
+        "identities_excluded",
+        "identities_failed",
+    )
+    for dataflow_id, window, received, act, exc, fail in runs if dataflows else []:
+        hour = window.replace(minute=0, second=0, microsecond=0)
+        activated[dataflow_id][hour] = activated[dataflow_id].get(hour, 0) + act
+        failed[dataflow_id][hour] = failed[dataflow_id].get(hour, 0) + fail
+        totals[dataflow_id].add(received=received, activated=act, excluded=exc, failed=fail)
+    return [
+        DataflowRow(
+            dataflow=d,
+            totals=totals[d.pk],
+            sparkline=sparkline_svg(
+                values=[activated[d.pk].get(h, 0) for h in hours],
+                failed=[failed[d.pk].get(h, 0) for h in hours],
+                label=f"{d.name}, last 24 hours",
+            ),
+        )
+        for d in dataflows
+    ]
+
+
+def connections_with_dataflows(*, user: Any) -> QuerySet[Connection]:
+    """Destinations to filter the dataflows page by."""
+    return (
+        Connection.objects.filter(dataflows__in=monitored_dataflows(user=user))
+        .distinct()
+        .order_by("name")
+    )
+
+
+# --- a dataflow ------------------------------------------------------------------------
+
+
+def dataflow_for_user(*, user: Any, dataflow_id: int) -> Dataflow | None:
+    dataflows = with_display_status(
+        monitored_dataflows(user=user).select_related("connection"), now=timezone.now()
+    )
+    return dataflows.filter(pk=dataflow_id).first()
+
+
+@dataclass
+class ActivationData:
+    segments: list[DataflowSegment]
+    attributes: list[Any]
+    identities: list[Any]
+
+
+def dataflow_activation_data(*, dataflow: Dataflow) -> ActivationData:
+    return ActivationData(
+        segments=list(dataflow.mapped_segments.select_related("segment").order_by("segment__name")),
+        attributes=list(dataflow.attribute_mappings.all()),
+        identities=list(dataflow.identity_selections.all()),
+    )
+
+
+def dataflow_runs(
+    *, dataflow: Dataflow, period: Period, failures_only: bool = False, now: dt.datetime
+) -> QuerySet[ExportRun]:
+    runs = ExportRun.objects.filter(dataflow=dataflow, window_start__gte=period.start(now))
+    if failures_only:
+        runs = runs.filter(
+            Q(identities_failed__gt=0) | Q(status__in=[RunStatus.FAILED, RunStatus.PARTIAL])
+        )
+    return runs.order_by("-window_start")
+
+
+@dataclass
+class RunChart:
+    labels: list[str]
+    activated: list[int]
+    excluded: list[int]
+    failed: list[int]
+    svg: str
+    rows: list[tuple[str, int, int, int]] = field(default_factory=list)
+    totals: Totals = field(default_factory=Totals)
+
+
+def dataflow_run_chart(*, dataflow: Dataflow, period: Period, now: dt.datetime) -> RunChart:
+    """Activated, excluded and failed per bucket over the period (one aggregate query)."""
+    start = period.start(now)
+    rows = (
+        ExportRun.objects.filter(dataflow=dataflow, window_start__gte=start)
+        .annotate(bucket=Trunc("window_start", period.bucket, tzinfo=dt.UTC))
+        .order_by()
+        .values("bucket")
+        .annotate(
+            received=Sum("profiles_received"),
+            activated=Sum("identities_activated"),
+            excluded=Sum("identities_excluded"),
+            failed=Sum("identities_failed"),
+        )
+    )
+    by_bucket = {row["bucket"]: row for row in rows}
+    step = dt.timedelta(days=1) if period.bucket == "day" else dt.timedelta(hours=1)
+    count = period.hours // 24 if period.bucket == "day" else period.hours
+    buckets = [start + step * i for i in range(count)]
+    fmt = {"24h": "%H:00", "7d": "%a %H:00", "30d": "%d %b"}[period.key]
+    labels = [b.strftime(fmt) for b in buckets]
+    empty = {"received": 0, "activated": 0, "excluded": 0, "failed": 0}
+    values = [by_bucket.get(b, empty) for b in buckets]
+    activated = [v["activated"] or 0 for v in values]
+    excluded = [v["excluded"] or 0 for v in values]
+    failed = [v["failed"] or 0 for v in values]
+    totals = Totals()
+    for v in values:
+        totals.add(
+            received=v["received"] or 0,
+            activated=v["activated"] or 0,
+            excluded=v["excluded"] or 0,
+            failed=v["failed"] or 0,
+        )
+    svg = timeseries_svg(
+        chart_id=f"runs-chart-{dataflow.pk}",
+        title=f"Identities activated and failed, {period.label.lower()}",
+        labels=labels,
+        series=[
+            Series("Activated", activated, "chart-activated"),
+            Series("Excluded", excluded, "chart-excluded"),
+            Series("Failed", failed, "chart-failed"),
+        ],
+    )
+    full_labels = [
+        b.strftime("%Y-%m-%d %H:00" if period.bucket == "hour" else "%Y-%m-%d") for b in buckets
+    ]
+    return RunChart(
+        labels=labels,
+        activated=activated,
+        excluded=excluded,
+        failed=failed,
+        svg=svg,
+        rows=list(zip(full_labels, activated, excluded, failed, strict=True)),
+        totals=totals,
+    )
+
+
+# --- backfills ------------------------------------------------------------------------------
+
+
+def _percent(*, processed: int, total: int, done: bool) -> int:
+    if not total:
+        return 100 if done else 0
+    return min(100, processed * 100 // total)
+
+
+def backfill_rate(backfill: Backfill, *, now: dt.datetime) -> float | None:
+    """Profiles per second since the backfill started (until it finished)."""
+    if not backfill.started_at or not backfill.processed:
+        return None
+    seconds = ((backfill.finished_at or now) - backfill.started_at).total_seconds()
+    return backfill.processed / max(seconds, 0.001)
+
+
+@dataclass
+class BackfillRow:
+    backfill: Backfill
+    percent: int
+    rate: float | None
+
+
+@dataclass
+class BackfillProgress:
+    rows: list[BackfillRow]
+    total: int
+    processed: int
+    active: bool
+    rate: float | None  # profiles per second, all running backfills together
+    eta_seconds: float | None
+
+    @property
+    def percent(self) -> int:
+        return _percent(processed=self.processed, total=self.total, done=not self.active)
+
+    @property
+    def rate_text(self) -> str:
+        return f"{self.rate:,.0f} profiles/s" if self.rate else ""
+
+    @property
+    def eta_text(self) -> str:
+        if self.eta_seconds is None:
+            return ""
+        return humanize_seconds(self.eta_seconds)
+
+
+# Backfills started together (one activation or one edit) are shown together.
+BACKFILL_BATCH = dt.timedelta(minutes=5)
+
+
+def dataflow_backfill_progress(
+    *, dataflow: Dataflow, now: dt.datetime, recent: dt.timedelta = dt.timedelta(hours=24)
+) -> BackfillProgress:
+    """The active backfills, else the last batch that finished recently (one query)."""
+    backfills = list(
+        Backfill.objects.filter(dataflow=dataflow)
+        .filter(Q(status__in=ACTIVE_BACKFILL) | Q(finished_at__gte=now - recent))
+        .select_related("segment")
+        .order_by("-created_at", "-id")[:20]
+    )
+    active = [b for b in backfills if b.status in ACTIVE_BACKFILL]
+    if active:
+        shown = active
+    else:
+        shown = [b for b in backfills if b.created_at >= backfills[0].created_at - BACKFILL_BATCH]
+    shown.sort(key=lambda b: (b.created_at, b.pk))
+    rows = [
+        BackfillRow(
+            backfill=b,
+            percent=_percent(
+                processed=b.processed, total=b.total, done=b.status == BackfillStatus.DONE
+            ),
+            rate=backfill_rate(b, now=now),
+        )
+        for b in shown
+    ]
+    total = sum(b.total for b in shown)
+    processed = sum(min(b.processed, b.total) for b in shown)
+    running = [r.rate for r in rows if r.rate and r.backfill.status == BackfillStatus.RUNNING]
+    rate = sum(running) if running else None
+    eta = (total - processed) / rate if rate and total > processed else None
+    return BackfillProgress(
+        rows=rows,
+        total=total,
+        processed=processed,
+        active=bool(active),
+        rate=rate,
+        eta_seconds=eta,
+    )
+
+
+# --- a run ------------------------------------------------------------------------------
+
+
+def run_for_user(*, user: Any, dataflow_id: int, run_id: int) -> ExportRun | None:
+    return (
+        ExportRun.objects.filter(
+            pk=run_id, dataflow_id=dataflow_id, dataflow__in=monitored_dataflows(user=user)
+        )
+        .select_related("dataflow", "dataflow__connection")
+        .first()
+    )
+
+
+def run_issues(*, run: ExportRun, kind: str = "", query: str = "") -> QuerySet[RunIssue]:
+    """A run's excluded and failed profiles, searchable by identity, profile id, code or reason."""
+    issues = RunIssue.objects.filter(run=run)
+    if kind in RunIssueKind.values:
+        issues = issues.filter(kind=kind)
+    query = query.strip()
+    if query:
+        match = (
+            Q(identity__icontains=query)
+            | Q(error_code__icontains=query)
+            | Q(reason__icontains=query)
+        )
+        if query.isdigit():
+            match |= Q(profile_id=int(query))
+        issues = issues.filter(match)
+    return issues.order_by("-created_at", "-id")
+
+
+def run_issue_summary(*, run: ExportRun) -> list[dict]:
+    """How many profiles each (kind, error code) accounts for, most frequent first."""
+    return list(
+        RunIssue.objects.filter(run=run)
+        .order_by()
+        .values("kind", "error_code")
+        .annotate(profiles=Count("id"))
+        .order_by("-profiles", "error_code")[:20]
+    )
+
+
+def run_deliveries(*, run: ExportRun) -> QuerySet[DeliveryLog]:
+    """Records put into the stream during the run's hour (the (dataflow, sent_at) index)."""
+    end = run.window_start + dt.timedelta(hours=1)
+    return DeliveryLog.objects.filter(
+        dataflow_id=run.dataflow_id, sent_at__gte=run.window_start, sent_at__lt=end
+    ).order_by("-sent_at", "-id")
+
+
+# Why a record was sent (DeliveryLog.reason), as the marketer reads it.
+DELIVERY_REASONS = {
+    "backfill": "Backfill: the segment was activated or re-exported",
+    "replay": "Re-export of the segment's current members",
+    "segment": "Segment membership changed",
+    "identity": "Identity map changed",
+    "attribute": "Mapped attribute written",
+}
+
+
+@dataclass(frozen=True)
+class DeliveryRow:
+    delivery: DeliveryLog
+
+    @property
+    def reason_text(self) -> str:
+        reason = self.delivery.reason
+        return DELIVERY_REASONS.get(reason, reason.replace("_", " ").capitalize())
+
+
+def delivery_rows(deliveries: Any) -> list[DeliveryRow]:
+    return [DeliveryRow(d) for d in deliveries]
+
+
+# --- delivery lookup ----------------------------------------------------------------------------
+
+
+class DeliveryLookupError(ValueError):
+    """The marketer's search cannot be answered; the message says why."""
+
+
+@dataclass
+class ProfileMatch:
+    profile_id: int
+    identities: list[Identity]
+
+
+def parse_identity(text: str) -> tuple[str, str]:
+    """ "email:jane@example.com" → ("email", "jane@example.com")."""
+    text = text.strip()
+    namespace, sep, value = text.partition(":")
+    if not sep or not namespace.strip() or not value.strip():
+        raise DeliveryLookupError(
+            "Type an identity as namespace:value, for example email:jane@example.com "
+            "or ecid:14575006536349286404619648085736425115."
+        )
+    return namespace.strip().lower(), value.strip()
+
+
+def profile_by_identity(*, text: str) -> ProfileMatch:
+    namespace, value = parse_identity(text)
+    identity = Identity.objects.filter(namespace=namespace, value=value).first()
+    if identity is None and namespace in ("email",):
+        identity = Identity.objects.filter(namespace=namespace, value__iexact=value).first()
+    if identity is None:
+        raise DeliveryLookupError(f"No profile has the identity {namespace}:{value}.")
+    return profile_by_id(profile_id=identity.profile_id)
+
+
+def profile_by_id(*, profile_id: int) -> ProfileMatch:
+    identities = list(Identity.objects.filter(profile_id=profile_id).order_by("namespace", "value"))
+    return ProfileMatch(profile_id=profile_id, identities=identities)
+
+
+def profile_deliveries(
+    *, user: Any, profile_id: int, dataflow_id: int | None = None
+) -> QuerySet[DeliveryLog]:
+    """Every record sent for a profile to the user's dataflows, newest first."""
+    deliveries = DeliveryLog.objects.filter(
+        profile_id=profile_id, dataflow__in=monitored_dataflows(user=user)
+    )
+    if dataflow_id:
+        deliveries = deliveries.filter(dataflow_id=dataflow_id)
+    return deliveries.select_related("dataflow", "dataflow__connection").order_by("-sent_at", "-id")
+
+
+def dataflow_open_alerts(*, dataflow: Dataflow) -> list[Any]:
+    from alerts.models import Alert
+
+    return list(
+        Alert.objects.filter(
+            Q(dataflow=dataflow) | Q(connection_id=dataflow.connection_id, dataflow__isnull=True),
+            resolved_at__isnull=True,
+        ).order_by("-created_at")[:5]
+    )
+
+
+def segment_for_replay(*, dataflow: Dataflow, segment_id: uuid.UUID) -> DataflowSegment | None:
+    return (
+        DataflowSegment.objects.filter(dataflow=dataflow, segment_id=segment_id)
+        .select_related("segment")
+        .first()
+    )
