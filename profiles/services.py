@@ -37,13 +37,13 @@ from django.utils import timezone
 from profiles.attributes import merge
 from profiles.models import (
     Identity,
-    IdentityNamespace,
     Profile,
     ProfileChange,
     SegmentMembership,
 )
 from profiles.records import IdentityKey, ProfileRecord, RecordError, parse_record
 from profiles.segments import CAPTURED, ActiveSegment, active_segments, membership_transition
+from profiles.selectors import namespace_codes
 from profiles.signals import send_profiles_changed
 
 logger = logging.getLogger(__name__)
@@ -69,10 +69,6 @@ class RecordResult:
 
 class _RetryError(Exception):
     """The identities read before locking changed; start the batch again."""
-
-
-def namespace_codes() -> set[str]:
-    return set(IdentityNamespace.objects.values_list("code", flat=True))
 
 
 def profile_upsert(*, record: Any, source: str) -> RecordResult:

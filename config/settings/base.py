@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "django_celery_beat",
+    # Only so the API docs (/api/v1/docs) serve ninja's bundled Swagger UI, not a CDN.
+    "ninja",
     "core",
     "profiles",
     "destinations",

@@ -1,0 +1,164 @@
+"""The REST API: one django-ninja instance mounted at /api/v1/ (OpenAPI at /api/v1/docs).
+
+Adding a router is one line at the bottom: ``api.add_router("/dataflows", router)``.
+Every request needs ``Authorization: Bearer <token>`` (core/api_auth.py), and
+every error answer has one shape, ``{"error": {"code", "message", "fields"}}``
+(core/api_errors.py); the handlers below make that true for ninja's own
+errors (validation, auth, 404, 405), malformed JSON, oversized bodies (413)
+and unexpected exceptions (500, logged).
+"""
+
+import functools
+import logging
+from typing import Any
+
+from django.core.exceptions import RequestDataTooBig
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.urls import URLPattern, path, re_path
+from django.views.decorators.csrf import csrf_exempt
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from core.api_auth import BearerToken
+from core.api_errors import ApiError, error_body
+
+logger = logging.getLogger(__name__)
+
+CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "too_many_requests",
+}
+UNAUTHORIZED = (
+    "Missing or invalid API token: send 'Authorization: Bearer <token>' "
+    "(create one with `python manage.py api_token USERNAME`)."
+)
+
+
+class StreamlineAPI(NinjaAPI):
+    def _get_urls(self) -> list:
+        # ninja answers a wrong method with a plain-text 405; give it the error format.
+        return [_with_json_405(p) if isinstance(p, URLPattern) else p for p in super()._get_urls()]
+
+
+def _with_json_405(pattern: URLPattern) -> URLPattern:
+    view = pattern.callback
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        if response.status_code == 405 and response.get("Content-Type", "").startswith("text"):
+            allowed = response.get("Allow", "")
+            answer = _error(
+                405, "method_not_allowed", f"{request.method} is not allowed here (use {allowed})."
+            )
+            answer["Allow"] = allowed
+            return answer
+        return response
+
+    return path(str(pattern.pattern), wrapped, name=pattern.name)
+
+
+def _error(status: int, code: str, message: str, fields: dict | None = None) -> JsonResponse:
+    return JsonResponse(error_body(code, message, fields), status=status)
+
+
+api = StreamlineAPI(
+    title="Streamline API",
+    version="1",
+    urls_namespace="api",
+    auth=BearerToken(),
+    description=(
+        "Streaming ingestion of profiles and the product's REST API. Authenticate with "
+        "`Authorization: Bearer <token>`. Every error answer is "
+        '`{"error": {"code": "...", "message": "...", "fields": {"<location>": "<problem>"}}}`.'
+    ),
+)
+
+
+@api.exception_handler(ApiError)
+def _api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
+    return _error(exc.status, exc.code, exc.message, exc.fields)
+
+
+@api.exception_handler(ValidationError)
+def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    fields = {}
+    for error in exc.errors:
+        location = _location(error.get("loc", ()))
+        fields.setdefault(location or "body", error.get("msg", "is not valid"))
+    first = next(iter(fields.items()))
+    return _error(400, "invalid_input", f"{first[0]}: {first[1]}", fields)
+
+
+def _location(loc: Any) -> str:
+    parts = list(loc)[1:]  # drop "body" / "query" / "path"
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthorized(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    response = _error(401, "unauthorized", UNAUTHORIZED)
+    response["WWW-Authenticate"] = "Bearer"
+    return response
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if isinstance(exc.__cause__, RequestDataTooBig):
+        return too_big_response()
+    message = str(exc)
+    code = CODES.get(exc.status_code, "error")
+    if exc.status_code == 400 and message.startswith("Cannot parse request body"):
+        code, message = "malformed_json", "The request body is not valid JSON."
+    return _error(exc.status_code, code, message)
+
+
+@api.exception_handler(Http404)
+def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return _error(404, "not_found", str(exc) or "Not found.")
+
+
+@api.exception_handler(RequestDataTooBig)
+def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    return too_big_response()
+
+
+def too_big_response() -> JsonResponse:
+    from django.conf import settings
+
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return _error(
+        413,
+        "payload_too_large",
+        f"The request body is larger than {limit} bytes; send smaller batches.",
+    )
+
+
+@api.exception_handler(Exception)
+def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+    logger.exception("API error on %s %s", request.method, request.path)
+    return _error(500, "internal_error", "Something went wrong on our side; it was logged.")
+
+
+@csrf_exempt
+def unknown_endpoint(request: HttpRequest, rest: str = "") -> HttpResponse:
+    return _error(404, "not_found", f"There is no API endpoint {request.path}.")
+
+
+# --- routers -----------------------------------------------------------------------
+from profiles.api import router as profiles_router  # noqa: E402
+
+api.add_router("/profiles", profiles_router)
+
+# config/urls.py mounts these at api/v1/ (the fallback makes unknown paths JSON 404s).
+urlpatterns = [path("", api.urls), re_path(r"^(?P<rest>.*)$", unknown_endpoint)]

@@ -1,0 +1,50 @@
+"""Bearer-token authentication for the REST API (``Authorization: Bearer <token>``).
+
+Tokens are created by ``python manage.py api_token USERNAME`` (or in Django
+admin's API tokens list, which only ever shows a prefix). Only the SHA-256 of
+a token is stored. A request authenticates as the token's user; writes need a
+role that may edit (core.roles.user_can_edit), exactly like the UI.
+"""
+
+import datetime as dt
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils import timezone
+from ninja.errors import AuthorizationError
+from ninja.security import HttpBearer
+
+from core.models import ApiToken, hash_token
+from core.roles import FORBIDDEN_MESSAGE, SAFE_METHODS, user_can_edit
+
+# last_used_at is informative; writing it on every request would make every
+# API call a write. Once a minute per token is plenty.
+LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
+
+
+class BearerToken(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        user = token_user(token)
+        if user is None:
+            return None
+        request.user = user
+        if request.method not in SAFE_METHODS and not user_can_edit(user):
+            raise AuthorizationError(403, FORBIDDEN_MESSAGE)
+        return user
+
+
+def token_user(token: str) -> Any:
+    """The active user a valid, unrevoked token belongs to, or None."""
+    if not token or len(token) > 200:
+        return None
+    row = (
+        ApiToken.objects.select_related("user")
+        .filter(token_hash=hash_token(token.strip()), revoked_at__isnull=True)
+        .first()
+    )
+    if row is None or not row.user.is_active:
+        return None
+    now = timezone.now()
+    if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
+        ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
+    return row.user

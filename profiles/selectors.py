@@ -1,0 +1,144 @@
+"""Reads of the profile store: lookups, profile documents, segment sizes and counts."""
+
+import datetime as dt
+from typing import Any
+
+from django.db import connection
+from django.db.models import Count, Q, QuerySet
+
+from profiles.models import (
+    Identity,
+    IdentityNamespace,
+    MembershipStatus,
+    Profile,
+    ProfileChange,
+    Segment,
+    SegmentMembership,
+)
+from profiles.records import normalize_identity
+from profiles.rules import RuleMatches, matcher, supports_sql
+
+LIVE_STATUSES = [MembershipStatus.REALIZED, MembershipStatus.EXISTING]
+COUNT_CHUNK = 5000
+
+
+def namespace_codes() -> set[str]:
+    """Codes of every registered identity namespace."""
+    return set(IdentityNamespace.objects.values_list("code", flat=True))
+
+
+def parse_identity_query(text: str) -> tuple[str, str] | None:
+    """``namespace:value`` -> (namespace, normalized value); None when there is no colon."""
+    namespace, sep, value = text.strip().partition(":")
+    if not sep or not namespace or not value.strip():
+        return None
+    namespace = namespace.strip().lower()
+    return namespace, normalize_identity(namespace, value)
+
+
+def profile_by_identity(*, namespace: str, value: str) -> Profile | None:
+    identity = (
+        Identity.objects.select_related("profile")
+        .filter(namespace=namespace, value=normalize_identity(namespace, value))
+        .first()
+    )
+    return identity.profile if identity else None
+
+
+def profiles_search(*, query: str) -> QuerySet[Profile]:
+    """Profiles for the search box: ``namespace:value`` exactly, else a value prefix."""
+    profiles = Profile.objects.prefetch_related("identities").order_by("-updated_at", "-id")
+    query = query.strip()
+    if not query:
+        return profiles
+    parsed = parse_identity_query(query)
+    if parsed and parsed[0] in namespace_codes():
+        namespace, value = parsed
+        return profiles.filter(identities__namespace=namespace, identities__value=value)
+    if query.isdigit():
+        return profiles.filter(Q(pk=int(query)) | Q(identities__value=query)).distinct()
+    return profiles.filter(identities__value__startswith=query).distinct()
+
+
+def identity_map(profile: Profile) -> dict[str, list[dict[str, str]]]:
+    result: dict[str, list[dict[str, str]]] = {}
+    for identity in sorted(profile.identities.all(), key=lambda i: (i.namespace, i.id)):
+        result.setdefault(identity.namespace, []).append({"id": identity.value})
+    return result
+
+
+def profile_document(profile: Profile) -> dict[str, Any]:
+    """A profile as the API returns it."""
+    memberships = SegmentMembership.objects.filter(profile=profile).order_by("segment_id")
+    return {
+        "id": profile.pk,
+        "identityMap": identity_map(profile),
+        "attributes": profile.attributes,
+        "segmentMembership": {
+            "ups": {
+                str(m.segment_id): {
+                    "status": m.status,
+                    "lastQualificationTime": _zulu(m.last_qualification_time),
+                }
+                for m in memberships
+            }
+        },
+        "createdAt": _zulu(profile.created_at),
+        "updatedAt": _zulu(profile.updated_at),
+    }
+
+
+def _zulu(value: dt.datetime) -> str:
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def profile_memberships(profile: Profile) -> QuerySet[SegmentMembership]:
+    return SegmentMembership.objects.filter(profile=profile).select_related("segment")
+
+
+def profile_recent_changes(profile: Profile, *, limit: int = 20) -> list[ProfileChange]:
+    return list(ProfileChange.objects.filter(profile_id=profile.pk).order_by("-id")[:limit])
+
+
+def segments_with_sizes(*, query: str = "") -> QuerySet[Segment]:
+    """Segments annotated with ``size`` (realized + existing members)."""
+    segments = Segment.objects.annotate(
+        size=Count("memberships", filter=Q(memberships__status__in=LIVE_STATUSES))
+    )
+    if query.strip():
+        segments = segments.filter(
+            Q(name__icontains=query.strip()) | Q(description__icontains=query.strip())
+        )
+    return segments
+
+
+def segment_size(segment: Segment) -> int:
+    return SegmentMembership.objects.filter(segment=segment, status__in=LIVE_STATUSES).count()
+
+
+def rule_match_count(rule: dict, *, today: dt.date | None = None) -> int:
+    """How many profiles match rule now (the rule must be valid)."""
+    if supports_sql(connection):
+        return Profile.objects.filter(RuleMatches(rule, today=today)).count()
+    predicate = matcher(rule, today=today)
+    count, last = 0, 0
+    while True:
+        rows = list(
+            Profile.objects.filter(id__gt=last)
+            .order_by("id")
+            .values_list("id", "attributes")[:COUNT_CHUNK]
+        )
+        if not rows:
+            return count
+        count += sum(1 for _, attributes in rows if predicate(attributes))
+        last = rows[-1][0]
+
+
+def attribute_paths_sample(*, limit: int = 500) -> list[str]:
+    """Attribute paths seen on recent profiles (suggestions for the rule editor)."""
+    from profiles.attributes import leaf_paths
+
+    paths: set[str] = set()
+    for attributes in Profile.objects.order_by("-id").values_list("attributes", flat=True)[:limit]:
+        paths.update(leaf_paths(attributes))
+    return sorted(paths)
