@@ -19,5 +19,6 @@ urlpatterns = [
     path("destinations/", include("destinations.urls")),
     path("dataflows/", include("activation.urls")),
     path("alerts/", include("alerts.urls")),
+    path("audit/", include("audit.urls")),
     path("", include("profiles.urls")),
 ]

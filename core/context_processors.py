@@ -7,6 +7,7 @@ NAVIGATION = [
     ("activation:dataflow_list", "Dataflows"),
     ("profiles:segment_list", "Segments"),
     ("profiles:profile_list", "Profiles"),
+    ("audit:list", "Audit log"),
 ]
 
 

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "destinations",
     "activation",
     "alerts",
+    "audit",
 ]
 
 MIDDLEWARE = [
@@ -63,6 +64,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     # Viewers (read-only) get 403 on every write; see core/roles.py.
     "core.roles.RoleRequiredMiddleware",
+    # Who is acting, for the audit log (audit/context.py).
+    "audit.context.AuditContextMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]

@@ -1,0 +1,30 @@
+from typing import Any
+
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def audit_value(value: Any) -> str:
+    """A snapshot value as text: lists one per line, booleans as yes/no, empty as —."""
+    if value is None or value == "" or value == []:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return "\n".join(str(item) for item in value)
+    return str(value)
+
+
+@register.filter
+def audit_delta(change: dict) -> dict | None:
+    """For list fields (segments, attributes, identities): what was added and removed."""
+    before, after = change.get("before"), change.get("after")
+    if not isinstance(before, list) and not isinstance(after, list):
+        return None
+    before, after = before or [], after or []
+    return {
+        "added": [item for item in after if item not in before],
+        "removed": [item for item in before if item not in after],
+    }
