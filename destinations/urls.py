@@ -1,9 +1,11 @@
 from django.urls import path
 
 from destinations import views
+from destinations.kinesis.urls import urlpatterns as kinesis_urls
 
 app_name = "destinations"
 urlpatterns = [
     path("", views.connection_list, name="list"),
-    path("new/kinesis/", views.connect, name="connect"),
+    path("<int:pk>/delete/", views.connection_delete, name="delete"),
+    *kinesis_urls,
 ]

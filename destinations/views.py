@@ -1,10 +1,11 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
+from destinations import selectors, services
 from destinations.catalog import CATALOG
-from destinations.models import Connection
 
 
 @login_required
@@ -14,12 +15,19 @@ def catalog(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def connection_list(request: HttpRequest) -> HttpResponse:
-    connections = Connection.objects.filter(owner=request.user).annotate(
-        dataflow_count=Count("dataflows")
-    )
+    connections = selectors.connection_list(owner=request.user)
     return render(request, "destinations/connection_list.html", {"connections": connections})
 
 
 @login_required
-def connect(request: HttpRequest) -> HttpResponse:
-    return render(request, "destinations/connect_placeholder.html")
+@require_POST
+def connection_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    connection = selectors.connection_get(owner=request.user, pk=pk)
+    name = connection.name
+    try:
+        services.connection_delete(connection=connection)
+    except services.ConnectionInUse as exc:
+        messages.error(request, str(exc))
+        return redirect("destinations:detail", pk=pk)
+    messages.success(request, f"Deleted the destination “{name}”.")
+    return redirect("destinations:list")

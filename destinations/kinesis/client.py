@@ -252,6 +252,20 @@ def kinesis_regions() -> list[str]:
     return regions
 
 
+def kinesis_region_choices() -> list[tuple[str, str]]:
+    """(region, "us-east-1 — US East (N. Virginia)") for a select box."""
+    import botocore.session
+
+    descriptions: dict[str, str] = {}
+    for partition in botocore.session.get_session().get_data("endpoints")["partitions"]:
+        for region, info in partition.get("regions", {}).items():
+            descriptions[region] = info.get("description", "")
+    return [
+        (region, f"{region} — {descriptions[region]}" if descriptions.get(region) else region)
+        for region in kinesis_regions()
+    ]
+
+
 def partition_of(region: str) -> str:
     if region.startswith("cn-"):
         return "aws-cn"
@@ -676,6 +690,7 @@ _lock = threading.RLock()
 _clients: OrderedDict[tuple, Any] = OrderedDict()
 _assumed: dict[tuple, tuple[str, str, str, dt.datetime]] = {}
 _sessions: dict[int, Any] = {}
+_platform_principal: dict[int, str | None] = {}
 _MAX_CLIENTS = 64
 _REFRESH_BEFORE = dt.timedelta(minutes=5)
 _LOCAL_PLATFORM_KEY = ("AKIALOCALPLATFORM000", "local-endpoint-only")
@@ -687,16 +702,19 @@ def _reset_after_fork() -> None:
     _clients.clear()
     _assumed.clear()
     _sessions.clear()
+    _platform_principal.clear()
 
 
 os.register_at_fork(after_in_child=_reset_after_fork)
 
 
 def clear_client_cache() -> None:
-    """Drop every cached client and assumed-role credential (tests, key rotation)."""
+    """Drop every cached client, assumed-role credential and identity (tests, key rotation)."""
     with _lock:
         _clients.clear()
         _assumed.clear()
+        _sessions.clear()
+        _platform_principal.clear()
 
 
 def _endpoint(service: str) -> str | None:
@@ -1101,6 +1119,24 @@ def _policy_source_arn(arn: str) -> str:
         partition, account, role = match.groups()
         return f"arn:{partition}:iam::{account}:role/{role}"
     return arn
+
+
+def platform_principal() -> str | None:
+    """The account root ARN of this server's own AWS credentials (roles must trust it)."""
+    pid = os.getpid()
+    if pid in _platform_principal:
+        return _platform_principal[pid]
+    try:
+        key, secret, token = _platform_keys()
+        sts = _raw_client("sts", "us-east-1", key, secret, token)
+        ctx = _Context(service="sts", region="us-east-1", endpoint=_endpoint("sts") or "")
+        account = str(_call(sts, "GetCallerIdentity", ctx=ctx)["Account"])
+        principal: str | None = f"arn:aws:iam::{account}:root"
+    except KinesisError as exc:
+        logger.info("this server's AWS identity is unknown: %s", exc.code)
+        principal = None
+    _platform_principal[pid] = principal
+    return principal
 
 
 def verify(creds: AwsCredentials) -> list[str]:

@@ -18,6 +18,13 @@ from destinations.kinesis.policy import (
 )
 
 PASS, FAIL, WARN, UNVERIFIED, INFO = "pass", "fail", "warn", "unverified", "info"
+STATUS_LABELS = {
+    PASS: "Pass",
+    FAIL: "Fail",
+    WARN: "Warning",
+    UNVERIFIED: "Not verified yet",
+    INFO: "Info",
+}
 LATER = "Verified at the first export, or now with “Send a test record”."
 
 
@@ -28,6 +35,10 @@ class CheckItem:
     status: str
     detail: str = ""
     fix: str = ""
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS.get(self.status, self.status)
 
 
 @dataclass

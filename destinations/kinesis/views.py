@@ -1,0 +1,256 @@
+"""The Kinesis connect wizard and connection pages.
+
+One view per step. Each serves its full page and, for htmx requests, just the
+panel it updates. Nothing secret goes into the session or the HTML: step 1
+keeps the verified credentials in a ConnectionDraft (encrypted) and step 2
+addresses that draft by its id.
+"""
+
+from typing import Any
+from uuid import UUID
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db import IntegrityError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from destinations import selectors, services
+from destinations.kinesis import client as kinesis
+from destinations.kinesis.forms import AuthenticateForm, DetailsForm, EditForm
+from destinations.kinesis.permissions import CheckReport
+from destinations.kinesis.policy import as_json, minimal_policy, trust_policy
+from destinations.models import Connection, ConnectionDraft
+from destinations.wizard import Step, progress
+
+STREAM_PREVIEW = 10
+RECENT_RECORDS = 10
+
+
+def _error_field(exc: kinesis.KinesisError) -> str | None:
+    """The form field an AWS refusal is about, so the message sits next to it."""
+    if isinstance(exc, kinesis.BadCredentials):
+        return {"unknown_key": "access_key_id", "wrong_secret": "secret_access_key"}.get(exc.kind)
+    if isinstance(exc, kinesis.InvalidRegion):
+        return "region"
+    if isinstance(exc, kinesis.AccessDenied) and exc.action == "sts:AssumeRole":
+        return "role_arn"
+    return None
+
+
+def _template(request: HttpRequest, name: str, partial: str) -> str:
+    path = f"destinations/kinesis/{name}"
+    return f"{path}#{partial}" if request.htmx else path
+
+
+# --- Step 1: authenticate -------------------------------------------------
+
+
+@login_required
+def authenticate(request: HttpRequest) -> HttpResponse:
+    draft: ConnectionDraft | None = None
+    if request.method != "POST":
+        form = AuthenticateForm(initial={"external_id": services.new_external_id()})
+    else:
+        form = AuthenticateForm(request.POST)
+        if form.is_valid():
+            try:
+                draft = services.connection_draft_verify(
+                    owner=request.user, credentials=form.credentials()
+                )
+            except kinesis.KinesisError as exc:
+                form.add_error(_error_field(exc), exc.message)
+        if draft is not None and not request.htmx:
+            return redirect("destinations:connect_details", draft_id=draft.pk)
+    context = {
+        "form": form,
+        "draft": draft,
+        "steps": progress(Step.AUTHENTICATE),
+        "stream_preview": draft.stream_names[:STREAM_PREVIEW] if draft else [],
+    }
+    return render(request, _template(request, "authenticate.html", "auth_panel"), context)
+
+
+@login_required
+@require_GET
+def trust_policy_snippet(request: HttpRequest) -> HttpResponse:
+    """The trust policy a role needs, for the external id typed in step 1."""
+    external_id = request.GET.get("external_id", "").strip()[:1224]
+    policy = trust_policy(
+        platform_principal=kinesis.platform_principal() or "", external_id=external_id
+    )
+    return render(
+        request,
+        "destinations/kinesis/authenticate.html#trust_policy",
+        {"trust_policy_json": as_json(policy)},
+    )
+
+
+# --- Step 2: destination details -----------------------------------------
+
+
+@login_required
+def details(request: HttpRequest, draft_id: UUID) -> HttpResponse:
+    draft = selectors.connection_draft_get(owner=request.user, draft_id=draft_id)
+    initial = {"stream_name": draft.stream_names[0]} if len(draft.stream_names) == 1 else {}
+    form = DetailsForm(
+        request.POST or None,
+        owner=request.user,
+        known_streams=draft.stream_names,
+        initial={**initial, "alerts_enabled": True},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            connection = services.connection_create_from_draft(draft=draft, **form.cleaned_data)
+        except IntegrityError:
+            form.add_error("name", "You already have a destination with this name.")
+        else:
+            messages.success(request, f"“{connection.name}” is connected. Checking permissions…")
+            return redirect(reverse("destinations:detail", args=[connection.pk]) + "?new=1")
+    context = {
+        "form": form,
+        "draft": draft,
+        "steps": progress(Step.DETAILS),
+        "page": selectors.stream_page(draft.stream_names),
+        "query": "",
+    }
+    return render(request, "destinations/kinesis/details.html", context)
+
+
+@login_required
+def streams(request: HttpRequest, draft_id: UUID) -> HttpResponse:
+    """The stream picker's results: search and pages over ListStreams (POST lists again)."""
+    draft = selectors.connection_draft_get(owner=request.user, draft_id=draft_id)
+    error = ""
+    if request.method == "POST":
+        try:
+            services.connection_draft_refresh_streams(draft=draft)
+        except kinesis.KinesisError as exc:
+            error = exc.message
+    query = request.GET.get("q", request.POST.get("q", ""))[:128]
+    context = {
+        "draft": draft,
+        "page": selectors.stream_page(
+            draft.stream_names, query=query, page=request.GET.get("page")
+        ),
+        "query": query,
+        "stream_error": error,
+    }
+    return render(request, "destinations/kinesis/details.html#stream_results", context)
+
+
+# --- Step 3 and later: the connection page --------------------------------
+
+
+def _detail_context(connection: Connection, **extra: Any) -> dict[str, Any]:
+    report = CheckReport.from_dict(connection.check_report)
+    stream = (report.stream if report else None) or {}
+    account_id = connection.aws_account_id or (report.account_id if report else "")
+    policy = minimal_policy(
+        region=connection.region,
+        account_id=account_id,
+        stream_name=connection.stream_name,
+        kms_key_id=stream.get("key_id", "") if stream.get("encryption") == "KMS" else "",
+    )
+    return {
+        "connection": connection,
+        "report": report,
+        "stream": stream,
+        "account_id": account_id,
+        "policy_json": as_json(policy),
+        "steps": progress(Step.CHECK),
+        "dataflow_count": getattr(connection, "dataflow_count", 0),
+        **extra,
+    }
+
+
+@login_required
+@require_GET
+def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    connection = selectors.connection_get(owner=request.user, pk=pk)
+    context = _detail_context(connection, show_steps=request.GET.get("new") == "1")
+    return render(request, "destinations/kinesis/detail.html", context)
+
+
+@login_required
+@require_POST
+def run_check(request: HttpRequest, pk: int) -> HttpResponse:
+    connection = selectors.connection_get(owner=request.user, pk=pk)
+    services.connection_run_check(connection=connection)
+    if not request.htmx:
+        return redirect("destinations:detail", pk=pk)
+    return render(
+        request, "destinations/kinesis/detail.html#check_panel", _detail_context(connection)
+    )
+
+
+@login_required
+@require_POST
+def send_test_record(request: HttpRequest, pk: int) -> HttpResponse:
+    connection = selectors.connection_get(owner=request.user, pk=pk)
+    result: kinesis.PutResult | None = None
+    error = ""
+    try:
+        result = services.connection_send_test_record(connection=connection)
+    except kinesis.KinesisError as exc:
+        error = exc.message
+    context = _detail_context(connection, test_result=result, test_error=error, oob=True)
+    if not request.htmx:
+        return render(request, "destinations/kinesis/detail.html", {**context, "oob": False})
+    return render(request, "destinations/kinesis/test_record_result.html", context)
+
+
+@login_required
+@require_GET
+def recent_records(request: HttpRequest, pk: int) -> HttpResponse:
+    """The stream inspector: the newest records in the stream (needs read permissions)."""
+    connection = selectors.connection_get(owner=request.user, pk=pk)
+    records: list[kinesis.StreamRecord] = []
+    error = ""
+    try:
+        records = kinesis.read_recent_records(
+            kinesis.credentials_for(connection), connection.stream_name, RECENT_RECORDS
+        )
+    except kinesis.KinesisError as exc:
+        error = exc.message
+    rows = [
+        {"record": record, "preview": record.data[:600].decode("utf-8", errors="replace")}
+        for record in records
+    ]
+    return render(
+        request,
+        "destinations/kinesis/detail.html#recent_records",
+        {"connection": connection, "rows": rows, "records_error": error, "loaded": True},
+    )
+
+
+@login_required
+def edit(request: HttpRequest, pk: int) -> HttpResponse:
+    connection = selectors.connection_get(owner=request.user, pk=pk)
+    form = EditForm(request.POST or None, connection=connection)
+    if request.method == "POST" and form.is_valid():
+        fields = {
+            key: form.cleaned_data[key]
+            for key in (
+                "name",
+                "description",
+                "include_segment_names",
+                "include_segment_timestamps",
+                "alerts_enabled",
+            )
+        }
+        try:
+            rotated = services.connection_update(
+                connection=connection, credentials=form.new_credentials(), **fields
+            )
+        except kinesis.KinesisError as exc:
+            form.add_error(_error_field(exc), exc.message)
+        else:
+            note = " New credentials verified; the permission check runs again." if rotated else ""
+            messages.success(request, f"Saved “{connection.name}”.{note}")
+            return redirect("destinations:detail", pk=pk)
+    return render(
+        request, "destinations/kinesis/edit.html", {"form": form, "connection": connection}
+    )
