@@ -28,6 +28,7 @@ from activation.wizard.forms import (
     segment_selection,
 )
 from activation.wizard.steps import Step, blocking_step, resume_step, step_states
+from core.roles import forbidden_response, user_can_edit
 from profiles.models import Profile
 
 T = "activation/wizard/"
@@ -87,10 +88,14 @@ def wizard_start(request: HttpRequest) -> HttpResponse:
     if request.method == "GET" and connection_id.isdigit():
         connection = connections.filter(pk=int(connection_id)).first()
         if connection is not None:
+            # This GET writes (a draft), so it checks the role the middleware checks on POSTs.
+            if not user_can_edit(request.user):
+                return forbidden_response(request)
             dataflow = services.dataflow_draft_create(user=request.user, connection=connection)
             return redirect(_step_url(Step.SEGMENTS, dataflow))
         messages.error(request, "That destination does not exist or is not yours.")
-    form = DestinationForm(request.POST or None, connections=connections)
+    data = request.POST if request.method == "POST" else None
+    form = DestinationForm(data, connections=connections)
     if request.method == "POST" and form.is_valid():
         dataflow = services.dataflow_draft_create(
             user=request.user, connection=form.cleaned_data["connection"]
@@ -98,7 +103,7 @@ def wizard_start(request: HttpRequest) -> HttpResponse:
         return redirect(_step_url(Step.SEGMENTS, dataflow))
     context = _context(None, Step.DESTINATION, form=form, connections=connections)
     context["steps"] = [{"label": s.label, "current": s == Step.DESTINATION} for s in Step]
-    return render(request, T + "destination.html", context)
+    return render(request, T + "destination.html", context, status=400 if form.errors else 200)
 
 
 @login_required
@@ -109,7 +114,8 @@ def wizard_destination(request: HttpRequest, pk: int) -> HttpResponse:
         return dataflow
     connections = selectors.connections_for_user(user=request.user)
     initial = {"connection": dataflow.connection_id}
-    form = DestinationForm(request.POST or None, connections=connections, initial=initial)
+    data = request.POST if request.method == "POST" else None
+    form = DestinationForm(data, connections=connections, initial=initial)
     if request.method == "POST":
         if dataflow.edit_of_id:
             return redirect(_step_url(Step.SEGMENTS, dataflow))
@@ -119,7 +125,7 @@ def wizard_destination(request: HttpRequest, pk: int) -> HttpResponse:
             )
             return redirect(_step_url(Step.SEGMENTS, dataflow))
     context = _context(dataflow, Step.DESTINATION, form=form, connections=connections)
-    return render(request, T + "destination.html", context)
+    return render(request, T + "destination.html", context, status=400 if form.errors else 200)
 
 
 @login_required
@@ -158,7 +164,7 @@ def wizard_discard(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_POST
 def wizard_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """Edit a live dataflow: walk the same steps on a draft copy (one per dataflow)."""
     dataflow = get_object_or_404(selectors.dataflows_for_user(user=request.user), pk=pk)
@@ -270,7 +276,9 @@ def wizard_mapping(request: HttpRequest, pk: int) -> HttpResponse:
             status = 400
         edited = "add" in request.POST or "remove" in request.POST or action == "add_row"
         if edited and request.htmx:
-            return render(request, T + "mapping.html#attributes", {"form": form})
+            return render(
+                request, T + "mapping.html#attributes", {"form": form, "dataflow": dataflow}
+            )
     schema_query = request.POST.get("picker_q", "") if request.method == "POST" else ""
     context = _context(
         dataflow,
