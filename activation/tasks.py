@@ -30,3 +30,11 @@ def deliveries_prune_task() -> int:
     from activation.export.services import deliveries_prune
 
     return deliveries_prune()
+
+
+@shared_task(acks_late=True, time_limit=600, soft_time_limit=540)
+def dataflow_drafts_cleanup_task() -> int:
+    """Delete activation-wizard drafts untouched for a week (activation.services)."""
+    from activation.services import dataflow_drafts_cleanup
+
+    return dataflow_drafts_cleanup()
