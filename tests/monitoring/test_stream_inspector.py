@@ -1,0 +1,108 @@
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from django.urls import reverse
+from moto import mock_aws
+
+from activation.monitoring.inspector import pretty_data, read_policy
+from destinations.kinesis import client as kinesis
+from tests.factories import ConnectionFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+REGION = "us-east-1"
+
+
+@pytest.fixture(autouse=True)
+def aws(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """moto in-process, real AWS endpoint names, no cached clients or hooks."""
+    settings.KINESIS_ENDPOINT_URL = None
+    settings.AWS_ENDPOINT_URL = None
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAPLATFORMTESTING0")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "platform-testing")
+    kinesis.clear_client_cache()
+    kinesis.set_call_hook(None)
+    with mock_aws():
+        owner = boto3.client("kinesis", region_name=REGION)
+        owner.create_stream(StreamName="acme-events", ShardCount=2)
+        yield owner
+    kinesis.set_call_hook(None)
+    kinesis.clear_client_cache()
+
+
+def inspect(client, connection, **params) -> str:
+    url = reverse("activation:stream_inspector", args=[connection.pk])
+    return client.get(url, {"read": "1", **params}).content.decode()
+
+
+def test_page_loads_records_through_htmx(logged_in_client, connection):
+    url = reverse("activation:stream_inspector", args=[connection.pk])
+    html = logged_in_client.get(url).content.decode()
+    assert 'hx-trigger="load"' in html and "read=1" in html
+
+
+def test_it_shows_the_newest_records_pretty_printed(logged_in_client, connection, aws):
+    for n in range(30):
+        document = {"personalEmail": {"address": f"p{n}@example.com"}, "n": n}
+        aws.put_record(StreamName="acme-events", Data=json.dumps(document), PartitionKey=f"k{n}")
+    aws.put_record(StreamName="acme-events", Data=b"\xff\xfe", PartitionKey="binary")
+    html = inspect(logged_in_client, connection, limit=10)
+    assert html.count('<li class="card record">') == 10
+    assert "&quot;address&quot;: &quot;p29@example.com&quot;" in html  # indented JSON
+    assert "not JSON" in html  # the binary record is the newest
+    assert "p5@example.com" not in html  # older than the last 10
+
+
+def test_an_empty_stream_says_so(logged_in_client, connection):
+    assert "No record arrived in the stream in the last 24 hours." in inspect(
+        logged_in_client, connection
+    )
+
+
+def test_missing_read_permission_names_it_and_shows_the_policy(logged_in_client, connection):
+    def deny_reads(service, operation, params, proceed):
+        if operation == "GetRecords":
+            raise kinesis.client_error(
+                "AccessDeniedException",
+                "User is not authorized to perform: kinesis:GetRecords",
+                operation="GetRecords",
+            )
+        return proceed()
+
+    with kinesis.call_hook(deny_reads):
+        html = inspect(logged_in_client, connection)
+    assert "<code>kinesis:GetRecords</code> is not allowed" in html
+    assert "Add this statement to the IAM policy" in html
+    assert "arn:aws:kinesis:us-east-1:" in html and ":stream/acme-events" in html
+    assert "&quot;kinesis:GetShardIterator&quot;" in html
+
+
+def test_a_deleted_stream_is_explained(logged_in_client, connection, aws):
+    aws.delete_stream(StreamName="acme-events")
+    html = inspect(logged_in_client, connection)
+    assert "The stream could not be read" in html
+    assert "ResourceNotFoundException" in html
+
+
+def test_someone_elses_connection_is_404(logged_in_client):
+    other = ConnectionFactory(owner=UserFactory())
+    url = reverse("activation:stream_inspector", args=[other.pk])
+    assert logged_in_client.get(url).status_code == 404
+
+
+def test_pretty_data_handles_json_text_and_binary():
+    assert pretty_data(b'{"a": {"b": 1}}') == ('{\n  "a": {\n    "b": 1\n  }\n}', True)
+    assert pretty_data(b"plain text") == ("plain text", False)
+    assert pretty_data(b"\xff") == ("/w==", False)
+
+
+def test_read_policy_lists_the_read_actions_on_the_stream():
+    policy = json.loads(read_policy(missing_action="kinesis:ListShards", arn="arn:x"))
+    assert policy["Action"] == [
+        "kinesis:ListShards",
+        "kinesis:GetShardIterator",
+        "kinesis:GetRecords",
+    ]
+    assert policy["Resource"] == "arn:x" and policy["Effect"] == "Allow"
