@@ -76,6 +76,9 @@ class Run:
     lease: Lease
     policy: RetryPolicy
     report: RunReport
+    # Profiles whose current state this run already sent (or excluded) for a
+    # change: a backfill in the same run need not send them again.
+    handled: set[int] = field(default_factory=set)
 
     def step(self) -> bool:
         """Export one chunk; False when there is nothing left to do."""
@@ -102,6 +105,8 @@ class Run:
         self.dataflow.cursor_txid = new_cursor.txid
         self.dataflow.cursor_change_id = new_cursor.change_id
         self.report.changes_read += len(changes)
+        self.handled.update(d.profile_id for d in outcome.delivered)
+        self.handled.update(e.profile_id for e in outcome.excluded)
         self._count(outcome)
         return True
 
@@ -113,8 +118,9 @@ class Run:
             return False
         started = time.monotonic()
         chunk, per_segment, finished = _backfill_chunk(backfills, BACKFILL_CHUNK)
-        memberships = mapped_memberships(self.context, chunk)
-        outcome = self._export(chunk, dict.fromkeys(chunk, REASON_BACKFILL), memberships, started)
+        todo = [profile_id for profile_id in chunk if profile_id not in self.handled]
+        memberships = mapped_memberships(self.context, todo)
+        outcome = self._export(todo, dict.fromkeys(todo, REASON_BACKFILL), memberships, started)
         now = timezone.now()
         with transaction.atomic():
             self._advance()

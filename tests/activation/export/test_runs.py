@@ -1,0 +1,301 @@
+"""Runs: position only after success, Error and recovery, the lock, backfills, accounting."""
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from activation.export import runner, services
+from activation.export.locking import lock_claim, lock_release
+from activation.models import (
+    Backfill,
+    Dataflow,
+    DataflowSegment,
+    DeliveryLog,
+    ExportRun,
+    RunIssue,
+)
+from alerts.models import Alert
+from destinations.kinesis.client import AccessDenied, EndpointUnreachable
+from tests.activation.export.conftest import (
+    dataflow_for,
+    documents_by_key,
+    export,
+    no_wait_policy,
+    segment_of,
+    settle_changes,
+    upsert,
+    vip_segment,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+GOLD = {"loyalty": {"tier": "gold"}}
+DENIED = AccessDenied(
+    "Access denied: access key AKIA…MPLE is not allowed to call kinesis:PutRecords.",
+    action="kinesis:PutRecords",
+)
+
+
+def cursor(dataflow: Dataflow) -> tuple[int, int]:
+    dataflow.refresh_from_db()
+    return dataflow.cursor_txid, dataflow.cursor_change_id
+
+
+def members(count: int, prefix: str = "m") -> list[int]:
+    return [upsert(f"{prefix}{n}@example.com", GOLD) for n in range(count)]
+
+
+def test_a_permanent_error_sets_error_with_an_alert_and_keeps_everything_pending(faulty_sink):
+    dataflow = dataflow_for([vip_segment()])
+    export(dataflow, faulty_sink)
+    before = cursor(dataflow)
+    members(3)
+    faulty_sink.error = DENIED
+
+    report = export(dataflow, faulty_sink)
+
+    dataflow.refresh_from_db()
+    assert report.state == "stopped"
+    assert dataflow.status == "error"
+    assert "not allowed to call kinesis:PutRecords" in dataflow.status_message
+    assert dataflow.last_error_code == "AccessDeniedException"
+    assert cursor(dataflow) == before
+    alert = Alert.objects.get(dedupe_key=f"dataflow_error:{dataflow.pk}")
+    assert alert.resolved_at is None and alert.dataflow_id == dataflow.pk
+    run = ExportRun.objects.get(dataflow=dataflow)
+    assert run.identities_failed == 3 and run.status == "failed"
+    assert set(RunIssue.objects.values_list("kind", "error_code")) == {
+        ("failed", "AccessDeniedException")
+    }
+
+
+def test_after_the_fix_everything_pending_arrives_and_the_alert_resolves(faulty_sink):
+    dataflow = dataflow_for([vip_segment()])
+    export(dataflow, faulty_sink)
+    members(3)
+    faulty_sink.error = DENIED
+    export(dataflow, faulty_sink)
+    export(dataflow, faulty_sink)
+
+    faulty_sink.error = None
+    report = export(dataflow, faulty_sink)
+
+    dataflow.refresh_from_db()
+    assert report.state == "caught_up"
+    assert set(documents_by_key(faulty_sink)) == {f"m{n}@example.com" for n in range(3)}
+    assert (dataflow.status, dataflow.status_message, dataflow.failure_count) == ("enabled", "", 0)
+    assert Alert.objects.get(dedupe_key=f"dataflow_error:{dataflow.pk}").resolved_at is not None
+
+
+def test_a_persisting_transient_error_shows_a_delay_and_retries_later(faulty_sink, enqueued):
+    dataflow = dataflow_for([vip_segment()])
+    export(dataflow, faulty_sink)
+    members(2)
+    faulty_sink.error = EndpointUnreachable("Could not connect to the Kinesis endpoint.")
+    enqueued.clear()
+
+    report = export(dataflow, faulty_sink, policy=no_wait_policy_stuck_at_once())
+
+    dataflow.refresh_from_db()
+    assert report.state == "stopped"
+    assert dataflow.status == "enabled"
+    assert dataflow.status_message.startswith("Delivery delayed (EndpointUnreachable)")
+    assert dataflow.retry_at > timezone.now()
+    [(queued_id, countdown)] = enqueued
+    assert queued_id == dataflow.pk and 1 <= countdown <= 3
+    assert not Alert.objects.exists()  # a short outage is shown, not alerted
+
+
+def no_wait_policy_stuck_at_once():
+    policy = no_wait_policy()
+    policy.stuck_after_s = 0
+    return policy
+
+
+def test_a_long_outage_is_alerted(faulty_sink):
+    dataflow = dataflow_for([vip_segment()])
+    export(dataflow, faulty_sink)
+    members(1)
+    faulty_sink.error = EndpointUnreachable("Could not connect to the Kinesis endpoint.")
+
+    for _ in range(services.DELAY_ALERT_AFTER_FAILURES):
+        export(dataflow, faulty_sink, policy=no_wait_policy_stuck_at_once())
+
+    assert "deliveries delayed" in Alert.objects.get().title
+
+
+def test_a_run_skips_a_dataflow_another_run_holds(sink):
+    dataflow = dataflow_for([vip_segment()])
+    members(1)
+    token = lock_claim(dataflow.pk)
+
+    assert export(dataflow, sink).state == "locked"
+    assert sink.entries == []
+
+    lock_release(dataflow.pk, token)
+    assert export(dataflow, sink).state == "caught_up"
+    assert len(sink.entries) == 1
+
+
+def test_a_dead_runs_expired_lease_is_taken_over(sink):
+    dataflow = dataflow_for([vip_segment()])
+    members(1)
+    lock_claim(dataflow.pk)
+    Dataflow.objects.filter(pk=dataflow.pk).update(
+        locked_until=timezone.now() - dt.timedelta(seconds=1)
+    )
+
+    assert export(dataflow, sink).state == "caught_up"
+    assert len(sink.entries) == 1
+
+
+def test_a_run_that_lost_its_lock_never_moves_the_cursor(sink, monkeypatch):
+    dataflow = dataflow_for([vip_segment()])
+    members(2)
+    before = cursor(dataflow)
+    original = sink.put_records
+
+    def taken_over(entries):
+        # Our lease lapsed and another run claimed the dataflow meanwhile.
+        Dataflow.objects.filter(pk=dataflow.pk).update(lock_token="someone-else")
+        return original(entries)
+
+    monkeypatch.setattr(sink, "put_records", taken_over)
+
+    assert export(dataflow, sink).state == "lock_lost"
+    assert cursor(dataflow) == before
+    assert Dataflow.objects.get(pk=dataflow.pk).lock_token == "someone-else"
+
+
+def test_a_disabled_dataflow_sends_nothing_and_keeps_its_place(sink):
+    dataflow = dataflow_for([vip_segment()])
+    export(dataflow, sink)
+    Dataflow.objects.filter(pk=dataflow.pk).update(status="disabled")
+    before = cursor(dataflow)
+    members(2)
+
+    assert export(dataflow, sink).state == "inactive"
+    assert cursor(dataflow) == before
+
+    Dataflow.objects.filter(pk=dataflow.pk).update(status="enabled")
+    export(dataflow, sink)
+    assert len(sink.entries) == 2
+
+
+def test_a_backfill_goes_in_chunks_and_resumes_where_it_stopped(faulty_sink, monkeypatch):
+    monkeypatch.setattr(runner, "BACKFILL_CHUNK", 50)
+    segment = vip_segment()
+    ids = members(120)
+    dataflow = dataflow_for([segment])
+    backfill = Backfill.objects.get(dataflow=dataflow)
+    assert backfill.total == 120
+
+    report = export(dataflow, faulty_sink, budget_s=0)
+    backfill.refresh_from_db()
+    assert report.state == "more"
+    assert (backfill.status, backfill.processed, backfill.last_profile_id) == (
+        "running",
+        50,
+        sorted(ids)[49],
+    )
+
+    faulty_sink.error = DENIED
+    export(dataflow, faulty_sink)
+    backfill.refresh_from_db()
+    assert backfill.processed == 50
+
+    faulty_sink.error = None
+    export(dataflow, faulty_sink)
+    backfill.refresh_from_db()
+    assert (backfill.status, backfill.processed, backfill.total) == ("done", 120, 120)
+    keys = [key for _, key in faulty_sink.entries]
+    assert set(keys) == {f"m{n}@example.com" for n in range(120)}
+    assert len(keys) == 120  # the failed chunk was never half-sent
+
+
+def test_backfills_of_several_segments_send_each_member_once(sink):
+    vip = vip_segment()
+    emailable = segment_of("Emailable", {"path": "personalEmail.address", "op": "exists"})
+    for n in range(30):
+        upsert(f"m{n}@example.com", {**GOLD, "personalEmail": {"address": f"m{n}@example.com"}})
+    for n in range(10):
+        upsert(f"e{n}@example.com", {"personalEmail": {"address": f"e{n}@example.com"}})
+    dataflow = dataflow_for([vip, emailable])
+
+    export(dataflow, sink)
+
+    keys = [key for _, key in sink.entries]
+    assert len(keys) == len(set(keys)) == 40
+    assert {b.processed for b in Backfill.objects.filter(dataflow=dataflow)} == {30, 40}
+
+
+def test_a_backfill_of_an_unmapped_segment_is_cancelled(sink):
+    segment = vip_segment()
+    members(3)
+    dataflow = dataflow_for([segment])
+    DataflowSegment.objects.filter(dataflow=dataflow).delete()
+
+    export(dataflow, sink)
+
+    assert Backfill.objects.get().status == "cancelled"
+    assert sink.entries == []
+
+
+def test_backfill_start_refuses_unmapped_segments_and_replaces_an_open_one():
+    segment = vip_segment()
+    dataflow = dataflow_for([segment])
+
+    with pytest.raises(ValueError, match="not mapped"):
+        services.backfill_start(dataflow=dataflow, segment_ids=[vip_segment().pk])
+
+    services.backfill_start(dataflow=dataflow, segment_ids=[str(segment.pk)], reason="replay")
+    assert sorted(Backfill.objects.values_list("reason", "status")) == [
+        ("activation", "cancelled"),
+        ("replay", "pending"),
+    ]
+
+
+def test_each_delivery_is_logged_and_counted_in_the_hours_run(sink):
+    dataflow = dataflow_for([vip_segment()])
+    ids = members(3)
+
+    export(dataflow, sink)
+
+    run = ExportRun.objects.get(dataflow=dataflow)
+    assert run.window_start == timezone.now().replace(minute=0, second=0, microsecond=0)
+    assert (run.profiles_received, run.identities_activated, run.status) == (3, 3, "success")
+    assert run.identities_excluded == run.identities_failed == 0
+    logs = DeliveryLog.objects.filter(dataflow=dataflow)
+    assert sorted(logs.values_list("profile_id", flat=True)) == sorted(ids)
+    log = logs.first()
+    assert log.shard_id.startswith("shardId-") and log.sequence_number
+    assert log.reason == "segment" and len(log.record_id) == 32
+    dataflow.refresh_from_db()
+    assert dataflow.last_activity_at is not None
+
+
+def test_old_deliveries_are_pruned(sink):
+    dataflow = dataflow_for([vip_segment()])
+    members(2)
+    export(dataflow, sink)
+    DeliveryLog.objects.filter(profile_id=DeliveryLog.objects.first().profile_id).update(
+        sent_at=timezone.now() - dt.timedelta(days=31)
+    )
+
+    assert services.deliveries_prune() == 1
+    assert DeliveryLog.objects.count() == 1
+
+
+def test_a_deleted_profile_is_skipped(sink):
+    from profiles.models import Profile
+
+    dataflow = dataflow_for([vip_segment()])
+    gone, kept = members(2)
+    Profile.objects.filter(pk=gone).delete()
+
+    settle_changes()
+    export(dataflow, sink)
+
+    assert [key for _, key in sink.entries] == ["m1@example.com"]
+    assert kept
