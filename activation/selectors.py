@@ -376,6 +376,10 @@ class Capacity:
         return max(by_count, by_bytes)
 
     @property
+    def mib_per_second(self) -> str:
+        return f"{self.bytes_per_second / MIB:g}"
+
+    @property
     def backfill_duration(self) -> str:
         return humanize_seconds(self.backfill_seconds)
 

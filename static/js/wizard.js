@@ -13,3 +13,23 @@
     button.click();
   });
 })();
+
+// Mapping step: keep the "Exported as" column in step with the Include/Hash boxes.
+(function () {
+  "use strict";
+  document.addEventListener("change", function (event) {
+    var box = event.target;
+    if (!box.matches || !box.matches("input[name=identity], input[name=hashed]")) return;
+    var ns = box.value;
+    var cell = document.querySelector('[data-exported-for="' + CSS.escape(ns) + '"]');
+    if (!cell) return;
+    var form = box.form;
+    var included = form.querySelector('input[name=identity][value="' + CSS.escape(ns) + '"]');
+    var hashed = form.querySelector('input[name=hashed][value="' + CSS.escape(ns) + '"]');
+    if (included && !included.checked) {
+      cell.textContent = "not exported";
+    } else {
+      cell.textContent = hashed && hashed.checked ? ns + "_lc_sha256" : ns;
+    }
+  });
+})();
