@@ -1,0 +1,446 @@
+"""Delivery benchmarks (issue 7): speed of the export engine against its limits.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/streamline python -m benchmarks.delivery
+
+Runs against a fresh database `<name>_bench` on the DATABASE_URL server
+(created, migrated and dropped here; PostgreSQL only: the large stores are
+generated with bulk SQL), a local Kinesis endpoint (a moto server process on
+a free port) and an in-process sink, and prints one `name: value` line per
+figure, each measured within this run:
+
+* export_vs_naive_speedup: wall time of a naive loop (per profile: read it,
+  build its record, PutRecord) over the pipeline's run exporting the same
+  changed profiles to the same endpoint (target >= 20).
+* cost_vs_serialize_floor: the run's CPU time in this process per exported
+  profile (change read, decision, build, batching, bookkeeping) with a sink
+  that accepts everything, over the CPU time of only serializing the same
+  records to JSON (target <= 5).
+* incremental_scaling_ratio: a run's time for 1,000 changed profiles with
+  1,000,000 profiles in the store over the same with 10,000 (target <= 1.5).
+* backfill_profiles_per_s, backfill_peak_rss_mb: a 1,000,000-member
+  segment's backfill to the sink, in a fresh process (RSS target <= 500 MB).
+
+`--quick` shrinks every size (a smoke test of the benchmark itself).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Sizes:
+    speedup_profiles: int = 2_000
+    floor_profiles: int = 5_000
+    small_store: int = 10_000
+    big_store: int = 1_000_000
+    changed: int = 1_000
+    rounds: int = 3
+
+
+QUICK = Sizes(
+    speedup_profiles=300, floor_profiles=500, small_store=2_000, big_store=20_000, changed=200
+)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes (smoke test)")
+    parser.add_argument("--backfill-child", type=int, metavar="DATAFLOW_ID", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    _django_setup()
+    if args.backfill_child:
+        print(json.dumps(_backfill_child(args.backfill_child)))
+        return
+    sizes = QUICK if args.quick else Sizes()
+    with _bench_database():
+        for name, value in _measure_all(sizes):
+            print(f"{name}: {value}", flush=True)
+
+
+def _django_setup() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
+    # Tasks the writes enqueue (export runs, segment evaluation) go nowhere:
+    # this process runs every export itself, so it measures only the engine.
+    os.environ["CELERY_BROKER_URL"] = "memory://"
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+@contextmanager
+def _bench_database() -> Iterator[None]:
+    from django.conf import settings
+    from django.db import connection
+    from django.test.utils import setup_databases, teardown_databases
+
+    if connection.vendor != "postgresql":
+        raise SystemExit("benchmarks need PostgreSQL: set DATABASE_URL=postgres://...")
+    name = settings.DATABASES["default"]["NAME"]
+    settings.DATABASES["default"]["TEST"]["NAME"] = f"{name}_bench"
+    old = setup_databases(verbosity=0, interactive=False, serialized_aliases=[])
+    try:
+        yield
+    finally:
+        teardown_databases(old, verbosity=0)
+
+
+def _measure_all(sizes: Sizes) -> Iterator[tuple[str, str]]:
+    world = _World.create()
+    with _local_endpoint() as endpoint:
+        yield "export_vs_naive_speedup", f"{_speedup(world, endpoint, sizes):.1f}"
+    yield "cost_vs_serialize_floor", f"{_cost_vs_floor(world, sizes):.2f}"
+    yield "incremental_scaling_ratio", f"{_scaling(world, sizes):.2f}"
+    rate, rss = _backfill(world, sizes)
+    yield "backfill_profiles_per_s", f"{rate:.0f}"
+    yield "backfill_peak_rss_mb", f"{rss:.0f}"
+
+
+# --------------------------------------------------------------------------
+# The world: a user, a connection, a segment, dataflows
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class _World:
+    user: Any
+    segment: Any
+    next_id: int = 1
+
+    @classmethod
+    def create(cls) -> _World:
+        from django.contrib.auth import get_user_model
+
+        from profiles.models import Segment
+
+        user = get_user_model().objects.create_user("bench", "bench@example.com", "bench")
+        segment = Segment.objects.create(
+            name="Everyone with an email",
+            rule={"op": "exists", "path": "personalEmail.address"},
+        )
+        return cls(user=user, segment=segment)
+
+    def dataflow(self, *, stream: str = "bench-stream") -> Any:
+        """An enabled dataflow of the segment: three attributes, ecid and hashed email."""
+        from activation.models import (
+            AttributeMapping,
+            Dataflow,
+            DataflowSegment,
+            DataflowStatus,
+            IdentitySelection,
+        )
+        from destinations.models import Connection
+        from profiles.changes import head_cursor
+
+        connection = Connection(
+            owner=self.user,
+            name=f"bench {Connection.objects.count() + 1}",
+            access_key_id="AKIAIOSFODNN7EXAMPLE",
+            region="us-east-1",
+            stream_name=stream,
+            include_segment_names=True,
+        )
+        connection.set_secret("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+        connection.save()
+        head = head_cursor()
+        dataflow = Dataflow.objects.create(
+            connection=connection,
+            name=f"bench {connection.pk}",
+            status=DataflowStatus.ENABLED,
+            created_by=self.user,
+            partition_key_source="ecid",
+            cursor_txid=head.txid,
+            cursor_change_id=head.change_id,
+        )
+        DataflowSegment.objects.create(dataflow=dataflow, segment=self.segment)
+        for position, path in enumerate(
+            ["person.name.firstName", "person.name.lastName", "personalEmail.address"]
+        ):
+            AttributeMapping.objects.create(dataflow=dataflow, source_path=path, position=position)
+        IdentitySelection.objects.create(dataflow=dataflow, namespace="ecid")
+        IdentitySelection.objects.create(dataflow=dataflow, namespace="email", hashed=True)
+        return dataflow
+
+    def new_profiles(self, count: int) -> list[int]:
+        """Ingest `count` new profiles through the write service (1,000 per batch)."""
+        first = self.next_id
+        self.next_id += count
+        return _upsert(
+            {
+                "identityMap": {
+                    "ecid": [{"id": f"new-{n}"}],
+                    "email": [{"id": f"new{n}@example.com"}],
+                },
+                "attributes": {
+                    "person": {"name": {"firstName": f"New{n}", "lastName": f"Person{n}"}},
+                    "personalEmail": {"address": f"new{n}@example.com"},
+                },
+            }
+            for n in range(first, first + count)
+        )
+
+
+def _upsert(records: Any) -> list[int]:
+    from profiles.services import profiles_upsert
+
+    batch: list[dict] = []
+    ids: list[int] = []
+    for record in records:
+        batch.append(record)
+        if len(batch) == 1000:
+            ids += _write(profiles_upsert, batch)
+            batch = []
+    if batch:
+        ids += _write(profiles_upsert, batch)
+    return ids
+
+
+def _write(upsert: Any, batch: list[dict]) -> list[int]:
+    results = upsert(records=batch, source="import")
+    bad = [r.error for r in results if not r.ok]
+    if bad:
+        raise RuntimeError(f"benchmark records rejected: {bad[:3]}")
+    return [r.profile_id for r in results]
+
+
+def _run_until_caught_up(dataflow_id: int, **options: Any) -> Any:
+    from activation.export.services import dataflow_run
+
+    while True:
+        report = dataflow_run(dataflow_id=dataflow_id, budget_s=3600, **options)
+        if report.state != "more":
+            break
+    if report.state != "caught_up":
+        raise RuntimeError(f"export run ended {report.state}: {report.error_message}")
+    return report
+
+
+# --------------------------------------------------------------------------
+# export_vs_naive_speedup
+# --------------------------------------------------------------------------
+
+
+@contextmanager
+def _local_endpoint() -> Iterator[Any]:
+    """A moto server in its own process (as a real endpoint is), with the app pointed at it."""
+    from django.conf import settings
+
+    from destinations.kinesis import client
+    from tests.support.local_kinesis import LocalKinesisProcess
+
+    server = LocalKinesisProcess()
+    server.start()
+    previous = settings.KINESIS_ENDPOINT_URL, settings.AWS_ENDPOINT_URL
+    settings.KINESIS_ENDPOINT_URL = settings.AWS_ENDPOINT_URL = server.url
+    client.clear_client_cache()
+    try:
+        yield server
+    finally:
+        settings.KINESIS_ENDPOINT_URL, settings.AWS_ENDPOINT_URL = previous
+        client.clear_client_cache()
+        server.stop()
+
+
+def _speedup(world: _World, endpoint: Any, sizes: Sizes) -> float:
+    from activation.export.records import build_record
+    from activation.export.selectors import export_context_for, snapshots_for
+    from destinations.kinesis import client
+
+    endpoint.create_stream("bench-stream", shards=4)
+    endpoint.create_stream("naive-stream", shards=4)
+    dataflow = world.dataflow(stream="bench-stream")
+    profile_ids = world.new_profiles(sizes.speedup_profiles)
+
+    started = time.perf_counter()
+    report = _run_until_caught_up(dataflow.pk)
+    pipeline_s = time.perf_counter() - started
+    if report.delivered != len(profile_ids):
+        raise RuntimeError(f"pipeline delivered {report.delivered} of {len(profile_ids)}")
+
+    # What a user might hand-write: per profile, read it, build its record, PutRecord.
+    creds = client.credentials_for(dataflow.connection)
+    started = time.perf_counter()
+    context = export_context_for(dataflow)
+    for profile_id in profile_ids:
+        snapshot = snapshots_for(context, [profile_id])[profile_id]
+        record = build_record(context, snapshot)
+        client.put_record(creds, "naive-stream", record.data, record.partition_key)
+    naive_s = time.perf_counter() - started
+
+    written = len(endpoint.read_stream("bench-stream")), len(endpoint.read_stream("naive-stream"))
+    if written != (len(profile_ids), len(profile_ids)):
+        raise RuntimeError(f"records in the streams: {written}, expected {len(profile_ids)}")
+    _note(f"speedup: pipeline {pipeline_s:.2f} s, naive {naive_s:.2f} s, {len(profile_ids)} prof.")
+    return naive_s / pipeline_s
+
+
+# --------------------------------------------------------------------------
+# cost_vs_serialize_floor
+# --------------------------------------------------------------------------
+
+
+def _cost_vs_floor(world: _World, sizes: Sizes) -> float:
+    from activation.export.records import build_record
+    from activation.export.selectors import export_context_for, snapshots_for
+    from activation.export.sinks import MemorySink
+
+    ratios = []
+    for _ in range(sizes.rounds):
+        dataflow = world.dataflow()
+        profile_ids = world.new_profiles(sizes.floor_profiles)
+        sink = MemorySink(keep=False)
+        started = time.process_time()
+        report = _run_until_caught_up(dataflow.pk, sink=sink)
+        run_cpu = time.process_time() - started
+        if sink.accepted != len(profile_ids) or report.delivered != len(profile_ids):
+            raise RuntimeError(f"sink accepted {sink.accepted} of {len(profile_ids)}")
+
+        context = export_context_for(dataflow)
+        snapshots = snapshots_for(context, profile_ids)
+        documents = [json.loads(build_record(context, s).data) for s in snapshots.values()]
+        floor_cpu = min(_serialize_cpu(documents) for _ in range(5))
+        ratios.append(run_cpu / floor_cpu)
+        _note(
+            f"floor: run {run_cpu / len(profile_ids) * 1e6:.0f} us/profile, serialize "
+            f"{floor_cpu / len(profile_ids) * 1e6:.1f} us/profile"
+        )
+    return statistics.median(ratios)
+
+
+def _serialize_cpu(documents: list[dict]) -> float:
+    started = time.process_time()
+    for document in documents:
+        json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return time.process_time() - started
+
+
+# --------------------------------------------------------------------------
+# incremental_scaling_ratio
+# --------------------------------------------------------------------------
+
+
+def _scaling(world: _World, sizes: Sizes) -> float:
+    from benchmarks.store import store_grow
+
+    base = 10_000_000  # bulk ids far above the ingested ones
+    store_grow(segment_id=world.segment.pk, first=base + 1, last=base + sizes.small_store)
+    small = _incremental_runs(world, base, sizes.small_store, sizes)
+    _note(f"scaling: {sizes.small_store} profiles: runs {_fmt(small)} s")
+    started = time.perf_counter()
+    store_grow(
+        segment_id=world.segment.pk,
+        first=base + sizes.small_store + 1,
+        last=base + sizes.big_store,
+    )
+    _note(f"scaling: grew the store to {sizes.big_store} in {time.perf_counter() - started:.0f} s")
+    big = _incremental_runs(world, base, sizes.big_store, sizes)
+    _note(f"scaling: {sizes.big_store} profiles: runs {_fmt(big)} s")
+    return statistics.median(big) / statistics.median(small)
+
+
+def _incremental_runs(world: _World, base: int, store: int, sizes: Sizes) -> list[float]:
+    """Seconds of each run after `changed` random profiles had a mapped attribute written."""
+    from activation.export.sinks import MemorySink
+
+    dataflow = world.dataflow()
+    rng = random.Random(store)
+    times = []
+    for round_ in range(sizes.rounds):
+        picked = rng.sample(range(base + 1, base + store + 1), sizes.changed)
+        _upsert(
+            {
+                "identityMap": {"ecid": [{"id": f"ecid-{n}"}]},
+                "attributes": {"person": {"name": {"firstName": f"Round{round_}-{n}"}}},
+            }
+            for n in picked
+        )
+        sink = MemorySink(keep=False)
+        started = time.perf_counter()
+        _run_until_caught_up(dataflow.pk, sink=sink)
+        times.append(time.perf_counter() - started)
+        if sink.accepted != sizes.changed:
+            raise RuntimeError(f"run exported {sink.accepted} of {sizes.changed} changed profiles")
+    return times
+
+
+# --------------------------------------------------------------------------
+# backfill
+# --------------------------------------------------------------------------
+
+
+def _backfill(world: _World, sizes: Sizes) -> tuple[float, float]:
+    """A backfill of the whole (big) segment, run in a fresh process to measure its RSS."""
+    from django.db import connection
+
+    from activation.export.services import backfill_start
+
+    dataflow = world.dataflow()
+    backfill_start(dataflow=dataflow, segment_ids=[world.segment.pk], reason="benchmark")
+    members = dataflow.backfills.get().total
+    env = {**os.environ, "DATABASE_URL": _database_url(connection.settings_dict)}
+    child = subprocess.run(
+        [sys.executable, "-m", "benchmarks.delivery", "--backfill-child", str(dataflow.pk)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if child.returncode != 0:
+        raise RuntimeError(f"backfill process failed:\n{child.stderr[-3000:]}")
+    result = json.loads(child.stdout.strip().splitlines()[-1])
+    if result["exported"] != members:
+        raise RuntimeError(f"backfill exported {result['exported']} of {members} members")
+    _note(f"backfill: {members} members in {result['seconds']:.1f} s")
+    return members / result["seconds"], result["peak_rss_mb"]
+
+
+def _backfill_child(dataflow_id: int) -> dict[str, float]:
+    from activation.export.sinks import MemorySink
+
+    sink = MemorySink(keep=False)
+    started = time.perf_counter()
+    _run_until_caught_up(dataflow_id, sink=sink)
+    seconds = time.perf_counter() - started
+    # ru_maxrss is in KiB on Linux: the peak of this whole process.
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"exported": sink.accepted, "seconds": seconds, "peak_rss_mb": peak}
+
+
+# --------------------------------------------------------------------------
+
+
+def _database_url(params: dict[str, Any]) -> str:
+    password = f":{params['PASSWORD']}" if params.get("PASSWORD") else ""
+    host = params.get("HOST") or "127.0.0.1"
+    port = params.get("PORT") or 5432
+    return f"postgres://{params.get('USER') or ''}{password}@{host}:{port}/{params['NAME']}"
+
+
+def _fmt(values: list[float]) -> str:
+    return ", ".join(f"{v:.3f}" for v in values)
+
+
+def _note(text: str) -> None:
+    """Details on stderr, so stdout holds only the `name: value` lines."""
+    print(f"  # {text}", file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    main()
