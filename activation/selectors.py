@@ -272,14 +272,17 @@ def search_schema(schema: list[SchemaPath], query: str) -> list[SchemaPath]:
 
 def identity_namespaces(*, sample_size: int = SCHEMA_SAMPLE_SIZE) -> list[str]:
     """Registered namespaces plus any seen on sampled profiles (never a full scan)."""
-    codes = set(IdentityNamespace.objects.values_list("code", flat=True))
-    profile_ids = sample_profile_ids(size=sample_size)
-    codes.update(
-        Identity.objects.filter(profile_id__in=profile_ids)
-        .values_list("namespace", flat=True)
-        .distinct()
-    )
-    return sorted(codes)
+    key = f"activation:sampled-namespaces:{sample_size}"
+    seen = cache.get(key)
+    if seen is None:
+        profile_ids = sample_profile_ids(size=sample_size)
+        seen = sorted(
+            Identity.objects.filter(profile_id__in=profile_ids)
+            .values_list("namespace", flat=True)
+            .distinct()
+        )
+        cache.set(key, seen, SCHEMA_CACHE_SECONDS)
+    return sorted(set(IdentityNamespace.objects.values_list("code", flat=True)) | set(seen))
 
 
 def namespace_coverage(*, dataflow: Dataflow) -> dict[str, float]:
@@ -299,9 +302,10 @@ def namespace_coverage(*, dataflow: Dataflow) -> dict[str, float]:
 PARTITION_KEY_PREFERENCE = ["ecid", "crmid", "email", "phone"]
 
 
-def default_partition_key(*, dataflow: Dataflow) -> str:
+def default_partition_key(*, dataflow: Dataflow, coverage: dict[str, float] | None = None) -> str:
     """The most stable namespace every sampled member has, else the profile id."""
-    coverage = namespace_coverage(dataflow=dataflow)
+    if coverage is None:
+        coverage = namespace_coverage(dataflow=dataflow)
     complete = [ns for ns, share in coverage.items() if share >= 1.0]
     for namespace in PARTITION_KEY_PREFERENCE:
         if namespace in complete:

@@ -246,6 +246,15 @@ def dataflow_draft_discard(*, dataflow: Dataflow) -> None:
     dataflow.delete()
 
 
+@transaction.atomic
+def dataflow_drafts_discard_for_connection(*, connection: Connection) -> int:
+    """Delete a connection's unfinished new-dataflow drafts (before deleting the connection)."""
+    drafts = Dataflow.objects.filter(
+        connection=connection, status=DataflowStatus.DRAFT, edit_of__isnull=True
+    )
+    return drafts.delete()[1].get("activation.Dataflow", 0)
+
+
 def dataflow_drafts_cleanup(*, older_than: timedelta = DRAFT_MAX_AGE) -> int:
     """Delete drafts (new dataflows and unfinished edits) untouched for `older_than`."""
     cutoff = timezone.now() - older_than

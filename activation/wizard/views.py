@@ -102,6 +102,7 @@ def wizard_start(request: HttpRequest) -> HttpResponse:
         )
         return redirect(_step_url(Step.SEGMENTS, dataflow))
     context = _context(None, Step.DESTINATION, form=form, connections=connections)
+    context["draft_count"] = selectors.drafts_for_user(user=request.user).count()
     context["steps"] = [{"label": s.label, "current": s == Step.DESTINATION} for s in Step]
     return render(request, T + "destination.html", context, status=400 if form.errors else 200)
 
@@ -243,7 +244,9 @@ def wizard_mapping(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "GET":
         form = MappingForm.for_dataflow(
             dataflow,
-            default_partition_key=selectors.default_partition_key(dataflow=dataflow),
+            default_partition_key=selectors.default_partition_key(
+                dataflow=dataflow, coverage=inputs["coverage"]
+            ),
             **inputs,
         )
     else:

@@ -382,3 +382,14 @@ def test_working_on_a_draft_keeps_it(user: Any, connection: Any, two_segments) -
     services.dataflow_set_segments(dataflow=draft, segment_ids=[two_segments[0].id])
     assert services.dataflow_drafts_cleanup() == 0
     assert Dataflow.objects.filter(pk=draft.pk).exists()
+
+
+def test_a_connections_drafts_can_be_discarded_before_deleting_it(
+    user: Any, connection: Any, two_segments
+) -> None:
+    draft = services.dataflow_draft_create(user=user, connection=connection)
+    live = live_dataflow(user, connection, list(two_segments))
+    edit = services.dataflow_edit_start(dataflow=live, user=user)
+    assert services.dataflow_drafts_discard_for_connection(connection=connection) == 1
+    assert not Dataflow.objects.filter(pk=draft.pk).exists()
+    assert Dataflow.objects.filter(pk__in=[live.pk, edit.pk]).count() == 2

@@ -574,3 +574,12 @@ def test_record_data_on_the_page_is_valid_json(
     text = html.unescape(page.split('id="sample-data">')[1].split("</pre>")[0])
     document = json.loads(text)
     assert set(document) >= {"_id", "segmentMembership", "identityMap"}
+
+
+def test_the_start_page_points_to_unfinished_drafts(
+    logged_in_client: Any, user: Any, connection: Any
+) -> None:
+    services.dataflow_draft_create(user=user, connection=connection)
+    page = logged_in_client.get(reverse("activation:wizard_start")).content.decode()
+    assert "You have 1 unfinished activation." in page
+    assert reverse("activation:wizard_drafts") in page
