@@ -516,48 +516,51 @@ def _edit_apply(*, draft: Dataflow, user: Any, name: str) -> Dataflow:
 # --- enable, disable, delete ----------------------------------------------------------
 
 
+def _status_set(*, dataflow: Dataflow, user: Any, status: DataflowStatus, refusal: str) -> None:
+    """Move a finished dataflow to `status`, recording who did it (no-op if already there)."""
+    locked = Dataflow.objects.select_for_update().get(pk=dataflow.pk)
+    if locked.status == DataflowStatus.DRAFT:
+        raise DataflowError(refusal)
+    if locked.status != status:
+        previous = locked.get_status_display()
+        locked.status = status
+        if status == DataflowStatus.ENABLED:
+            locked.status_message = ""
+        locked.save(update_fields=["status", "status_message", "updated_at"])
+        DataflowChange.objects.create(
+            dataflow=locked,
+            changed_by=user,
+            summary=f"{status.label}.",
+            details={"status": {"from": previous, "to": status.label}},
+        )
+    _refresh(dataflow, locked)
+
+
 @transaction.atomic
 def dataflow_enable(*, dataflow: Dataflow, user: Any) -> Dataflow:
     """Resume exporting; what changed while disabled goes out in the next run."""
     from activation.export.services import schedule_dataflow_run
 
-    locked = Dataflow.objects.select_for_update().get(pk=dataflow.pk)
-    if locked.status == DataflowStatus.DRAFT:
-        raise DataflowError("Finish the activation wizard before enabling this dataflow.")
-    if locked.status != DataflowStatus.ENABLED:
-        previous = locked.get_status_display()
-        locked.status = DataflowStatus.ENABLED
-        locked.status_message = ""
-        locked.save(update_fields=["status", "status_message", "updated_at"])
-        DataflowChange.objects.create(
-            dataflow=locked,
-            changed_by=user,
-            summary="Enabled.",
-            details={"status": {"from": previous, "to": "Enabled"}},
-        )
-    pk = locked.pk
+    _status_set(
+        dataflow=dataflow,
+        user=user,
+        status=DataflowStatus.ENABLED,
+        refusal="Finish the activation wizard before enabling this dataflow.",
+    )
+    pk = dataflow.pk
     transaction.on_commit(lambda: schedule_dataflow_run(pk))
-    _refresh(dataflow, locked)
     return dataflow
 
 
 @transaction.atomic
 def dataflow_disable(*, dataflow: Dataflow, user: Any) -> Dataflow:
     """Stop sending; changes keep being captured and go out when enabled again."""
-    locked = Dataflow.objects.select_for_update().get(pk=dataflow.pk)
-    if locked.status == DataflowStatus.DRAFT:
-        raise DataflowError("A draft sends nothing; there is nothing to disable.")
-    if locked.status != DataflowStatus.DISABLED:
-        previous = locked.get_status_display()
-        locked.status = DataflowStatus.DISABLED
-        locked.save(update_fields=["status", "updated_at"])
-        DataflowChange.objects.create(
-            dataflow=locked,
-            changed_by=user,
-            summary="Disabled.",
-            details={"status": {"from": previous, "to": "Disabled"}},
-        )
-    _refresh(dataflow, locked)
+    _status_set(
+        dataflow=dataflow,
+        user=user,
+        status=DataflowStatus.DISABLED,
+        refusal="A draft sends nothing; there is nothing to disable.",
+    )
     return dataflow
 
 
