@@ -95,13 +95,15 @@ def connection_draft_verify(
     aws = credentials.aws()
     streams = kinesis.verify(aws)
     account_id = kinesis.caller_identity(aws) or ""
-    connection_drafts_purge(owner=owner)
     draft = draft or ConnectionDraft(owner=owner)
     _apply_credentials(draft, credentials)
     draft.stream_names = sorted(streams)
     draft.aws_account_id = account_id
     draft.verified_at = timezone.now()
-    draft.save()
+    with transaction.atomic():
+        draft.save()
+        # One wizard in progress per user: fewer stored copies of secrets.
+        ConnectionDraft.objects.filter(owner=owner).exclude(pk=draft.pk).delete()
     return draft
 
 

@@ -15,6 +15,7 @@ from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
 from destinations import selectors, services
@@ -48,6 +49,7 @@ def _template(request: HttpRequest, name: str, partial: str) -> str:
 # --- Step 1: authenticate -------------------------------------------------
 
 
+@sensitive_post_parameters("secret_access_key")
 @login_required
 def authenticate(request: HttpRequest) -> HttpResponse:
     draft: ConnectionDraft | None = None
@@ -181,9 +183,7 @@ def run_check(request: HttpRequest, pk: int) -> HttpResponse:
     services.connection_run_check(connection=connection)
     if not request.htmx:
         return redirect("destinations:detail", pk=pk)
-    return render(
-        request, "destinations/kinesis/detail.html#check_panel", _detail_context(connection)
-    )
+    return render(request, "destinations/kinesis/check_result.html", _detail_context(connection))
 
 
 @login_required
@@ -226,6 +226,7 @@ def recent_records(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+@sensitive_post_parameters("secret_access_key")
 @login_required
 def edit(request: HttpRequest, pk: int) -> HttpResponse:
     connection = selectors.connection_get(owner=request.user, pk=pk)

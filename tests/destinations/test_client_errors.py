@@ -212,9 +212,9 @@ def test_bad_credential_messages_are_distinct(creds: kinesis.AwsCredentials) -> 
         ("InvalidSignatureException", "signature does not match"),
         ("ExpiredTokenException", "expired"),
     ]:
-        with kinesis.call_hook(_raising(kinesis.client_error(code, message))):
-            with pytest.raises(kinesis.BadCredentials) as raised:
-                kinesis.list_streams(creds)
+        error = kinesis.client_error(code, message)
+        with kinesis.call_hook(_raising(error)), pytest.raises(kinesis.BadCredentials) as raised:
+            kinesis.list_streams(creds)
         messages.add(raised.value.message)
         kinds.add(raised.value.kind)
     assert len(messages) == 3
@@ -222,17 +222,17 @@ def test_bad_credential_messages_are_distinct(creds: kinesis.AwsCredentials) -> 
 
 
 def test_access_denied_names_the_action(creds: kinesis.AwsCredentials) -> None:
-    with kinesis.call_hook(_raising(kinesis.client_error("AccessDeniedException"))):
-        with pytest.raises(kinesis.AccessDenied) as raised:
-            kinesis.put_record(creds, STREAM, b"{}", "pk")
+    error = kinesis.client_error("AccessDeniedException")
+    with kinesis.call_hook(_raising(error)), pytest.raises(kinesis.AccessDenied) as raised:
+        kinesis.put_record(creds, STREAM, b"{}", "pk")
     assert raised.value.action == "kinesis:PutRecord"
     assert "kinesis:PutRecord " in raised.value.message
 
 
 def test_read_timeout_is_transient_and_may_have_succeeded(creds: kinesis.AwsCredentials) -> None:
-    with kinesis.call_hook(_raising(kinesis.read_timeout())):
-        with pytest.raises(kinesis.TransientError) as raised:
-            kinesis.put_records(creds, STREAM, [(b"{}", "pk")])
+    hook = _raising(kinesis.read_timeout())
+    with kinesis.call_hook(hook), pytest.raises(kinesis.TransientError) as raised:
+        kinesis.put_records(creds, STREAM, [(b"{}", "pk")])
     assert raised.value.may_have_succeeded is True
     assert raised.value.permanent is False
     assert "may have been processed" in raised.value.message
@@ -246,9 +246,9 @@ def test_internal_failure_has_not_succeeded(creds: kinesis.AwsCredentials) -> No
 
 
 def test_connect_timeout_is_endpoint_unreachable(creds: kinesis.AwsCredentials) -> None:
-    with kinesis.call_hook(_raising(kinesis.connect_timeout())):
-        with pytest.raises(kinesis.EndpointUnreachable) as raised:
-            kinesis.list_streams(creds)
+    hook = _raising(kinesis.connect_timeout())
+    with kinesis.call_hook(hook), pytest.raises(kinesis.EndpointUnreachable) as raised:
+        kinesis.list_streams(creds)
     assert raised.value.permanent is False
     assert "Timed out connecting" in raised.value.message
 
