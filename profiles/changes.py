@@ -16,22 +16,36 @@ see 10 once A commits. So ids alone cannot be a cursor.
 PostgreSQL: ordering by transaction id, reading only settled transactions
 -------------------------------------------------------------------------
 ``ProfileChange.txid`` is set by the database to ``pg_current_xact_id()`` of
-the writing transaction (a column default, see ``CurrentTxid``). Readers only
-return rows with ``txid < pg_snapshot_xmin(pg_current_snapshot())``: xmin is
-the oldest transaction still running, so every transaction below it has
-finished (committed or rolled back) and no transaction that could still insert
-a row has a txid below it (new transactions always get larger ids). The set of
-rows below xmin is therefore final, and reading it in ``(txid, id)`` order with
-a ``(txid, id) > cursor`` condition can never skip a row. A row of a
-transaction still running is simply returned later, once xmin passes it.
-The ``(txid, id)`` index makes each read a range scan: time proportional to
-the rows returned, never to the number of profiles.
+the writing transaction (a column default, see ``CurrentTxid``); all rows of
+one transaction share it. A reader returns only rows whose txid is below the
+*safe horizon* of its statement's snapshot: the smallest id the snapshot
+lists as still running (``pg_snapshot_xip``), or else ``pg_snapshot_xmax``
+(one past the latest finished transaction; every id at or above it was
+unfinished or unassigned when the snapshot was taken). Below the horizon every
+transaction has finished, committed or rolled back, and a transaction that
+could still insert a row is at or above it (new transactions get larger ids).
+The set of rows below the horizon is final, so reading it in ``(txid, id)``
+order with ``(txid, id) > cursor`` can never skip a row; a running
+transaction's rows are returned later, once the horizon passes them. The
+``(txid, id)`` index makes each read a range scan: time proportional to the
+rows returned, never to the number of profiles.
 
-Costs to know: xmin is cluster-wide, so a long-running transaction anywhere on
-the server (even in another database) delays readers until it ends; it never
-causes a change to be lost. A reader must not call this inside a transaction
-that has itself written (its own xid would hold xmin back); the export engine
-reads in autocommit or read-only transactions.
+Transactions of *other databases* on the server cannot write this table:
+their ids are left out of the horizon when ``pg_stat_activity`` names their
+database (it keeps 32-bit ids, hence the modulo; an id it does not name is
+kept, which can only delay a reader, never skip a row).
+
+A reader inside its own writing transaction (a test wrapped in a transaction,
+say) has an id above the horizon, so its own rows would stay invisible to it.
+When no other session connected to this database holds a transaction id, the
+horizon is raised to just past the reader's own id: every smaller id of this
+database has then finished (a session shows its id in ``pg_stat_activity``
+from the moment it is assigned until its transaction ends, and this check runs
+before the reading statement takes its snapshot). Such a reader must not write
+more changes after reading in that same transaction.
+
+Costs to know: a long-running transaction in this database delays readers
+until it ends (it never causes a change to be lost).
 
 SQLite
 ------
@@ -49,7 +63,25 @@ from profiles.attributes import paths_overlap
 from profiles.models import ProfileChange
 
 _TABLE = ProfileChange._meta.db_table
-_XMIN = "pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
+_THIS_DATABASE = "(SELECT oid FROM pg_database WHERE datname = current_database())"
+_OTHER_DATABASES_XIDS = (
+    "SELECT backend_xid::text::bigint FROM pg_stat_activity "
+    f"WHERE backend_xid IS NOT NULL AND datid <> {_THIS_DATABASE}"
+)
+# The safe horizon (see above), evaluated once per statement on its snapshot;
+# %s is the reader's own-writes floor (0 when it does not apply).
+_HORIZON = (
+    "GREATEST(%s, (SELECT COALESCE(min(x::text::bigint), "
+    "pg_snapshot_xmax(pg_current_snapshot())::text::bigint)"
+    " FROM pg_snapshot_xip(pg_current_snapshot()) AS x"
+    f" WHERE mod(x::text::bigint, 4294967296) NOT IN ({_OTHER_DATABASES_XIDS})))"
+)
+# Other sessions of this database that hold a transaction id (or whose state we
+# may not see, counted to be safe).
+_OTHER_WRITERS_HERE = (
+    "SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
+    f"AND datid = {_THIS_DATABASE} AND (backend_xid IS NOT NULL OR state IS NULL)"
+)
 
 
 @dataclass(frozen=True, order=True)
@@ -74,10 +106,10 @@ def changes_after(cursor: ChangeCursor, *, limit: int) -> list[ProfileChange]:
         return []
     if connection.vendor == "postgresql":
         sql = (
-            f"SELECT * FROM {_TABLE} WHERE (txid, id) > (%s, %s) AND txid < {_XMIN} "
+            f"SELECT * FROM {_TABLE} WHERE (txid, id) > (%s, %s) AND txid < {_HORIZON} "
             "ORDER BY txid, id LIMIT %s"
         )
-        params = [cursor.txid, cursor.change_id, limit]
+        params = [cursor.txid, cursor.change_id, _own_transaction()[1], limit]
     else:
         sql = f"SELECT * FROM {_TABLE} WHERE id > %s ORDER BY id LIMIT %s"
         params = [cursor.change_id, limit]
@@ -93,11 +125,30 @@ def head_cursor() -> ChangeCursor:
     after it (at-least-once), never skipped.
     """
     with connection.cursor() as cur:
-        if connection.vendor == "postgresql":
-            cur.execute(f"SELECT {_XMIN}")
-            return ChangeCursor(cur.fetchone()[0], 0)
-        cur.execute(f"SELECT COALESCE(MAX(id), 0) FROM {_TABLE}")
-        return ChangeCursor(0, cur.fetchone()[0])
+        if connection.vendor != "postgresql":
+            cur.execute(f"SELECT COALESCE(MAX(id), 0) FROM {_TABLE}")
+            return ChangeCursor(0, cur.fetchone()[0])
+        own, floor = _own_transaction()
+        cur.execute(f"SELECT {_HORIZON}", [floor])
+        horizon = cur.fetchone()[0]
+        if own is None or horizon <= own:
+            return ChangeCursor(horizon, 0)
+        # Inside a transaction that wrote: its later writes share its txid, so
+        # the cursor stops at its last row instead of jumping past its id.
+        cur.execute(f"SELECT COALESCE(MAX(id), 0) FROM {_TABLE} WHERE txid = %s", [own])
+        return ChangeCursor(own, cur.fetchone()[0])
+
+
+def _own_transaction() -> tuple[int | None, int]:
+    """(the reader's own transaction id or None, the own-writes floor: own + 1 or 0)."""
+    with connection.cursor() as cur:
+        # pg_stat_activity is cached for the rest of a transaction once read.
+        cur.execute("SELECT pg_stat_clear_snapshot()")
+        cur.execute(
+            f"SELECT pg_current_xact_id_if_assigned()::text::bigint, ({_OTHER_WRITERS_HERE})"
+        )
+        own, others = cur.fetchone()
+    return own, (own + 1 if own is not None and others == 0 else 0)
 
 
 def change_touches_paths(change: ProfileChange, paths: list[str]) -> bool:

@@ -23,6 +23,15 @@ class CurrentTxid(models.Func):
         return "(pg_current_xact_id()::text::bigint)", []
 
 
+# Always known, even before the data migration that lists them in admin has run.
+BUILTIN_NAMESPACES = {
+    "ecid": "Experience Cloud ID (ECID)",
+    "email": "Email",
+    "phone": "Phone",
+    "crmid": "CRM ID",
+}
+
+
 class IdentityNamespace(models.Model):
     """An identity namespace (ecid, email, phone, crmid, or one an admin registered)."""
 

@@ -330,8 +330,9 @@ def _sql(node: dict, column: str, today: dt.date, params: list) -> str:
         params.append([json.dumps(v) for v in value])
         return f"COALESCE({x} = ANY(%s::jsonb[]), false)"
     if op == "contains":
-        x, y = at(), at()
+        x = at()
         if isinstance(value, str):
+            y = at()
             params.append(value)
             text_case = f"WHEN 'string' THEN strpos({y} #>> '{{}}', %s) > 0 "
         else:

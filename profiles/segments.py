@@ -152,17 +152,23 @@ def segment_evaluate(
     today = today or today_utc()
     predicate = matcher(segment.rule, today=today)
     version = segment.updated_at
+    # Profiles created after this point are evaluated by their own write.
     top = Profile.objects.aggregate(top=Max("id"))["top"] or 0
-    low = 1
-    while low <= top:
+    done = 0
+    while True:
+        # Ranges start at the next existing id, so gaps in the ids cost nothing.
+        low = (
+            Profile.objects.filter(id__gt=done).order_by("id").values_list("id", flat=True).first()
+        )
+        if low is None or low > top:
+            break
         if not Segment.objects.filter(pk=segment.pk, updated_at=version, active=True).exists():
             logger.info("segment %s changed during evaluation; stopping", segment.pk)
             return stats
-        high = low + chunk_size - 1
-        _evaluate_range(segment, predicate, low, high, today, stats)
-        low = high + 1
+        done = min(low + chunk_size - 1, top)
+        _evaluate_range(segment, predicate, low, done, today, stats)
         if on_progress:
-            on_progress(min(high, top), top)
+            on_progress(done, top)
     Segment.objects.filter(pk=segment.pk, updated_at=version).update(evaluated_at=timezone.now())
     stats.completed = True
     return stats

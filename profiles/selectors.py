@@ -7,6 +7,7 @@ from django.db import connection
 from django.db.models import Count, Q, QuerySet
 
 from profiles.models import (
+    BUILTIN_NAMESPACES,
     Identity,
     IdentityNamespace,
     MembershipStatus,
@@ -23,8 +24,8 @@ COUNT_CHUNK = 5000
 
 
 def namespace_codes() -> set[str]:
-    """Codes of every registered identity namespace."""
-    return set(IdentityNamespace.objects.values_list("code", flat=True))
+    """Codes of every identity namespace: the builtin ones and those admins registered."""
+    return set(BUILTIN_NAMESPACES) | set(IdentityNamespace.objects.values_list("code", flat=True))
 
 
 def parse_identity_query(text: str) -> tuple[str, str] | None:
