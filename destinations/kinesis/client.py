@@ -42,6 +42,7 @@ worker.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import importlib
 import logging
@@ -243,13 +244,19 @@ _PARTITIONS = ("aws", "aws-us-gov", "aws-cn")
 
 def kinesis_regions() -> list[str]:
     """Every region botocore knows Kinesis in (commercial, GovCloud, China)."""
+    return list(_kinesis_regions())
+
+
+@functools.cache
+def _kinesis_regions() -> tuple[str, ...]:
+    # A new botocore session loads its endpoint data from disk (~0.4 s): once per process.
     import botocore.session
 
     session = botocore.session.get_session()
     regions: list[str] = []
     for partition in _PARTITIONS:
         regions += session.get_available_regions("kinesis", partition_name=partition)
-    return regions
+    return tuple(regions)
 
 
 def kinesis_region_choices() -> list[tuple[str, str]]:

@@ -258,6 +258,10 @@ class EditForm(CredentialFieldsMixin, DestinationFieldsMixin):
                 )
         return data
 
+    def destination_fields(self) -> dict[str, Any]:
+        """The cleaned non-credential fields, as connection_update() takes them."""
+        return {key: self.cleaned_data[key] for key in DestinationFieldsMixin.base_fields}
+
     def new_credentials(self) -> CredentialInput | None:
         """The rotated credentials, or None when they are unchanged."""
         data, current = self.cleaned_data, self.connection

@@ -232,19 +232,11 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
     connection = selectors.connection_get(owner=request.user, pk=pk)
     form = EditForm(request.POST or None, connection=connection)
     if request.method == "POST" and form.is_valid():
-        fields = {
-            key: form.cleaned_data[key]
-            for key in (
-                "name",
-                "description",
-                "include_segment_names",
-                "include_segment_timestamps",
-                "alerts_enabled",
-            )
-        }
         try:
             rotated = services.connection_update(
-                connection=connection, credentials=form.new_credentials(), **fields
+                connection=connection,
+                credentials=form.new_credentials(),
+                **form.destination_fields(),
             )
         except kinesis.KinesisError as exc:
             form.add_error(_error_field(exc), exc.message)

@@ -201,3 +201,18 @@ def test_delete(logged_in_client: Any, connection: Any) -> None:
 def test_delete_needs_post(logged_in_client: Any, connection: Any) -> None:
     response = logged_in_client.get(reverse("destinations:delete", args=[connection.pk]))
     assert response.status_code == 405
+
+
+def test_a_viewer_sees_no_write_buttons_and_cannot_write(client: Any, connection: Any) -> None:
+    from tests.factories import UserFactory
+
+    viewer = UserFactory(role="Viewer")
+    connection.owner = viewer
+    connection.save()
+    client.force_login(viewer)
+    html = client.get(reverse("destinations:detail", args=[connection.pk])).content.decode()
+    assert "Send a test record</button>" not in html
+    assert 'hx-trigger="load"' not in html and "Not checked yet." in html
+    assert reverse("destinations:edit", args=[connection.pk]) not in html
+    response = client.post(reverse("destinations:test_record", args=[connection.pk]))
+    assert response.status_code == 403
