@@ -230,7 +230,11 @@ class RunIssue(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["run", "kind"])]
+        indexes = [
+            models.Index(fields=["run", "kind"]),
+            # A run's newest issues first (the run page), without sorting all of them.
+            models.Index(fields=["run", "id"], name="runissue_run_newest"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.profile_id}: {self.error_code}"
