@@ -16,7 +16,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
 from core.api_errors import ApiError, ErrorDetail, ErrorOut
 from profiles.models import Profile
@@ -116,10 +116,10 @@ _BODY = {
     openapi_extra=_BODY,
     summary="Upsert one profile or a batch of up to 1,000",
 )
-def profiles_upsert_endpoint(request: HttpRequest) -> tuple[int, dict]:
+def profiles_upsert_endpoint(request: HttpRequest) -> Status:
     records, batch = _records_from_body(request)
     results = profiles_upsert(records=records, source="api")
-    return _answer(results, batch=batch)
+    return Status(*_answer(results, batch=batch))
 
 
 def _records_from_body(request: HttpRequest) -> tuple[list[Any], bool]:
