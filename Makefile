@@ -32,5 +32,10 @@ lint: $(STAMP)
 test: $(STAMP) chromium lint
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
+# Benchmarks print `name: value` lines. Point them at PostgreSQL and Redis:
+#   DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench CELERY_BROKER_URL=redis://127.0.0.1:6379/0 make bench
+bench: $(STAMP)
+	$(PY) -m benchmarks.export
+
 clean:
 	rm -rf var/broker var/test-*.sqlite3
