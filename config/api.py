@@ -99,6 +99,10 @@ def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespons
 
 def _location(loc: Any) -> str:
     parts = list(loc)[1:]  # drop "body" / "query" / "path"
+    if loc and loc[0] == "body" and parts[:1] == ["payload"]:
+        # Routers take their JSON body as a schema parameter named `payload`:
+        # report `auth.params.region`, not `payload.auth.params.region`.
+        parts = parts[1:]
     text = ""
     for part in parts:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
@@ -159,6 +163,16 @@ def unknown_endpoint(request: HttpRequest, rest: str = "") -> HttpResponse:
 from profiles.api import router as profiles_router  # noqa: E402
 
 api.add_router("/profiles", profiles_router)
+
+from api.catalog import router as catalog_router  # noqa: E402
+from api.connections import router as connections_router  # noqa: E402
+from api.dataflows import router as dataflows_router  # noqa: E402
+from api.segments import router as segments_router  # noqa: E402
+
+api.add_router("/connectionSpecs", catalog_router)
+api.add_router("/connections", connections_router)
+api.add_router("/dataflows", dataflows_router)
+api.add_router("/segments", segments_router)
 
 # config/urls.py mounts these at api/v1/ (the fallback makes unknown paths JSON 404s).
 urlpatterns = [path("", api.urls), re_path(r"^(?P<rest>.*)$", unknown_endpoint)]

@@ -1,0 +1,440 @@
+"""/api/v1/dataflows: segments activated to a connection, and their runs.
+
+A dataflow is created and edited through the activation wizard's own
+services (activation/services.py), so the API follows the same rules:
+creating one walks the wizard's steps in one transaction and finishes it
+(enabling it and backfilling its segments); editing one applies a copy in one
+transaction (new segments are backfilled). PATCH needs If-Match with the ETag
+from GET: an edit based on an older version is refused with 412.
+"""
+
+import datetime as dt
+from typing import Any, Literal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from ninja import Field, Query, Router, Status
+
+from activation import selectors as wizard_selectors
+from activation import services
+from activation.models import Dataflow, DataflowStatus, ExportRun, RunStatus
+from activation.monitoring.selectors import activation_rate
+from activation.wizard.steps import Step
+from api.common import (
+    PageParams,
+    check_if_match,
+    etag_of,
+    page_of,
+    require_if_match,
+    validation_error,
+)
+from api.schemas import (
+    DataflowCreateIn,
+    DataflowListOut,
+    DataflowOut,
+    DataflowPatchIn,
+    IdentitySelectorsIn,
+    ProfileSelectorsIn,
+    RunListOut,
+)
+from core.api_errors import ApiError, ErrorOut
+from destinations.models import Connection
+
+router = Router(tags=["dataflows"])
+
+ERRORS = {
+    200: DataflowOut,
+    201: DataflowOut,
+    400: ErrorOut,
+    404: ErrorOut,
+    409: ErrorOut,
+    412: ErrorOut,
+    428: ErrorOut,
+}
+STEP_FIELDS = {
+    Step.DESTINATION: "connectionId",
+    Step.SEGMENTS: "segmentSelectors",
+    Step.MAPPING: "profileSelectors",
+}
+PERIODS = {"24h": dt.timedelta(hours=24), "7d": dt.timedelta(days=7), "30d": dt.timedelta(days=30)}
+
+
+def dataflows() -> QuerySet[Dataflow]:
+    """Live dataflows of the workspace: wizard drafts and edit copies are not dataflows yet."""
+    return (
+        Dataflow.objects.exclude(status=DataflowStatus.DRAFT)
+        .filter(edit_of__isnull=True)
+        .select_related("connection", "created_by")
+        .prefetch_related("mapped_segments__segment", "attribute_mappings", "identity_selections")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def dataflow_or_404(dataflow_id: int) -> Dataflow:
+    dataflow = dataflows().filter(pk=dataflow_id).first()
+    if dataflow is None:
+        raise ApiError(404, "not_found", f"There is no dataflow {dataflow_id}.")
+    return dataflow
+
+
+def editable_content(dataflow: Dataflow) -> dict[str, Any]:
+    """What a PATCH can change: the ETag covers exactly this."""
+    return {
+        "name": dataflow.name,
+        "state": dataflow.status,
+        "connection": dataflow.connection_id,
+        "segments": sorted(str(s.segment_id) for s in dataflow.mapped_segments.all()),
+        "attributes": [(m.source_path, m.target_path) for m in dataflow.attribute_mappings.all()],
+        "identities": [(s.namespace, s.hashed) for s in dataflow.identity_selections.all()],
+        "partitionKey": dataflow.partition_key_source,
+        "options": dataflow.export_only_on_value_change,
+    }
+
+
+def dataflow_out(dataflow: Dataflow, *, warnings: list[str] | None = None) -> dict[str, Any]:
+    segments = sorted(dataflow.mapped_segments.all(), key=lambda m: (m.segment.name, m.pk))
+    return {
+        "id": dataflow.pk,
+        "name": dataflow.name,
+        "state": dataflow.status,
+        "state_message": dataflow.status_message,
+        "connection_id": dataflow.connection_id,
+        "segment_selectors": {
+            "selectors": [
+                {
+                    "type": "PLATFORM_SEGMENT",
+                    "value": {
+                        "id": m.segment_id,
+                        "name": m.segment.name,
+                        "mapping_created_at": m.mapping_created_at,
+                        "mapping_updated_at": m.mapping_updated_at,
+                    },
+                }
+                for m in segments
+            ]
+        },
+        "profile_selectors": {
+            "selectors": [
+                {
+                    "type": "JSON_PATH",
+                    "value": {
+                        "path": m.source_path,
+                        "target_path": m.exported_path,
+                        "operator": "EXISTS",
+                    },
+                }
+                for m in dataflow.attribute_mappings.all()
+            ]
+        },
+        "identity_selectors": {
+            "selectors": [
+                {"namespace": s.namespace, "hashed": s.hashed, "exported_as": s.exported_namespace}
+                for s in dataflow.identity_selections.all()
+            ]
+        },
+        "partition_key": {"source": dataflow.partition_key_source},
+        "options": {"export_only_on_value_change": dataflow.export_only_on_value_change},
+        "last_activity_at": dataflow.last_activity_at,
+        "created_by": dataflow.created_by.get_username(),
+        "created_at": dataflow.created_at,
+        "updated_at": dataflow.updated_at,
+        "etag": etag_of(editable_content(dataflow)),
+        "warnings": warnings or [],
+        "links": {
+            "runs": f"/api/v1/dataflows/{dataflow.pk}/runs",
+            "connection": f"/api/v1/connections/{dataflow.connection_id}",
+        },
+    }
+
+
+def _respond(response: HttpResponse, dataflow_id: int, warnings: list[str]) -> dict[str, Any]:
+    body = dataflow_out(dataflow_or_404(dataflow_id), warnings=warnings)
+    response["ETag"] = body["etag"]
+    return body
+
+
+# --- turning selectors into wizard input ----------------------------------------------
+
+
+def _attributes(selectors: ProfileSelectorsIn) -> list[services.AttributeSpec]:
+    specs = [
+        services.AttributeSpec(s.value.path.strip(), (s.value.target_path or "").strip())
+        for s in selectors.selectors
+    ]
+    problems = {
+        f"profileSelectors.selectors[{index}].value": " ".join(messages)
+        for index, messages in enumerate(services.attribute_errors(specs))
+        if messages
+    }
+    if problems:
+        first = next(iter(problems.items()))
+        raise ApiError(400, "invalid_input", f"{first[0]}: {first[1]}", problems)
+    return specs
+
+
+def _identities(selectors: IdentitySelectorsIn | None) -> list[services.IdentitySpec]:
+    if selectors is None:
+        return [services.IdentitySpec(ns) for ns in wizard_selectors.identity_namespaces()]
+    return [services.IdentitySpec(s.namespace.strip(), s.hashed) for s in selectors.selectors]
+
+
+def _warnings(attribute_count: int) -> list[str]:
+    if attribute_count > services.SOFT_ATTRIBUTE_LIMIT:
+        return [
+            f"{attribute_count} attributes are mapped; more than "
+            f"{services.SOFT_ATTRIBUTE_LIMIT} makes records large and slows exports."
+        ]
+    return []
+
+
+def _field_of(message: str) -> str:
+    """Which part of the body a wizard validation message is about."""
+    text = message.lower()
+    if text.startswith("attribute row") or "at least one attribute" in text:
+        return "profileSelectors"
+    if "partition key" in text:
+        return "partitionKey"
+    if "segment" in text:
+        return "segmentSelectors"
+    if "namespace" in text or "identit" in text:
+        return "identitySelectors"
+    return "body"
+
+
+def _service_error(exc: Exception) -> ApiError:
+    if isinstance(exc, services.WizardIncompleteError):
+        field = STEP_FIELDS.get(exc.step, "body")
+        return ApiError(400, "invalid_input", str(exc), {field: str(exc)})
+    if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
+        return validation_error(exc, field="body")
+    if isinstance(exc, ValidationError):
+        fields: dict[str, str] = {}
+        for message in exc.messages:
+            field = _field_of(message)
+            fields[field] = f"{fields[field]} {message}" if field in fields else message
+        first = next(iter(fields.items()))
+        return ApiError(400, "invalid_input", f"{first[0]}: {first[1]}", fields)
+    return ApiError(409, "conflict", str(exc))
+
+
+# --- endpoints ------------------------------------------------------------------------
+
+
+class DataflowFilters(PageParams):
+    connection_id: int | None = Field(None, ge=1, le=2**63 - 1, alias="connectionId")
+    state: Literal["enabled", "disabled", "error"] | None = None
+
+
+@router.get("", response=DataflowListOut, by_alias=True, summary="List dataflows")
+def dataflow_list(request: HttpRequest, filters: Query[DataflowFilters]) -> dict:
+    queryset = dataflows()
+    if filters.connection_id is not None:
+        queryset = queryset.filter(connection_id=filters.connection_id)
+    if filters.state:
+        queryset = queryset.filter(status=filters.state)
+    items, meta = page_of(queryset, filters)
+    return {"items": [dataflow_out(d) for d in items], "page": meta}
+
+
+@router.post("", response=ERRORS, by_alias=True, summary="Create (activate) a dataflow")
+def dataflow_create(request: HttpRequest, response: HttpResponse, payload: DataflowCreateIn):
+    connection = Connection.objects.filter(pk=payload.connection_id).first()
+    if connection is None:
+        raise ApiError(
+            400,
+            "invalid_input",
+            f"connectionId: there is no connection {payload.connection_id}.",
+            {"connectionId": "no such connection"},
+        )
+    attributes = _attributes(payload.profile_selectors)
+    try:
+        with transaction.atomic():
+            draft = services.dataflow_draft_create(user=request.user, connection=connection)
+            services.dataflow_set_segments(
+                dataflow=draft,
+                segment_ids=[s.value.id for s in payload.segment_selectors.selectors],
+            )
+            partition_key = (
+                payload.partition_key.source.strip()
+                if payload.partition_key
+                else wizard_selectors.default_partition_key(dataflow=draft)
+            )
+            services.dataflow_set_mapping(
+                dataflow=draft,
+                attributes=attributes,
+                identities=_identities(payload.identity_selectors),
+                partition_key_source=partition_key,
+                export_only_on_value_change=payload.options.export_only_on_value_change,
+            )
+            dataflow = services.dataflow_finish(
+                dataflow=draft, user=request.user, name=payload.name
+            )
+            if payload.state == "disabled":
+                services.dataflow_disable(dataflow=dataflow, user=request.user)
+    except (services.DataflowError, ValidationError) as exc:
+        raise _service_error(exc) from exc
+    return Status(201, _respond(response, dataflow.pk, _warnings(len(attributes))))
+
+
+@router.get("/{int:dataflow_id}", response=ERRORS, by_alias=True, summary="Read a dataflow")
+def dataflow_detail(request: HttpRequest, response: HttpResponse, dataflow_id: int):
+    body = dataflow_out(dataflow_or_404(dataflow_id))
+    response["ETag"] = body["etag"]
+    return body
+
+
+@router.patch(
+    "/{int:dataflow_id}",
+    response=ERRORS,
+    by_alias=True,
+    summary="Update a dataflow (If-Match required)",
+    description=(
+        "Fields present replace the current ones: name, state (enabled/disabled), "
+        "segmentSelectors (newly mapped segments are backfilled), profileSelectors, "
+        "identitySelectors, partitionKey, options. Send If-Match with the ETag from GET: "
+        "412 when the dataflow changed meanwhile, 428 without it."
+    ),
+)
+def dataflow_update(
+    request: HttpRequest, response: HttpResponse, dataflow_id: int, payload: DataflowPatchIn
+):
+    given = payload.model_fields_set
+    attributes = _attributes(payload.profile_selectors) if payload.profile_selectors else None
+    try:
+        with transaction.atomic():
+            locked = Dataflow.objects.select_for_update().filter(pk=dataflow_id).first()
+            if locked is None or locked.status == DataflowStatus.DRAFT or locked.edit_of_id:
+                raise ApiError(404, "not_found", f"There is no dataflow {dataflow_id}.")
+            require_if_match(request, etag_of(editable_content(locked)), what="dataflow")
+            if payload.connection_id is not None and payload.connection_id != locked.connection_id:
+                raise ApiError(
+                    400,
+                    "read_only",
+                    "connectionId: a dataflow keeps its connection; create a new dataflow.",
+                    {"connectionId": "read-only"},
+                )
+            if given - {"state", "connection_id"}:
+                _apply_edit(request, locked, payload, attributes)
+            if payload.state == "enabled":
+                services.dataflow_enable(dataflow=locked, user=request.user)
+            elif payload.state == "disabled":
+                services.dataflow_disable(dataflow=locked, user=request.user)
+    except (services.DataflowError, ValidationError) as exc:
+        raise _service_error(exc) from exc
+    count = len(attributes) if attributes is not None else locked.attribute_mappings.count()
+    return _respond(response, dataflow_id, _warnings(count))
+
+
+def _apply_edit(
+    request: HttpRequest,
+    dataflow: Dataflow,
+    payload: DataflowPatchIn,
+    attributes: list[services.AttributeSpec] | None,
+) -> None:
+    """Edit on a copy and apply it, as the wizard's edit does."""
+    if dataflow.edit_drafts.exists():
+        raise ApiError(
+            409,
+            "conflict",
+            "This dataflow is being edited in the activation wizard; finish or discard that "
+            "edit first.",
+        )
+    draft = services.dataflow_edit_start(dataflow=dataflow, user=request.user)
+    if payload.segment_selectors is not None:
+        services.dataflow_set_segments(
+            dataflow=draft, segment_ids=[s.value.id for s in payload.segment_selectors.selectors]
+        )
+    mapping_fields = {"profile_selectors", "identity_selectors", "partition_key", "options"}
+    if payload.model_fields_set & mapping_fields:
+        current_options = draft.export_only_on_value_change
+        services.dataflow_set_mapping(
+            dataflow=draft,
+            attributes=attributes
+            if attributes is not None
+            else [
+                services.AttributeSpec(m.source_path, m.target_path)
+                for m in draft.attribute_mappings.all()
+            ],
+            identities=_identities(payload.identity_selectors)
+            if payload.identity_selectors is not None
+            else [
+                services.IdentitySpec(s.namespace, s.hashed)
+                for s in draft.identity_selections.all()
+            ],
+            partition_key_source=payload.partition_key.source.strip()
+            if payload.partition_key
+            else draft.partition_key_source,
+            export_only_on_value_change=current_options
+            if payload.options is None or payload.options.export_only_on_value_change is None
+            else payload.options.export_only_on_value_change,
+        )
+    services.dataflow_finish(dataflow=draft, user=request.user, name=payload.name or dataflow.name)
+
+
+@router.delete(
+    "/{int:dataflow_id}",
+    response={204: None, 404: ErrorOut, 412: ErrorOut},
+    summary="Delete a dataflow (its runs and delivery log go with it)",
+)
+def dataflow_delete(request: HttpRequest, dataflow_id: int):
+    with transaction.atomic():
+        dataflow = dataflows().select_for_update(of=("self",)).filter(pk=dataflow_id).first()
+        if dataflow is None:
+            raise ApiError(404, "not_found", f"There is no dataflow {dataflow_id}.")
+        check_if_match(request, etag_of(editable_content(dataflow)), what="dataflow")
+        services.dataflow_delete(dataflow=dataflow, user=request.user)
+    return Status(204, None)
+
+
+# --- runs -----------------------------------------------------------------------------
+
+
+class RunFilters(PageParams):
+    period: Literal["24h", "7d", "30d"] | None = Field(None, description="Runs of this period")
+    status: Literal["processing", "success", "partial", "failed"] | None = None
+    failures_only: bool = Field(False, alias="failuresOnly")
+
+
+def run_out(run: ExportRun) -> dict[str, Any]:
+    return {
+        "id": run.pk,
+        "dataflow_id": run.dataflow_id,
+        "window_start": run.window_start,
+        "started_at": run.started_at,
+        "last_activity_at": run.last_activity_at,
+        "duration_ms": run.processing_ms,
+        "status": run.status,
+        "metrics": {
+            "profiles_received": run.profiles_received,
+            "identities_activated": run.identities_activated,
+            "identities_excluded": run.identities_excluded,
+            "identities_failed": run.identities_failed,
+            "activation_rate": activation_rate(
+                activated=run.identities_activated,
+                excluded=run.identities_excluded,
+                received=run.profiles_received,
+            ),
+        },
+    }
+
+
+@router.get(
+    "/{int:dataflow_id}/runs",
+    response={200: RunListOut, 404: ErrorOut},
+    by_alias=True,
+    summary="A dataflow's runs (one per hour window), newest first",
+)
+def dataflow_runs(request: HttpRequest, dataflow_id: int, filters: Query[RunFilters]) -> dict:
+    dataflow = dataflow_or_404(dataflow_id)
+    runs = ExportRun.objects.filter(dataflow=dataflow).order_by("-window_start", "-pk")
+    if filters.period:
+        runs = runs.filter(window_start__gte=timezone.now() - PERIODS[filters.period])
+    if filters.status:
+        runs = runs.filter(status=filters.status)
+    if filters.failures_only:
+        runs = runs.filter(status__in=[RunStatus.FAILED, RunStatus.PARTIAL])
+    items, meta = page_of(runs, filters)
+    return {"items": [run_out(run) for run in items], "page": meta}
