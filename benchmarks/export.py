@@ -70,9 +70,9 @@ def _bench_database() -> Iterator[None]:
 
     database = settings.DATABASES["default"]
     if connection.vendor == "postgresql":
-        database["TEST"] = {"NAME": f"{database['NAME']}_export_bench"}
+        database["TEST"]["NAME"] = f"{database['NAME']}_export_bench"
     else:
-        database["TEST"] = {"NAME": str(settings.VAR_DIR / "export-bench.sqlite3")}
+        database["TEST"]["NAME"] = str(settings.VAR_DIR / "export-bench.sqlite3")
     old = setup_databases(verbosity=0, interactive=False, serialized_aliases=[])
     try:
         yield

@@ -36,6 +36,7 @@ from activation.models import (
     DataflowSegment,
     DataflowStatus,
     DeliveryLog,
+    ExportRun,
     RunIssue,
 )
 from profiles.changes import ChangeCursor, changes_after, head_cursor
@@ -353,15 +354,19 @@ def deliveries_prune(*, days: int | None = None, batch: int = 10_000) -> int:
     days = settings.DELIVERY_LOG_RETENTION_DAYS if days is None else days
     cutoff = timezone.now() - dt.timedelta(days=days)
     deleted = 0
-    for model, old in (
-        (DeliveryLog, Q(sent_at__lt=cutoff)),
-        (RunIssue, Q(created_at__lt=cutoff)),
-    ):
+    old_runs = ExportRun.objects.filter(window_start__lt=cutoff).values_list("id", flat=True)
+    # Per dataflow so each batch is a range scan of the (dataflow, sent_at) index.
+    batches = [
+        DeliveryLog.objects.filter(dataflow_id=dataflow_id, sent_at__lt=cutoff)
+        for dataflow_id in Dataflow.objects.values_list("id", flat=True)
+    ]
+    batches.append(RunIssue.objects.filter(run_id__in=list(old_runs)))
+    for old in batches:
         while True:
-            ids = list(model.objects.filter(old).values_list("id", flat=True)[:batch])
+            ids = list(old.values_list("id", flat=True)[:batch])
             if not ids:
                 break
-            deleted += model.objects.filter(id__in=ids).delete()[0]
+            deleted += old.model.objects.filter(id__in=ids).delete()[0]
     return deleted
 
 

@@ -283,8 +283,21 @@ def test_old_deliveries_are_pruned(sink):
         sent_at=timezone.now() - dt.timedelta(days=31)
     )
 
-    assert services.deliveries_prune() == 1
+    old_run = ExportRun.objects.create(
+        dataflow=dataflow, window_start=timezone.now() - dt.timedelta(days=40)
+    )
+    RunIssue.objects.create(run=old_run, profile_id=1, kind="failed", error_code="X", reason="x")
+    RunIssue.objects.create(
+        run=ExportRun.objects.exclude(pk=old_run.pk).get(),
+        profile_id=2,
+        kind="failed",
+        error_code="Y",
+        reason="y",
+    )
+
+    assert services.deliveries_prune() == 2
     assert DeliveryLog.objects.count() == 1
+    assert list(RunIssue.objects.values_list("error_code", flat=True)) == ["Y"]
 
 
 def test_a_deleted_profile_is_skipped(sink):
