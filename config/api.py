@@ -174,5 +174,10 @@ api.add_router("/connections", connections_router)
 api.add_router("/dataflows", dataflows_router)
 api.add_router("/segments", segments_router)
 
+from api.docs import LocalSwagger  # noqa: E402
+
+# Swagger UI from our static files, started without inline script (CSP).
+api.docs = LocalSwagger()
+
 # config/urls.py mounts these at api/v1/ (the fallback makes unknown paths JSON 404s).
 urlpatterns = [path("", api.urls), re_path(r"^(?P<rest>.*)$", unknown_endpoint)]
