@@ -14,8 +14,11 @@ STREAMS_PER_PAGE = 20
 def connection_list(*, owner: Any) -> QuerySet[Connection]:
     """The owner's connections, each with the number of dataflows that use it."""
     return Connection.objects.filter(owner=owner).annotate(
-        # Edit drafts of a dataflow are copies, not dataflows of their own.
-        dataflow_count=Count("dataflows", filter=Q(dataflows__edit_of__isnull=True))
+        # Drafts (unfinished activations and edit copies) are not dataflows yet.
+        dataflow_count=Count(
+            "dataflows",
+            filter=Q(dataflows__edit_of__isnull=True) & ~Q(dataflows__status="draft"),
+        )
     )
 
 

@@ -238,11 +238,19 @@ def connection_update(
     return credentials is not None
 
 
+@transaction.atomic
 def connection_delete(*, connection: Connection) -> None:
-    """Delete a connection no dataflow uses; raises ConnectionInUse otherwise."""
-    names = list(connection.dataflows.order_by("name").values_list("name", flat=True))
+    """Delete a connection no dataflow uses; raises ConnectionInUse otherwise.
+
+    Unfinished activation drafts don't count as use: they are discarded with it.
+    """
+    from activation.services import dataflow_drafts_discard_for_connection
+
+    in_use = connection.dataflows.exclude(status="draft", edit_of__isnull=True)
+    names = list(in_use.order_by("name").values_list("name", flat=True))
     if names:
         raise ConnectionInUse(connection, names)
+    dataflow_drafts_discard_for_connection(connection=connection)
     try:
         connection.delete()
     except ProtectedError as exc:  # a dataflow was created meanwhile

@@ -26,6 +26,13 @@ FIELD_ENCRYPTION_KEY = env.str(
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
+# Kinesis client tuning (botocore standard retries, timeouts, pool size).
+KINESIS_CONNECT_TIMEOUT = env.float("KINESIS_CONNECT_TIMEOUT", default=5.0)
+KINESIS_READ_TIMEOUT = env.float("KINESIS_READ_TIMEOUT", default=20.0)
+KINESIS_MAX_ATTEMPTS = env.int("KINESIS_MAX_ATTEMPTS", default=3)
+# 0 means "4 x worker concurrency, at least 10".
+KINESIS_MAX_POOL_CONNECTIONS = env.int("KINESIS_MAX_POOL_CONNECTIONS", default=0)
+
 # Settable only through the environment: a marketer can never point the
 # product at another endpoint from the UI.
 KINESIS_ENDPOINT_URL = env.str("KINESIS_ENDPOINT_URL", default="") or None

@@ -198,6 +198,25 @@ def test_delete(logged_in_client: Any, connection: Any) -> None:
     assert not Connection.objects.filter(pk=connection.pk).exists()
 
 
+def test_delete_discards_unfinished_activation_drafts(
+    logged_in_client: Any, connection: Any
+) -> None:
+    draft = DataflowFactory(connection=connection, name="Half-done", status="draft")
+    response = logged_in_client.post(
+        reverse("destinations:delete", args=[connection.pk]), follow=True
+    )
+    assert "Deleted the destination" in response.content.decode()
+    assert not Connection.objects.filter(pk=connection.pk).exists()
+    assert not type(draft).objects.filter(pk=draft.pk).exists()
+
+
+def test_the_dataflow_count_leaves_out_drafts(logged_in_client: Any, user: Any) -> None:
+    connection = ConnectionFactory(owner=user, name="Only drafts")
+    DataflowFactory(connection=connection, status="draft")
+    html = logged_in_client.get(reverse("destinations:list")).content.decode()
+    assert "<td>0</td>" in html
+
+
 def test_delete_needs_post(logged_in_client: Any, connection: Any) -> None:
     response = logged_in_client.get(reverse("destinations:delete", args=[connection.pk]))
     assert response.status_code == 405
