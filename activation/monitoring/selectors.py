@@ -44,7 +44,7 @@ from activation.models import (
     RunStatus,
 )
 from activation.monitoring.charts import Series, sparkline_svg, timeseries_svg
-from activation.selectors import dataflows_for_user, humanize_seconds
+from activation.selectors import humanize_seconds
 from destinations.models import Connection
 from profiles.models import Identity
 
@@ -183,6 +183,23 @@ class RunRow:
     def has_issues(self) -> bool:
         return bool(self.run.identities_excluded or self.run.identities_failed)
 
+    # Numbers formatted here, not with |intcomma: a page shows hundreds of them.
+    @property
+    def received(self) -> str:
+        return f"{self.run.profiles_received:,}"
+
+    @property
+    def activated(self) -> str:
+        return f"{self.run.identities_activated:,}"
+
+    @property
+    def excluded(self) -> str:
+        return f"{self.run.identities_excluded:,}"
+
+    @property
+    def failed(self) -> str:
+        return f"{self.run.identities_failed:,}"
+
 
 # --- status -----------------------------------------------------------------------
 
@@ -209,8 +226,14 @@ def with_display_status(dataflows: QuerySet[Dataflow], *, now: dt.datetime) -> Q
 
 
 def monitored_dataflows(*, user: Any) -> QuerySet[Dataflow]:
-    """The user's finished dataflows (wizard drafts and edit copies are not monitored)."""
-    return dataflows_for_user(user=user).exclude(status=DataflowStatus.DRAFT)
+    """The user's finished dataflows (wizard drafts and edit copies are not monitored).
+
+    The same rule as activation.selectors.dataflows_for_user, without its DISTINCT:
+    both conditions follow foreign keys, so no row can repeat.
+    """
+    return Dataflow.objects.filter(Q(connection__owner=user) | Q(created_by=user)).exclude(
+        status=DataflowStatus.DRAFT
+    )
 
 
 # --- the dataflows page -------------------------------------------------------------
@@ -336,7 +359,7 @@ class RunChart:
     excluded: list[int]
     failed: list[int]
     svg: str
-    rows: list[tuple[str, int, int, int]] = field(default_factory=list)
+    rows: list[tuple[str, str, str, str]] = field(default_factory=list)
     totals: Totals = field(default_factory=Totals)
 
 
@@ -384,16 +407,18 @@ def dataflow_run_chart(*, dataflow: Dataflow, period: Period, now: dt.datetime) 
             Series("Failed", failed, "chart-failed"),
         ],
     )
-    full_labels = [
-        b.strftime("%Y-%m-%d %H:00" if period.bucket == "hour" else "%Y-%m-%d") for b in buckets
-    ]
+    row_format = "%Y-%m-%d %H:00" if period.bucket == "hour" else "%Y-%m-%d"
+    full_labels = [b.strftime(row_format) for b in buckets]
     return RunChart(
         labels=labels,
         activated=activated,
         excluded=excluded,
         failed=failed,
         svg=svg,
-        rows=list(zip(full_labels, activated, excluded, failed, strict=True)),
+        rows=[
+            (label, f"{a:,}", f"{e:,}", f"{f:,}")
+            for label, a, e, f in zip(full_labels, activated, excluded, failed, strict=True)
+        ],
         totals=totals,
     )
 
@@ -519,7 +544,7 @@ def run_issues(*, run: ExportRun, kind: str = "", query: str = "") -> QuerySet[R
         if query.isdigit():
             match |= Q(profile_id=int(query))
         issues = issues.filter(match)
-    return issues.order_by("-created_at", "-id")
+    return issues.order_by("-id")
 
 
 def run_issue_summary(*, run: ExportRun) -> list[dict]:

@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django_htmx.http import HttpResponseStopPolling
 
@@ -144,6 +145,7 @@ def run_detail(request: HttpRequest, dataflow_id: int, run_id: int) -> HttpRespo
         "kinds": RunIssueKind.choices,
         "q": query,
         "row": sel.RunRow(run),
+        "lookup_url": reverse("activation:delivery_lookup"),
     }
     if view == "deliveries":
         deliveries = sel.run_deliveries(run=run)

@@ -1,11 +1,7 @@
 import datetime as dt
-from collections.abc import Iterator
-from typing import Any
 
-import boto3
 import pytest
 from django.utils import timezone
-from moto import mock_aws
 
 from activation.models import DataflowStatus
 from alerts.checks import (
@@ -30,25 +26,10 @@ def open_alerts(kind: str) -> list[Alert]:
     return list(Alert.objects.filter(kind=kind, resolved_at__isnull=True))
 
 
-@pytest.fixture
-def aws(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    settings.KINESIS_ENDPOINT_URL = None
-    settings.AWS_ENDPOINT_URL = None
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAPLATFORMTESTING0")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "platform-testing")
-    kinesis.clear_client_cache()
-    with mock_aws():
-        owner = boto3.client("kinesis", region_name="us-east-1")
-        owner.create_stream(StreamName="acme-events", ShardCount=1)
-        yield owner
-    kinesis.set_call_hook(None)
-    kinesis.clear_client_cache()
-
-
 # --- connection health -----------------------------------------------------------------
 
 
-def test_a_healthy_stream_marks_the_connection_ok(aws):
+def test_a_healthy_stream_marks_the_connection_ok(moto_kinesis):
     connection = ConnectionFactory(stream_name="acme-events")
     assert connection_health_check(connection_id=connection.pk) == "ok"
     connection.refresh_from_db()
@@ -56,10 +37,10 @@ def test_a_healthy_stream_marks_the_connection_ok(aws):
     assert not Alert.objects.exists()
 
 
-def test_a_deleted_stream_alerts_once_then_resolves_when_back(aws):
+def test_a_deleted_stream_alerts_once_then_resolves_when_back(moto_kinesis):
     connection = ConnectionFactory(stream_name="acme-events")
     DataflowFactory(connection=connection)
-    aws.delete_stream(StreamName="acme-events")
+    moto_kinesis.delete_stream(StreamName="acme-events")
     assert connection_health_check(connection_id=connection.pk) == "failing"
     assert connection_health_check(connection_id=connection.pk) == "failing"
     connection.refresh_from_db()
@@ -69,12 +50,12 @@ def test_a_deleted_stream_alerts_once_then_resolves_when_back(aws):
     assert alert.occurrences == 2 and alert.recipient == connection.owner
     assert "ResourceNotFoundException" in alert.title
     assert "1 active dataflow cannot deliver" in alert.message
-    aws.create_stream(StreamName="acme-events", ShardCount=1)
+    moto_kinesis.create_stream(StreamName="acme-events", ShardCount=1)
     assert connection_health_check(connection_id=connection.pk) == "ok"
     assert open_alerts("connection_unhealthy") == []
 
 
-def test_revoked_credentials_make_the_connection_unhealthy(aws):
+def test_revoked_credentials_make_the_connection_unhealthy(moto_kinesis):
     connection = ConnectionFactory(stream_name="acme-events")
 
     def revoked(service, operation, params, proceed):
@@ -85,7 +66,7 @@ def test_revoked_credentials_make_the_connection_unhealthy(aws):
     assert open_alerts("connection_unhealthy")
 
 
-def test_a_transient_error_changes_nothing(aws):
+def test_a_transient_error_changes_nothing(moto_kinesis):
     connection = ConnectionFactory(stream_name="acme-events")
 
     def throttled(service, operation, params, proceed):
@@ -97,7 +78,7 @@ def test_a_transient_error_changes_nothing(aws):
     assert connection.health == "unknown" and not Alert.objects.exists()
 
 
-def test_recovery_retries_the_connections_failed_dataflows(aws, monkeypatch):
+def test_recovery_retries_the_connections_failed_dataflows(moto_kinesis, monkeypatch):
     connection = ConnectionFactory(stream_name="acme-events", health="failing")
     retried = []
     monkeypatch.setattr(

@@ -1,10 +1,16 @@
 import datetime as dt
+from collections.abc import Iterator
 from typing import Any
 
+import boto3
 import pytest
 from django.utils import timezone
+from moto import mock_aws
 
+from destinations.kinesis import client as kinesis
 from tests.factories import ConnectionFactory, DataflowFactory
+
+REGION = "us-east-1"
 
 
 def this_hour(hours_ago: int = 0) -> dt.datetime:
@@ -19,3 +25,21 @@ def connection(user: Any) -> Any:
 @pytest.fixture
 def dataflow(connection: Any) -> Any:
     return DataflowFactory(connection=connection, name="Newsletter to Kinesis")
+
+
+@pytest.fixture
+def moto_kinesis(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """moto in-process behind the real AWS endpoint names, with the stream `acme-events`;
+    yields the account owner's own boto3 client (to write or delete the stream)."""
+    settings.KINESIS_ENDPOINT_URL = None
+    settings.AWS_ENDPOINT_URL = None
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAPLATFORMTESTING0")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "platform-testing")
+    kinesis.clear_client_cache()
+    kinesis.set_call_hook(None)
+    with mock_aws():
+        owner = boto3.client("kinesis", region_name=REGION)
+        owner.create_stream(StreamName="acme-events", ShardCount=2)
+        yield owner
+    kinesis.set_call_hook(None)
+    kinesis.clear_client_cache()

@@ -1,35 +1,19 @@
 import json
-from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 from django.urls import reverse
-from moto import mock_aws
 
 from activation.monitoring.inspector import pretty_data, read_policy
 from destinations.kinesis import client as kinesis
 from tests.factories import ConnectionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
-REGION = "us-east-1"
 
 
 @pytest.fixture(autouse=True)
-def aws(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """moto in-process, real AWS endpoint names, no cached clients or hooks."""
-    settings.KINESIS_ENDPOINT_URL = None
-    settings.AWS_ENDPOINT_URL = None
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAPLATFORMTESTING0")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "platform-testing")
-    kinesis.clear_client_cache()
-    kinesis.set_call_hook(None)
-    with mock_aws():
-        owner = boto3.client("kinesis", region_name=REGION)
-        owner.create_stream(StreamName="acme-events", ShardCount=2)
-        yield owner
-    kinesis.set_call_hook(None)
-    kinesis.clear_client_cache()
+def aws(moto_kinesis: Any) -> Any:
+    return moto_kinesis
 
 
 def inspect(client, connection, **params) -> str:

@@ -1,0 +1,122 @@
+"""A marketer watches a backfill finish, finds why a profile was excluded from a run,
+and looks up where a profile's records went — in a real browser."""
+
+import datetime as dt
+import re
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from activation.models import Backfill
+from tests.factories import (
+    BackfillFactory,
+    ConnectionFactory,
+    DataflowFactory,
+    DataflowSegmentFactory,
+    DeliveryLogFactory,
+    ExportRunFactory,
+    IdentityFactory,
+    RunIssueFactory,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_backfill_progress_run_issue_and_delivery_lookup(logged_in_page, live_server, user):
+    page = logged_in_page
+    connection = ConnectionFactory(owner=user, name="Acme stream", stream_name="acme-events")
+    dataflow = DataflowFactory(connection=connection, name="Newsletter to Kinesis")
+    mapped = DataflowSegmentFactory(dataflow=dataflow, segment__name="Newsletter subscribers")
+    backfill = BackfillFactory(
+        dataflow=dataflow,
+        segment=mapped.segment,
+        total=400,
+        processed=0,
+        started_at=timezone.now(),
+    )
+    jane = IdentityFactory(namespace="email", value="jane@example.com")
+    hour = timezone.now().replace(minute=0, second=0, microsecond=0)
+    run = ExportRunFactory(
+        dataflow=dataflow,
+        window_start=hour,
+        profiles_received=50,
+        identities_activated=48,
+        identities_excluded=1,
+        identities_failed=1,
+    )
+    RunIssueFactory(
+        run=run,
+        profile_id=jane.profile_id,
+        identity="email:jane@example.com",
+        kind="excluded",
+        error_code="MissingPartitionKey",
+        reason="The profile has no crmid identity to use as the partition key.",
+    )
+    RunIssueFactory(
+        run=run, kind="failed", error_code="InternalFailure", reason="Kinesis failed the record."
+    )
+    DeliveryLogFactory(
+        dataflow=dataflow,
+        profile_id=jane.profile_id,
+        reason="backfill",
+        sent_at=hour - dt.timedelta(hours=3),
+        shard_id="shardId-000000000002",
+        sequence_number="49650000000000000000000000000000000000000000000000000042",
+    )
+
+    # 1. The dataflow page shows the backfill's progress bar and follows it live.
+    page.goto(f"{live_server.url}/dataflows/")
+    page.get_by_role("link", name="Newsletter to Kinesis").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Newsletter to Kinesis")
+    expect(page.locator("#dataflow-state")).to_have_text("Processing")
+    bar = page.get_by_role("progressbar", name="Backfill in progress")
+    expect(bar).to_have_attribute("aria-valuenow", "0")
+    assert (
+        page.locator("#backfill-progress").evaluate(
+            "el => el.closest('[aria-live]').getAttribute('aria-live')"
+        )
+        == "polite"
+    )
+    for processed in (100, 250):
+        Backfill.objects.filter(pk=backfill.pk).update(processed=processed)
+        expect(bar).to_have_attribute("aria-valuenow", str(processed * 100 // 400))
+    expect(page.locator(".progress-summary")).to_contain_text("250 of 400 profiles")
+    Backfill.objects.filter(pk=backfill.pk).update(
+        processed=400, status="done", finished_at=timezone.now()
+    )
+    done = page.get_by_role("progressbar", name="Backfill finished")
+    expect(done).to_have_attribute("aria-valuenow", "100")
+    expect(page.locator(".progress-summary")).to_contain_text("100 %")
+    # Polling stopped (286), and the status header refreshed itself.
+    expect(page.locator("#backfill-progress")).not_to_have_attribute("hx-trigger", re.compile("."))
+    expect(page.locator("#dataflow-state")).to_have_text("Enabled")
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.wait_for_timeout(2500)
+    assert not [url for url in requests if "/backfills/" in url]
+
+    # 2. Open the run and find why Jane was excluded.
+    page.get_by_role("link", name=hour.strftime("%Y-%m-%d %H:%M")).click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Run of")
+    page.get_by_label("Search").fill("jane@")
+    row = page.locator(".issues-table tbody tr")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("MissingPartitionKey")
+    expect(row).to_contain_text("The profile has no crmid identity to use as the partition key.")
+
+    # 3. Follow her to the delivery lookup, then look her up by identity.
+    row.get_by_role("link", name=re.compile("Deliveries")).click()
+    results = page.locator(".deliveries-table tbody tr")
+    expect(results).to_have_count(1)
+    expect(results).to_contain_text("shardId-000000000002")
+    expect(results).to_contain_text("Backfill: the segment was activated or re-exported")
+    page.get_by_label("Identity").fill("jane@example.com")
+    page.get_by_role("button", name="Look up").click()
+    expect(page.get_by_role("alert")).to_contain_text("Type an identity as namespace:value")
+    page.get_by_label("Identity").fill("email:jane@example.com")
+    page.get_by_role("button", name="Look up").click()
+    expect(page.get_by_role("heading", name=f"Profile {jane.profile_id}")).to_be_visible()
+    expect(results).to_contain_text("49650000000000000000000000000000000000000000000000000042")
+    expect(results).to_contain_text("Newsletter to Kinesis")
+    assert "identity=email%3Ajane%40example.com" in page.url
