@@ -102,7 +102,7 @@ def _bench_database() -> Iterator[None]:
 
 
 def _measure_all(sizes: Sizes) -> Iterator[tuple[str, str]]:
-    world = _World.create()
+    world = _World()
     with _local_endpoint() as endpoint:
         yield "export_vs_naive_speedup", f"{_speedup(world, endpoint, sizes):.1f}"
     yield "cost_vs_serialize_floor", f"{_cost_vs_floor(world, sizes):.2f}"
@@ -113,110 +113,31 @@ def _measure_all(sizes: Sizes) -> Iterator[tuple[str, str]]:
 
 
 # --------------------------------------------------------------------------
-# The world: a user, a connection, a segment, dataflows
+# The world: a marketer, a segment, dataflows (tests/support/world.py)
 # --------------------------------------------------------------------------
 
 
-@dataclass
 class _World:
-    user: Any
-    segment: Any
-    next_id: int = 1
+    """The shared export world, plus a counter of persons ingested so far."""
 
-    @classmethod
-    def create(cls) -> _World:
-        from django.contrib.auth import get_user_model
+    def __init__(self) -> None:
+        from tests.support.world import ExportWorld
 
-        from profiles.models import Segment
+        self.world = ExportWorld.create(username="bench")
+        self.segment = self.world.segment
+        self.next_person = 1
 
-        user = get_user_model().objects.create_user("bench", "bench@example.com", "bench")
-        segment = Segment.objects.create(
-            name="Everyone with an email",
-            rule={"op": "exists", "path": "personalEmail.address"},
-        )
-        return cls(user=user, segment=segment)
-
-    def dataflow(self, *, stream: str = "bench-stream") -> Any:
-        """An enabled dataflow of the segment: three attributes, ecid and hashed email."""
-        from activation.models import (
-            AttributeMapping,
-            Dataflow,
-            DataflowSegment,
-            DataflowStatus,
-            IdentitySelection,
-        )
-        from destinations.models import Connection
-        from profiles.changes import head_cursor
-
-        connection = Connection(
-            owner=self.user,
-            name=f"bench {Connection.objects.count() + 1}",
-            access_key_id="AKIAIOSFODNN7EXAMPLE",
-            region="us-east-1",
-            stream_name=stream,
-            include_segment_names=True,
-        )
-        connection.set_secret("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
-        connection.save()
-        head = head_cursor()
-        dataflow = Dataflow.objects.create(
-            connection=connection,
-            name=f"bench {connection.pk}",
-            status=DataflowStatus.ENABLED,
-            created_by=self.user,
-            partition_key_source="ecid",
-            cursor_txid=head.txid,
-            cursor_change_id=head.change_id,
-        )
-        DataflowSegment.objects.create(dataflow=dataflow, segment=self.segment)
-        for position, path in enumerate(
-            ["person.name.firstName", "person.name.lastName", "personalEmail.address"]
-        ):
-            AttributeMapping.objects.create(dataflow=dataflow, source_path=path, position=position)
-        IdentitySelection.objects.create(dataflow=dataflow, namespace="ecid")
-        IdentitySelection.objects.create(dataflow=dataflow, namespace="email", hashed=True)
-        return dataflow
+    def dataflow(self, *, stream: str = "bench-stream", backfill: bool = False) -> Any:
+        return self.world.dataflow(stream=stream, backfill=backfill)
 
     def new_profiles(self, count: int) -> list[int]:
-        """Ingest `count` new profiles through the write service (1,000 per batch)."""
-        first = self.next_id
-        self.next_id += count
-        return _upsert(
-            {
-                "identityMap": {
-                    "ecid": [{"id": f"new-{n}"}],
-                    "email": [{"id": f"new{n}@example.com"}],
-                },
-                "attributes": {
-                    "person": {"name": {"firstName": f"New{n}", "lastName": f"Person{n}"}},
-                    "personalEmail": {"address": f"new{n}@example.com"},
-                },
-            }
-            for n in range(first, first + count)
-        )
+        """Ingest `count` new persons through the write service."""
+        first, self.next_person = self.next_person, self.next_person + count
+        return self.world.ingest(range(first, first + count))
 
-
-def _upsert(records: Any) -> list[int]:
-    from profiles.services import profiles_upsert
-
-    batch: list[dict] = []
-    ids: list[int] = []
-    for record in records:
-        batch.append(record)
-        if len(batch) == 1000:
-            ids += _write(profiles_upsert, batch)
-            batch = []
-    if batch:
-        ids += _write(profiles_upsert, batch)
-    return ids
-
-
-def _write(upsert: Any, batch: list[dict]) -> list[int]:
-    results = upsert(records=batch, source="import")
-    bad = [r.error for r in results if not r.ok]
-    if bad:
-        raise RuntimeError(f"benchmark records rejected: {bad[:3]}")
-    return [r.profile_id for r in results]
+    def write_again(self, numbers: list[int], *, version: str) -> None:
+        """Write a mapped attribute of these persons (bulk ones included)."""
+        self.world.ingest(numbers, version=version)
 
 
 def _run_until_caught_up(dataflow_id: int, **options: Any) -> Any:
@@ -363,13 +284,7 @@ def _incremental_runs(world: _World, base: int, store: int, sizes: Sizes) -> lis
     times = []
     for round_ in range(sizes.rounds):
         picked = rng.sample(range(base + 1, base + store + 1), sizes.changed)
-        _upsert(
-            {
-                "identityMap": {"ecid": [{"id": f"ecid-{n}"}]},
-                "attributes": {"person": {"name": {"firstName": f"Round{round_}-{n}"}}},
-            }
-            for n in picked
-        )
+        world.write_again(picked, version=f"round{round_}")
         sink = MemorySink(keep=False)
         started = time.perf_counter()
         _run_until_caught_up(dataflow.pk, sink=sink)
@@ -388,10 +303,7 @@ def _backfill(world: _World, sizes: Sizes) -> tuple[float, float]:
     """A backfill of the whole (big) segment, run in a fresh process to measure its RSS."""
     from django.db import connection
 
-    from activation.export.services import backfill_start
-
-    dataflow = world.dataflow()
-    backfill_start(dataflow=dataflow, segment_ids=[world.segment.pk], reason="benchmark")
+    dataflow = world.dataflow(backfill=True)
     members = dataflow.backfills.get().total
     env = {**os.environ, "DATABASE_URL": _database_url(connection.settings_dict)}
     child = subprocess.run(

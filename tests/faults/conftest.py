@@ -173,7 +173,7 @@ def worker(transactional_db: Any, local_kinesis: LocalKinesis, tmp_path: Path) -
     """A stopped worker on the test database, the broker and the local Kinesis; start() it."""
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DJANGO_SETTINGS_MODULE": "tests.faults.worker_settings",
         "DATABASE_URL": database_url_of_current_test_db(),
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
         "VAR_DIR": str(settings.VAR_DIR),

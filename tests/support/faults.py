@@ -224,11 +224,17 @@ def _put_only_passing(
 WORKER_PLAN_ENV = "FAULT_PLAN"
 
 
-def worker_hook_env(*, pause_after_calls: int, marker: Path) -> dict[str, str]:
-    """Environment that makes a worker process write its first `pause_after_calls`
-    PutRecords calls, then stall the next one after it reached the stream (so
-    it is delivered but never recorded) and touch `marker`, until killed."""
-    plan = {"pause_after_calls": pause_after_calls, "marker": str(marker)}
+def worker_hook_env(
+    *, pause_after_calls: int = 0, marker: Path | None = None, delay_s: float = 0.0
+) -> dict[str, str]:
+    """Environment that installs `worker_hook` in a worker process.
+
+    `delay_s`: every PutRecords call takes that much longer (a slow task).
+    `pause_after_calls`: the calls after the first n are written to the stream,
+    then the worker touches `marker` and stalls until it is killed (the batch
+    is delivered but never recorded: the worst moment for a crash).
+    """
+    plan = {"pause_after_calls": pause_after_calls, "marker": str(marker or ""), "delay_s": delay_s}
     return {
         "KINESIS_CALL_HOOK": "tests.support.faults:worker_hook",
         WORKER_PLAN_ENV: json.dumps(plan),
@@ -250,8 +256,9 @@ def worker_hook(
     with _worker_lock:
         _worker_calls += 1
         call = _worker_calls
+    time.sleep(float(plan.get("delay_s") or 0))
     response = proceed()
-    if call > int(plan.get("pause_after_calls", 1 << 30)):
+    if plan.get("pause_after_calls") and call > int(plan["pause_after_calls"]):
         Path(plan["marker"]).write_text(str(os.getpid()))
         while True:  # the test SIGKILLs us here, mid-backfill
             time.sleep(1)

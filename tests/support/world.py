@@ -94,12 +94,15 @@ class ExportWorld:
         connection.save()
         return connection
 
-    def dataflow(self, *, stream: str = "", connection: Any = None) -> Any:
-        """An enabled dataflow of the segment, activated (its current members backfilled):
-        three mapped attributes, ecid and hashed email, partitioned by ecid."""
+    def dataflow(self, *, stream: str = "", connection: Any = None, backfill: bool = True) -> Any:
+        """An enabled dataflow of the segment, activated: three mapped attributes, ecid and
+        hashed email, partitioned by ecid. Its current members are backfilled unless
+        `backfill` is False (then it exports only changes from now on)."""
         from activation.export.services import dataflow_activate
         from activation.models import (
             AttributeMapping,
+            Backfill,
+            BackfillStatus,
             Dataflow,
             DataflowSegment,
             DataflowStatus,
@@ -120,8 +123,62 @@ class ExportWorld:
         IdentitySelection.objects.create(dataflow=dataflow, namespace="ecid")
         IdentitySelection.objects.create(dataflow=dataflow, namespace="email", hashed=True)
         dataflow_activate(dataflow=dataflow)
+        if not backfill:
+            Backfill.objects.filter(dataflow=dataflow).update(status=BackfillStatus.CANCELLED)
         return dataflow
 
     def ingest(self, numbers: Iterable[int], *, version: str = "v1") -> list[int]:
         """Ingest (or write again) persons `numbers`; their profile ids."""
         return upsert(person(n, version) for n in numbers)
+
+    def bulk_members(self, count: int) -> list[int]:
+        """`count` new persons as existing members of the segment, inserted in bulk (no
+        change rows: as if they had been there before any dataflow); their profile ids.
+
+        Person n gets profile id n: bulk SQL on PostgreSQL (benchmarks/store.py),
+        bulk_create elsewhere.
+        """
+        from django.db import connection
+        from django.db.models import Max
+
+        from profiles.models import Profile
+
+        first = (Profile.objects.aggregate(top=Max("id"))["top"] or 0) + 1
+        numbers = range(first, first + count)
+        if connection.vendor == "postgresql":
+            from benchmarks.store import store_grow
+
+            store_grow(segment_id=self.segment.pk, first=first, last=first + count - 1)
+            return list(numbers)
+        return self._bulk_create_members(numbers)
+
+    def _bulk_create_members(self, numbers: range) -> list[int]:
+        from django.utils import timezone
+
+        from profiles.models import Identity, Profile, SegmentMembership
+
+        now = timezone.now()
+        profiles = Profile.objects.bulk_create(
+            [Profile(id=n, attributes=person(n)["attributes"]) for n in numbers], batch_size=2000
+        )
+        Identity.objects.bulk_create(
+            [
+                Identity(profile=profile, namespace=namespace, value=entries[0]["id"])
+                for n, profile in zip(numbers, profiles, strict=True)
+                for namespace, entries in person(n)["identityMap"].items()
+            ],
+            batch_size=2000,
+        )
+        SegmentMembership.objects.bulk_create(
+            [
+                SegmentMembership(
+                    profile=profile,
+                    segment=self.segment,
+                    status="existing",
+                    last_qualification_time=now,
+                )
+                for profile in profiles
+            ],
+            batch_size=2000,
+        )
+        return [profile.pk for profile in profiles]
