@@ -30,7 +30,8 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from profiles.models import MembershipStatus, Profile, ProfileChange, Segment, SegmentMembership
+from profiles import bulk
+from profiles.models import MembershipStatus, Profile, Segment, SegmentMembership
 from profiles.rules import Predicate, RuleMatches, check_rule, matcher, supports_sql, today_utc
 from profiles.signals import send_profiles_changed
 
@@ -224,36 +225,30 @@ def _apply_transitions(
         .values_list("id", "attributes")
     )
     current = {
-        m.profile_id: m
-        for m in SegmentMembership.objects.filter(segment=segment, profile_id__in=profile_ids)
+        pk: (mid, status)
+        for mid, pk, status in SegmentMembership.objects.filter(
+            segment=segment, profile_id__in=profile_ids
+        ).values_list("id", "profile_id", "status")
     }
-    creates, updates, changes = [], [], []
+    creates: list[tuple[int, str, str]] = []
+    updates: list[tuple[int, str, dt.datetime]] = []
+    changes: list[bulk.ChangeRow] = []
     key = str(segment.pk)
     for pk, attributes in rows:
-        membership = current.get(pk)
-        new = membership_transition(membership and membership.status, predicate(attributes))
+        mid, status = current.get(pk, (None, None))
+        new = membership_transition(status, predicate(attributes))
         if new not in CAPTURED:
             continue
-        if membership is None:
-            creates.append(
-                SegmentMembership(
-                    profile_id=pk, segment=segment, status=new, last_qualification_time=now
-                )
-            )
+        if mid is None:
+            creates.append((pk, key, new))
         else:
-            membership.status, membership.last_qualification_time = new, now
-            membership.updated_at = now
-            updates.append(membership)
-        changes.append(
-            ProfileChange(profile_id=pk, membership_changes={key: new}, source="segment")
-        )
+            updates.append((mid, new, now))
+        changes.append((pk, [], [], [], [], {key: new}, "segment"))
         if new == REALIZED:
             stats.realized += 1
         else:
             stats.exited += 1
-    SegmentMembership.objects.bulk_create(creates)
-    SegmentMembership.objects.bulk_update(
-        updates, ["status", "last_qualification_time", "updated_at"]
-    )
-    ProfileChange.objects.bulk_create(changes)
-    send_profiles_changed([c.profile_id for c in changes])
+    bulk.memberships_insert(creates, now=now)
+    bulk.memberships_update(updates, now=now)
+    bulk.changes_insert(changes, now=now)
+    send_profiles_changed([c[0] for c in changes])

@@ -34,13 +34,9 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from profiles import bulk
 from profiles.attributes import merge
-from profiles.models import (
-    Identity,
-    Profile,
-    ProfileChange,
-    SegmentMembership,
-)
+from profiles.models import Identity, Profile, SegmentMembership
 from profiles.records import IdentityKey, ProfileRecord, RecordError, parse_record
 from profiles.segments import CAPTURED, ActiveSegment, active_segments, membership_transition
 from profiles.selectors import namespace_codes
@@ -171,7 +167,7 @@ class _Batch:
                 self.results.append(_conflict(index, record, owner))
                 continue
             found = owners.pop() if owners else None
-            misplaced = [k for k in record.removals if k in owner and owner[k] is not found]
+            misplaced = [k for k in record.removals if k in owner and owner[k] != found]
             if misplaced:
                 self.results.append(_foreign_removal(index, misplaced[0], owner[misplaced[0]]))
                 continue
@@ -230,23 +226,22 @@ class _Batch:
 
     def _evaluate_segments(self) -> None:
         self.segments: list[ActiveSegment] = active_segments(today=self.now.date())
-        self.memberships: dict[tuple[int, str], SegmentMembership] = {}
+        self.membership_creates: list[tuple[_Target, str, str]] = []
+        self.membership_updates: list[tuple[int, str, dt.datetime]] = []
         if not self.segments:
             return
+        current: dict[tuple[int, str], tuple[int, str, dt.datetime]] = {}
         if self.by_pk:
-            for m in SegmentMembership.objects.filter(
+            rows = SegmentMembership.objects.filter(
                 profile_id__in=list(self.by_pk), segment_id__in=[s.id for s in self.segments]
-            ):
-                self.memberships[(m.profile_id, str(m.segment_id))] = m
-        self.membership_creates: list[tuple[_Target, str, str]] = []
-        self.membership_updates: list[SegmentMembership] = []
+            ).values_list("id", "profile_id", "segment_id", "status", "last_qualification_time")
+            for mid, pk, sid, status, qualified in rows:
+                current[(pk, str(sid))] = (mid, status, qualified)
         for target in self.targets:
             for segment in self.segments:
-                existing = (
-                    self.memberships.get((target.pk, segment.id)) if target.pk is not None else None
-                )
+                existing = current.get((target.pk, segment.id)) if target.pk else None
                 new = membership_transition(
-                    existing.status if existing else None, segment.predicate(target.attributes)
+                    existing[1] if existing else None, segment.predicate(target.attributes)
                 )
                 if new is None:
                     continue
@@ -255,82 +250,63 @@ class _Batch:
                 if existing is None:
                     self.membership_creates.append((target, segment.id, new))
                 else:
-                    existing.status = new
-                    if new in CAPTURED:
-                        existing.last_qualification_time = self.now
-                    existing.updated_at = self.now
-                    self.membership_updates.append(existing)
+                    # lastQualificationTime moves on entering and on leaving only.
+                    qualified = self.now if new in CAPTURED else existing[2]
+                    self.membership_updates.append((existing[0], new, qualified))
 
     # -- writing --
 
     def _save(self, db_owner: dict[IdentityKey, int]) -> None:
         new = [t for t in self.targets if t.pk is None]
-        created = Profile.objects.bulk_create(
-            Profile(attributes=t.attributes, created_at=self.now, updated_at=self.now) for t in new
+        pks = bulk.profiles_insert([t.attributes for t in new], now=self.now)
+        for target, pk in zip(new, pks, strict=True):
+            target.pk = pk
+        bulk.profiles_update(
+            [(t.pk, t.attributes) for t in self.targets if not t.created], now=self.now
         )
-        for target, profile in zip(new, created, strict=True):
-            target.pk = profile.pk
-        old = [t for t in self.targets if not t.created]
-        if old:
-            Profile.objects.bulk_update(
-                [Profile(id=t.pk, attributes=t.attributes, updated_at=self.now) for t in old],
-                ["attributes", "updated_at"],
-            )
         self._save_identities(db_owner)
         if self.segments:
-            SegmentMembership.objects.bulk_create(
-                [
-                    SegmentMembership(
-                        profile_id=t.pk,
-                        segment_id=segment_id,
-                        status=status,
-                        last_qualification_time=self.now,
-                    )
-                    for t, segment_id, status in self.membership_creates
-                ]
+            bulk.memberships_insert(
+                [(t.pk, sid, status) for t, sid, status in self.membership_creates], now=self.now
             )
-            SegmentMembership.objects.bulk_update(
-                self.membership_updates, ["status", "last_qualification_time", "updated_at"]
-            )
-        changes = [self._change_row(t) for t in self.targets]
-        ProfileChange.objects.bulk_create([c for c in changes if c is not None])
+            bulk.memberships_update(self.membership_updates, now=self.now)
+        bulk.changes_insert(
+            [row for row in (self._change_row(t) for t in self.targets) if row], now=self.now
+        )
         for result in self.results:
             if result.ok:
                 result.profile_id = self.target_of[result.index].pk
         send_profiles_changed([t.pk for t in self.targets])
 
     def _save_identities(self, db_owner: dict[IdentityKey, int]) -> None:
-        inserts, deletes = [], []
+        inserts: list[tuple[int, str, str]] = []
+        deletes: list[IdentityKey] = []
         for target in self.targets:
             ref: Owner = target if target.created else target.pk
             # Net effect of the batch: an identity added then removed again is neither.
-            target.added = [k for k in target.added if self.final_owner.get(k) is ref]
+            target.added = [k for k in target.added if self.final_owner.get(k) == ref]
             target.removed = [
                 k
                 for k in target.removed
                 if db_owner.get(k) == target.pk and k not in self.final_owner
             ]
-            inserts.extend(
-                Identity(profile_id=target.pk, namespace=ns, value=v, created_at=self.now)
-                for ns, v in target.added
-            )
+            inserts.extend((target.pk, ns, v) for ns, v in target.added)
             deletes.extend(target.removed)
         if deletes:
             Identity.objects.filter(_identity_q(deletes)).delete()
-        Identity.objects.bulk_create(inserts)
+        bulk.identities_insert(inserts, now=self.now)
 
-    def _change_row(self, target: _Target) -> ProfileChange | None:
+    def _change_row(self, target: _Target) -> bulk.ChangeRow | None:
         if not (target.written or target.added or target.removed or target.membership_changes):
             return None
-        return ProfileChange(
-            profile_id=target.pk,
-            written_paths=target.written,
-            changed_paths=target.changed,
-            identities_added=[{"namespace": ns, "id": v} for ns, v in target.added],
-            identities_removed=[{"namespace": ns, "id": v} for ns, v in target.removed],
-            membership_changes=target.membership_changes,
-            source=self.source,
-            created_at=self.now,
+        return (
+            target.pk,
+            target.written,
+            target.changed,
+            [{"namespace": ns, "id": v} for ns, v in target.added],
+            [{"namespace": ns, "id": v} for ns, v in target.removed],
+            target.membership_changes,
+            self.source,
         )
 
 

@@ -128,7 +128,12 @@ def test_a_conflict_inside_one_batch_is_reported():
     assert "record 0 of this batch" in results[2].error.message
 
 
-def test_an_identity_can_be_removed():
+@pytest.mark.parametrize("earlier_profiles", [0, 300])
+def test_an_identity_can_be_removed(earlier_profiles):
+    # Large profile ids catch comparisons by identity ("is") instead of by value.
+    profiles_upsert(
+        records=[record(crmid=[f"C{i}"]) for i in range(earlier_profiles)], source="api"
+    )
     created = profile_upsert(record=record(email=["a@x.io"], phone=["+1"]), source="api")
     removal = {
         "identityMap": {"email": [{"id": "a@x.io"}], "phone": [{"id": "+1", "remove": True}]}
