@@ -120,3 +120,35 @@ def test_backfill_progress_run_issue_and_delivery_lookup(logged_in_page, live_se
     expect(results).to_contain_text("49650000000000000000000000000000000000000000000000000042")
     expect(results).to_contain_text("Newsletter to Kinesis")
     assert "identity=email%3Ajane%40example.com" in page.url
+
+
+def test_an_alert_shows_in_the_menu_and_opening_it_marks_it_read(logged_in_page, live_server, user):
+    from alerts.models import Alert
+    from alerts.services import alert_raise, dataflow_error_key
+
+    page = logged_in_page
+    dataflow = DataflowFactory(
+        connection=ConnectionFactory(owner=user),
+        name="Churn risk",
+        status="error",
+        status_message="The stream was deleted.",
+    )
+    alert_raise(
+        kind="dataflow_error",
+        title="Dataflow “Churn risk” stopped",
+        message="The stream was deleted.",
+        dedupe_key=dataflow_error_key(dataflow.pk),
+        dataflow=dataflow,
+    )
+    page.goto(f"{live_server.url}/dataflows/")
+    toggle = page.locator(".notifications summary")
+    expect(toggle).to_have_attribute("aria-label", "Notifications: 1 open alert, 1 new")
+    with page.expect_response(lambda r: "/alerts/menu/read/" in r.url) as answer:
+        toggle.click()
+    assert answer.value.status == 204
+    assert Alert.objects.get().read_at is not None
+    page.get_by_role("link", name="Dataflow “Churn risk” stopped").click()
+    expect(page.get_by_role("alert")).to_contain_text("The stream was deleted.")
+    expect(page.locator(".notifications summary")).to_have_attribute(
+        "aria-label", "Notifications: 1 open alert"
+    )
