@@ -86,7 +86,7 @@ def segment_create(
     check_rule(rule)
     segment = Segment.objects.create(name=name, description=description, rule=rule, active=active)
     if evaluate and active:
-        _schedule_evaluation(segment)
+        segment_schedule_evaluation(segment)
     return segment
 
 
@@ -104,11 +104,12 @@ def segment_update(
     )
     segment.save()
     if reevaluate:
-        _schedule_evaluation(segment)
+        segment_schedule_evaluation(segment)
     return segment
 
 
-def _schedule_evaluation(segment: Segment) -> None:
+def segment_schedule_evaluation(segment: Segment) -> None:
+    """Queue a batch evaluation of segment once the current transaction commits."""
     from profiles.tasks import segment_evaluate_task
 
     segment_id = str(segment.pk)
@@ -119,7 +120,7 @@ def segments_schedule_all() -> int:
     """Queue a batch evaluation of every active segment (the beat job); returns how many."""
     segments = list(Segment.objects.filter(active=True))
     for segment in segments:
-        _schedule_evaluation(segment)
+        segment_schedule_evaluation(segment)
     return len(segments)
 
 
