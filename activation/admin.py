@@ -1,48 +1,51 @@
 from django.contrib import admin
 
+from activation.admin_actions import DataflowAdminActions
 from activation.models import (
     AttributeMapping,
     Backfill,
     Dataflow,
+    DataflowChange,
     DataflowSegment,
     DeliveryLog,
     ExportRun,
     IdentitySelection,
     RunIssue,
 )
+from core.admin_mixins import ReadOnlyAdminMixin, ReadOnlyInline
 
 
-class DataflowSegmentInline(admin.TabularInline):
+# Mapping is edited in the activation wizard (or the API), which validates it and
+# backfills new segments; the admin shows it.
+class DataflowSegmentInline(ReadOnlyInline):
     model = DataflowSegment
-    extra = 0
 
 
-class AttributeMappingInline(admin.TabularInline):
+class AttributeMappingInline(ReadOnlyInline):
     model = AttributeMapping
-    extra = 0
 
 
-class IdentitySelectionInline(admin.TabularInline):
+class IdentitySelectionInline(ReadOnlyInline):
     model = IdentitySelection
-    extra = 0
 
 
 @admin.register(Dataflow)
-class DataflowAdmin(admin.ModelAdmin):
+class DataflowAdmin(DataflowAdminActions, admin.ModelAdmin):
     list_display = ["name", "connection", "status", "last_activity_at", "created_by"]
-    list_filter = ["status", "connection"]
-    search_fields = ["name"]
+    list_filter = ["status", "connection", ("edit_of", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "connection__name", "created_by__username"]
     inlines = [DataflowSegmentInline, AttributeMappingInline, IdentitySelectionInline]
 
 
 @admin.register(Backfill)
-class BackfillAdmin(admin.ModelAdmin):
+class BackfillAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["dataflow", "segment", "status", "processed", "total", "created_at"]
-    list_filter = ["status"]
+    list_filter = ["status", "reason"]
+    search_fields = ["dataflow__name", "segment__name"]
 
 
 @admin.register(ExportRun)
-class ExportRunAdmin(admin.ModelAdmin):
+class ExportRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "dataflow",
         "window_start",
@@ -52,18 +55,30 @@ class ExportRunAdmin(admin.ModelAdmin):
         "identities_failed",
         "status",
     ]
-    list_filter = ["status", "dataflow"]
+    list_filter = ["status", "dataflow", "window_start"]
+    search_fields = ["dataflow__name"]
+    date_hierarchy = "window_start"
 
 
 @admin.register(RunIssue)
-class RunIssueAdmin(admin.ModelAdmin):
+class RunIssueAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["run", "profile_id", "kind", "error_code"]
+    raw_id_fields = ["run"]
     list_filter = ["kind", "error_code"]
     search_fields = ["identity", "reason"]
 
 
 @admin.register(DeliveryLog)
-class DeliveryLogAdmin(admin.ModelAdmin):
+class DeliveryLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["dataflow", "profile_id", "sent_at", "shard_id", "sequence_number", "reason"]
     list_filter = ["reason", "dataflow"]
     search_fields = ["=profile_id", "sequence_number"]
+
+
+@admin.register(DataflowChange)
+class DataflowChangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Who changed a dataflow's segments or mapping (the audit log has every field)."""
+
+    list_display = ["dataflow", "changed_by", "summary", "created_at"]
+    list_filter = ["created_at"]
+    search_fields = ["dataflow__name", "changed_by__username", "summary"]

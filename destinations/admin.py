@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from destinations.admin_actions import ConnectionAdminActions
 from destinations.models import Connection, ConnectionDraft
 
 # The secret never appears in the admin (neither plain nor as ciphertext), and
@@ -8,10 +9,10 @@ SECRET_FIELDS = ["secret_access_key_encrypted", "access_key_id"]
 
 
 @admin.register(Connection)
-class ConnectionAdmin(admin.ModelAdmin):
+class ConnectionAdmin(ConnectionAdminActions, admin.ModelAdmin):
     list_display = ["name", "owner", "stream_name", "region", "health", "health_checked_at"]
     list_filter = ["health", "region", "auth_method"]
-    search_fields = ["name", "stream_name"]
+    search_fields = ["name", "stream_name", "owner__username", "aws_account_id"]
     exclude = [*SECRET_FIELDS, "check_report"]
     readonly_fields = [
         "masked_access_key_id",
@@ -28,6 +29,8 @@ class ConnectionDraftAdmin(admin.ModelAdmin):
     """Unfinished connect wizards; read-only (they are purged after a day)."""
 
     list_display = ["id", "owner", "region", "auth_method", "verified_at", "updated_at"]
+    list_filter = ["auth_method", "region"]
+    search_fields = ["owner__username", "aws_account_id"]
     exclude = SECRET_FIELDS
     readonly_fields = [
         "masked_access_key_id",

@@ -39,6 +39,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 @admin.register(IdentityNamespace)
 class IdentityNamespaceAdmin(admin.ModelAdmin):
     list_display = ["code", "name", "builtin", "created_at"]
+    list_filter = ["builtin"]
     search_fields = ["code", "name"]
     readonly_fields = ["builtin"]
 
@@ -66,6 +67,7 @@ class IdentityInline(admin.TabularInline):
 @admin.register(Profile)
 class ProfileAdmin(ReadOnlyAdmin):
     list_display = ["id", "name", "created_at", "updated_at", "page"]
+    list_filter = ["created_at", "updated_at"]
     search_fields = ["=identities__value"]
     search_help_text = "Exact identity value (e-mail addresses in lower case)."
     readonly_fields = ["attributes", "created_at", "updated_at", "page"]
@@ -148,6 +150,7 @@ class SegmentAdmin(admin.ModelAdmin):
 class SegmentMembershipAdmin(ReadOnlyAdmin):
     list_display = ["profile", "segment", "status", "last_qualification_time", "updated_at"]
     list_filter = ["status", "segment"]
+    search_fields = ["=profile__id", "segment__name"]
     raw_id_fields = ["profile"]
 
 
