@@ -37,10 +37,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchmarks.common import ROOT, bench_database, django_setup
 
 
 @dataclass(frozen=True)
@@ -63,53 +62,26 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes (smoke test)")
     parser.add_argument("--backfill-child", type=int, metavar="DATAFLOW_ID", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    _django_setup()
+    django_setup()
     if args.backfill_child:
         print(json.dumps(_backfill_child(args.backfill_child)))
         return
     sizes = QUICK if args.quick else Sizes()
-    with _bench_database():
+    with bench_database("delivery_bench"):
         for name, value in _measure_all(sizes):
             print(f"{name}: {value}", flush=True)
 
 
-def _django_setup() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
-    # Tasks the writes enqueue (export runs, segment evaluation) go nowhere:
-    # this process runs every export itself, so it measures only the engine.
-    os.environ["CELERY_BROKER_URL"] = "memory://"
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-
-
-@contextmanager
-def _bench_database() -> Iterator[None]:
-    from django.conf import settings
-    from django.db import connection
-    from django.test.utils import setup_databases, teardown_databases
-
-    if connection.vendor != "postgresql":
-        raise SystemExit("benchmarks need PostgreSQL: set DATABASE_URL=postgres://...")
-    name = settings.DATABASES["default"]["NAME"]
-    settings.DATABASES["default"]["TEST"]["NAME"] = f"{name}_bench"
-    old = setup_databases(verbosity=0, interactive=False, serialized_aliases=[])
-    try:
-        yield
-    finally:
-        teardown_databases(old, verbosity=0)
-
-
 def _measure_all(sizes: Sizes) -> Iterator[tuple[str, str]]:
+    # The store sizes first, while the store holds only the generated profiles.
     world = _World()
-    with _local_endpoint() as endpoint:
-        yield "export_vs_naive_speedup", f"{_speedup(world, endpoint, sizes):.1f}"
-    yield "cost_vs_serialize_floor", f"{_cost_vs_floor(world, sizes):.2f}"
     yield "incremental_scaling_ratio", f"{_scaling(world, sizes):.2f}"
     rate, rss = _backfill(world, sizes)
     yield "backfill_profiles_per_s", f"{rate:.0f}"
     yield "backfill_peak_rss_mb", f"{rss:.0f}"
+    with _local_endpoint() as endpoint:
+        yield "export_vs_naive_speedup", f"{_speedup(world, endpoint, sizes):.1f}"
+    yield "cost_vs_serialize_floor", f"{_cost_vs_floor(world, sizes):.2f}"
 
 
 # --------------------------------------------------------------------------
