@@ -13,6 +13,7 @@ urlpatterns = [
     path("<int:dataflow_id>/runs/<int:run_id>/", views.run_detail, name="run_detail"),
     path("<int:dataflow_id>/enable/", views.dataflow_enable, name="dataflow_enable"),
     path("<int:dataflow_id>/disable/", views.dataflow_disable, name="dataflow_disable"),
+    path("<int:dataflow_id>/delete/", views.dataflow_delete, name="dataflow_delete"),
     path(
         "<int:dataflow_id>/segments/<uuid:segment_id>/replay/",
         views.segment_replay,

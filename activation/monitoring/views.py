@@ -229,6 +229,8 @@ class Action:
     success: str
     run: Callable[[], object]
     danger: bool = False
+    # Where to go after the action; None means back to the dataflow's page.
+    done_url: str | None = None
 
 
 def _confirm_or_act(request: HttpRequest, dataflow: Dataflow, action: Action) -> HttpResponse:
@@ -247,6 +249,8 @@ def _confirm_or_act(request: HttpRequest, dataflow: Dataflow, action: Action) ->
             messages.error(request, text)
         else:
             messages.success(request, action.success)
+            if action.done_url:
+                return redirect(action.done_url)
     return redirect("activation:dataflow_detail", dataflow.pk)
 
 
@@ -285,6 +289,27 @@ def dataflow_disable(request: HttpRequest, dataflow_id: int) -> HttpResponse:
         success=f"“{dataflow.name}” is disabled: nothing is exported until you enable it.",
         run=lambda: services.dataflow_disable(dataflow=dataflow, user=request.user),
         danger=True,
+    )
+    return _confirm_or_act(request, dataflow, action)
+
+
+@login_required
+def dataflow_delete(request: HttpRequest, dataflow_id: int) -> HttpResponse:
+    dataflow = _dataflow_or_404(request, dataflow_id)
+    action = Action(
+        title=f"Delete “{dataflow.name}”?",
+        consequences=[
+            "Its segments, mapping, runs and delivery log are deleted for good.",
+            "Records already in the stream stay there; nothing more is sent.",
+        ],
+        button="Delete dataflow",
+        # A disabled dataflow has no export in flight that could race the delete.
+        allowed=dataflow.status != DataflowStatus.ENABLED,
+        not_allowed="Disable the dataflow first, so no export is running while it is deleted.",
+        success=f"Deleted the dataflow “{dataflow.name}”.",
+        run=lambda: services.dataflow_delete(dataflow=dataflow, user=request.user),
+        danger=True,
+        done_url=reverse("activation:dataflow_list"),
     )
     return _confirm_or_act(request, dataflow, action)
 

@@ -12,6 +12,5 @@ urlpatterns = [
     path("<int:pk>/", views.connection_detail, name="detail"),
     path("<int:pk>/check/", views.run_check, name="check"),
     path("<int:pk>/test-record/", views.send_test_record, name="test_record"),
-    path("<int:pk>/records/", views.recent_records, name="recent_records"),
     path("<int:pk>/edit/", views.edit, name="edit"),
 ]

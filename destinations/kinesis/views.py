@@ -27,7 +27,6 @@ from destinations.models import Connection, ConnectionDraft
 from destinations.wizard import Step, progress
 
 STREAM_PREVIEW = 10
-RECENT_RECORDS = 10
 
 
 def _error_field(exc: kinesis.KinesisError) -> str | None:
@@ -200,30 +199,6 @@ def send_test_record(request: HttpRequest, pk: int) -> HttpResponse:
     if not request.htmx:
         return render(request, "destinations/kinesis/detail.html", {**context, "oob": False})
     return render(request, "destinations/kinesis/test_record_result.html", context)
-
-
-@login_required
-@require_GET
-def recent_records(request: HttpRequest, pk: int) -> HttpResponse:
-    """The stream inspector: the newest records in the stream (needs read permissions)."""
-    connection = selectors.connection_get(owner=request.user, pk=pk)
-    records: list[kinesis.StreamRecord] = []
-    error = ""
-    try:
-        records = kinesis.read_recent_records(
-            kinesis.credentials_for(connection), connection.stream_name, RECENT_RECORDS
-        )
-    except kinesis.KinesisError as exc:
-        error = exc.message
-    rows = [
-        {"record": record, "preview": record.data[:600].decode("utf-8", errors="replace")}
-        for record in records
-    ]
-    return render(
-        request,
-        "destinations/kinesis/detail.html#recent_records",
-        {"connection": connection, "rows": rows, "records_error": error, "loaded": True},
-    )
 
 
 @sensitive_post_parameters("secret_access_key")

@@ -67,13 +67,15 @@ def test_a_failed_test_record_says_why(logged_in_client: Any, connection: Any) -
     assert "not allowed to call kinesis:PutRecord" in html
 
 
-def test_the_inspector_shows_the_latest_records(logged_in_client: Any, connection: Any) -> None:
+def test_the_page_links_to_the_stream_inspector(logged_in_client: Any, connection: Any) -> None:
     logged_in_client.post(reverse("destinations:test_record", args=[connection.pk]), **HTMX)
     html = logged_in_client.get(
-        reverse("destinations:recent_records", args=[connection.pk]), **HTMX
+        reverse("destinations:detail", args=[connection.pk])
     ).content.decode()
-    assert "streamline-test-record" in html
-    assert "streamlineTestRecord" in html
+    inspector = reverse("activation:stream_inspector", args=[connection.pk])
+    assert f'href="{inspector}"' in html
+    page = logged_in_client.get(inspector + "?read=1").content.decode()
+    assert "streamlineTestRecord" in page
 
 
 def edit_form(connection: Any, **overrides: Any) -> dict[str, Any]:

@@ -397,6 +397,31 @@ def test_enabling_an_enabled_dataflow_is_refused_with_a_message(logged_in_client
     assert "This dataflow is already enabled." in response.content.decode()
 
 
+def test_delete_is_refused_while_enabled(logged_in_client, dataflow):
+    url = reverse("activation:dataflow_delete", args=[dataflow.pk])
+    response = logged_in_client.post(url, follow=True)
+    assert "Disable the dataflow first" in response.content.decode()
+    assert type(dataflow).objects.filter(pk=dataflow.pk).exists()
+
+
+def test_delete_confirms_then_deletes_and_returns_to_the_list(logged_in_client, dataflow):
+    dataflow.status = "disabled"
+    dataflow.save()
+    url = reverse("activation:dataflow_delete", args=[dataflow.pk])
+    assert "Delete dataflow" in logged_in_client.get(url).content.decode()
+    response = logged_in_client.post(url)
+    assert response["Location"] == reverse("activation:dataflow_list")
+    assert not type(dataflow).objects.filter(pk=dataflow.pk).exists()
+
+
+def test_detail_offers_edit_and_delete_to_marketers(logged_in_client, dataflow):
+    dataflow.status = "disabled"
+    dataflow.save()
+    html = logged_in_client.get(detail_url(dataflow)).content.decode()
+    assert f'action="{reverse("activation:wizard_edit", args=[dataflow.pk])}"' in html
+    assert reverse("activation:dataflow_delete", args=[dataflow.pk]) in html
+
+
 def test_replay_confirms_member_count_then_starts_a_backfill(logged_in_client, dataflow):
     mapped = DataflowSegmentFactory(dataflow=dataflow, segment__name="VIPs")
     url = reverse("activation:segment_replay", args=[dataflow.pk, mapped.segment_id])
