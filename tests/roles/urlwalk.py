@@ -5,7 +5,7 @@ New URLs are covered automatically: nothing here lists views by hand.
 
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from django.urls import URLPattern, URLResolver, get_resolver
@@ -28,9 +28,14 @@ class WalkedUrl:
     view_name: str
 
 
-def _route_sample(route: str) -> str:
+# (view namespace, argument name) -> a real value, or None for the dummy one.
+Values = Callable[[str, str], str | None]
+
+
+def _route_sample(route: str, namespace: str = "", values: Values | None = None) -> str:
     def fill(match: re.Match) -> str:
-        return DUMMY_BY_CONVERTER.get(match["converter"] or "str", "x")
+        real = values(namespace, match["name"]) if values else None
+        return real or DUMMY_BY_CONVERTER.get(match["converter"] or "str", "x")
 
     return ROUTE_ARGUMENT.sub(fill, route)
 
@@ -53,24 +58,30 @@ def _regex_sample(regex: str) -> str:
     return sample.replace("\\", "").replace("?", "")
 
 
-def _sample(pattern: object) -> str:
+def _sample(pattern: object, namespace: str = "", values: Values | None = None) -> str:
     if isinstance(pattern, RoutePattern):
-        return _route_sample(str(pattern._route))
+        return _route_sample(str(pattern._route), namespace, values)
     if isinstance(pattern, RegexPattern):
         return _regex_sample(pattern._regex)
     return str(pattern)
 
 
 def walk(
-    resolver: URLResolver | None = None, prefix: str = "/", namespace: str = ""
+    resolver: URLResolver | None = None,
+    prefix: str = "/",
+    namespace: str = "",
+    values: Values | None = None,
 ) -> Iterator[WalkedUrl]:
-    """Yield every concrete URL pattern with a sample path that resolves to it."""
+    """Yield every concrete URL pattern with a sample path that resolves to it.
+
+    `values(namespace, argument)` may give real values (e.g. an existing pk).
+    """
     resolver = resolver or get_resolver()
     for entry in resolver.url_patterns:
-        path = prefix + _sample(entry.pattern)
+        path = prefix + _sample(entry.pattern, namespace, values)
         if isinstance(entry, URLResolver):
             inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
-            yield from walk(entry, path, inner)
+            yield from walk(entry, path, inner, values)
         elif isinstance(entry, URLPattern):
             name = f"{namespace}{entry.name}" if entry.name else entry.lookup_str
             yield WalkedUrl(path=path, view_name=name)
