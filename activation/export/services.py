@@ -286,6 +286,21 @@ def _run_claimed(
         logger.warning("dataflow %s: another run took over; stopping this one", dataflow_id)
         report.state = "lock_lost"
         return
+    except Exception as exc:
+        # A bug or an outage we did not foresee (database, time limit): show it on
+        # the dataflow and retry with backoff, instead of failing every tick unseen.
+        logger.exception("export run of dataflow %s failed", dataflow_id)
+        stop = DeliveryStopped(
+            code=type(exc).__name__,
+            message=f"The export run failed unexpectedly ({exc}).",
+            permanent=False,
+            delivered=[],
+            failed=[],
+        )
+        report.state = "stopped"
+        report.error_code, report.error_message = stop.code, stop.message
+        _run_failed(dataflow, stop)
+        return
     _run_succeeded(dataflow)
 
 

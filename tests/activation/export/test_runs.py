@@ -312,3 +312,18 @@ def test_a_deleted_profile_is_skipped(sink):
 
     assert [key for _, key in sink.entries] == ["m1@example.com"]
     assert kept
+
+
+def test_an_unexpected_error_is_shown_and_retried_not_raised(faulty_sink):
+    dataflow = dataflow_for([vip_segment()])
+    members(1)
+    faulty_sink.error = RuntimeError("socket exploded")
+
+    report = export(dataflow, faulty_sink)
+
+    dataflow.refresh_from_db()
+    assert report.state == "stopped"
+    assert "socket exploded" in dataflow.status_message
+    assert dataflow.retry_at is not None and dataflow.last_error_code == "RuntimeError"
+    faulty_sink.error = None
+    assert export(dataflow, faulty_sink).delivered == 1
