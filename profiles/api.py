@@ -14,9 +14,9 @@ written. The answer lists every record's result in order:
 import json
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, Query, Router, Schema
 
 from core.api_errors import ApiError, ErrorDetail, ErrorOut
 from profiles.models import Profile
@@ -116,10 +116,13 @@ _BODY = {
     openapi_extra=_BODY,
     summary="Upsert one profile or a batch of up to 1,000",
 )
-def profiles_upsert_endpoint(request: HttpRequest) -> Status:
+def profiles_upsert_endpoint(request: HttpRequest) -> HttpResponse:
     records, batch = _records_from_body(request)
     results = profiles_upsert(records=records, source="api")
-    return Status(*_answer(results, batch=batch))
+    status, body = _answer(results, batch=batch)
+    # Built directly (the schemas above document it): validating 1,000 result
+    # objects through pydantic again would cost a tenth of the request.
+    return JsonResponse(body, status=status)
 
 
 def _records_from_body(request: HttpRequest) -> tuple[list[Any], bool]:
@@ -154,7 +157,7 @@ def _answer(results: list[RecordResult], *, batch: bool) -> tuple[int, dict]:
             {
                 "index": r.index,
                 "status": r.status,
-                "profile_id": r.profile_id,
+                "profileId": r.profile_id,
                 "error": r.error.as_dict() if r.error else None,
             }
             for r in results

@@ -119,11 +119,11 @@ def _merge_into(target: dict, patch: dict, prefix: str, result: MergeResult) -> 
             if not value:
                 continue
             if not isinstance(old, dict):
-                if not _has_values(value):
-                    # Removing keys under a scalar removes nothing; the scalar stays.
-                    result.written.extend(leaf_paths(value, f"{path}."))
-                    continue
                 if old is not _MISSING:
+                    if not _has_values(value):
+                        # Removing keys under a scalar removes nothing; the scalar stays.
+                        result.written.extend(leaf_paths(value, f"{path}."))
+                        continue
                     result.changed.extend(_leaves_of(old, path))
                 old = {}
                 target[key] = old

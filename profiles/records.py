@@ -12,7 +12,6 @@ matched profile. ``attributes`` is a partial update (see profiles.attributes).
 Every problem is reported with its location so the caller can name the field.
 """
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +19,6 @@ from profiles.attributes import validate_document
 
 MAX_IDENTITIES = 50
 MAX_IDENTITY_LENGTH = 512
-MAX_ATTRIBUTES_BYTES = 256 * 1024
 RECORD_KEYS = {"identityMap", "attributes"}
 IDENTITY_KEYS = {"id", "primary", "authenticatedState", "remove"}
 
@@ -59,15 +57,14 @@ def parse_record(data: Any, *, namespaces: set[str]) -> ProfileRecord | RecordEr
     if not isinstance(data, dict):
         return RecordError("invalid_record", "A profile record must be a JSON object.")
     errors: dict[str, str] = {}
-    for key in sorted(set(data) - RECORD_KEYS):
-        errors[key] = "unknown field: a record has identityMap and attributes"
+    if data.keys() - RECORD_KEYS:
+        for key in sorted(data.keys() - RECORD_KEYS):
+            errors[key] = "unknown field: a record has identityMap and attributes"
     identities, removals = _parse_identity_map(data.get("identityMap"), namespaces, errors)
     attributes = data.get("attributes", {})
     if attributes is None:
         attributes = {}
     errors.update(validate_document(attributes))
-    if not errors and len(json.dumps(attributes)) > MAX_ATTRIBUTES_BYTES:
-        errors["attributes"] = f"is larger than {MAX_ATTRIBUTES_BYTES // 1024} KiB"
     if errors:
         first = next(iter(errors.items()))
         return RecordError("invalid_record", f"{first[0]}: {first[1]}", errors)
@@ -117,7 +114,7 @@ def _parse_identity(
     if not isinstance(item, dict):
         errors[where] = 'must be an object such as {"id": "..."}'
         return None
-    unknown = sorted(set(item) - IDENTITY_KEYS)
+    unknown = sorted(item.keys() - IDENTITY_KEYS) if item.keys() - IDENTITY_KEYS else None
     if unknown:
         errors[f"{where}.{unknown[0]}"] = (
             "unknown field: use id, primary, authenticatedState, remove"

@@ -36,7 +36,7 @@ from django.utils import timezone
 
 from profiles import bulk
 from profiles.attributes import merge
-from profiles.models import Identity, Profile, SegmentMembership
+from profiles.models import Identity
 from profiles.records import IdentityKey, ProfileRecord, RecordError, parse_record
 from profiles.segments import CAPTURED, ActiveSegment, active_segments, membership_transition
 from profiles.selectors import namespace_codes
@@ -201,16 +201,8 @@ class _Batch:
         return target
 
     def _lock_existing(self) -> dict[int, dict]:
-        pks = sorted(self.by_pk)
-        if not pks:
-            return {}
-        rows = dict(
-            Profile.objects.select_for_update()
-            .filter(id__in=pks)
-            .order_by("id")
-            .values_list("id", "attributes")
-        )
-        if len(rows) != len(pks):
+        rows = bulk.profiles_lock(list(self.by_pk))
+        if len(rows) != len(self.by_pk):
             raise _RetryError  # a profile was deleted meanwhile
         return rows
 
@@ -232,11 +224,9 @@ class _Batch:
             return
         current: dict[tuple[int, str], tuple[int, str, dt.datetime]] = {}
         if self.by_pk:
-            rows = SegmentMembership.objects.filter(
-                profile_id__in=list(self.by_pk), segment_id__in=[s.id for s in self.segments]
-            ).values_list("id", "profile_id", "segment_id", "status", "last_qualification_time")
+            rows = bulk.memberships_of(list(self.by_pk), [s.id for s in self.segments])
             for mid, pk, sid, status, qualified in rows:
-                current[(pk, str(sid))] = (mid, status, qualified)
+                current[(pk, sid)] = (mid, status, qualified)
         for target in self.targets:
             for segment in self.segments:
                 existing = current.get((target.pk, segment.id)) if target.pk else None
@@ -318,12 +308,7 @@ def _identity_q(keys: Sequence[IdentityKey]) -> Q:
 
 
 def _owners(keys: set[IdentityKey]) -> dict[IdentityKey, int]:
-    if not keys:
-        return {}
-    rows = Identity.objects.filter(_identity_q(list(keys))).values_list(
-        "namespace", "value", "profile_id"
-    )
-    return {(ns, v): pk for ns, v, pk in rows}
+    return bulk.identity_owners(sorted(keys))
 
 
 def _describe(owner: Owner) -> str:
