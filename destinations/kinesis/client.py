@@ -518,6 +518,15 @@ def _map_error(exc: Exception, *, operation: str, ctx: _Context) -> KinesisError
         return InvalidRequest(f"Invalid request to {operation}: {exc}", code="ParamValidation")
     if isinstance(exc, bx.BotoCoreError):
         return TransientError(f"AWS call {operation} failed: {exc}", code=type(exc).__name__)
+    from botocore.parsers import ResponseParserError
+
+    if isinstance(exc, ResponseParserError):
+        # Not a BotoCoreError: an answer that is not AWS's (an endpoint or proxy error page).
+        return TransientError(
+            f"{_endpoint_label(ctx)} answered {operation} with something that is not an AWS "
+            "response (an error page of a proxy or endpoint?). Try again later.",
+            code="ResponseParserError",
+        )
     return None
 
 

@@ -20,6 +20,11 @@ from tests.destinations.conftest import (  # noqa: F401 - fixtures shared with t
     owner_kinesis,
     stream,
 )
+from tests.e2e.conftest import (  # noqa: F401 - a local Kinesis endpoint and a worker using it
+    celery_worker_process,
+    e2e_kinesis_server,
+    kinesis,
+)
 from tests.factories import UserFactory
 
 

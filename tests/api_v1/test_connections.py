@@ -232,3 +232,14 @@ def test_the_permission_check_can_run_again(api, stream, owner_kinesis):
     answer = api.post(f"/api/v1/connections/{created['id']}/permissionCheck")
     assert answer.status == 200
     assert answer.body["permissionCheck"]["ok"] is False
+
+
+def test_an_endpoint_answering_garbage_is_a_502_not_a_500(api, aws):
+    from botocore.parsers import ResponseParserError
+
+    def garbage(service, operation, params, proceed):
+        raise ResponseParserError("Unable to parse response: <!doctype html>")
+
+    with kinesis.call_hook(garbage):
+        answer = api.post("/api/v1/connections", access_key_connection())
+    assert (answer.status, answer.error["code"]) == (502, "aws_unavailable")
