@@ -79,3 +79,19 @@ def test_the_admin_shows_entries_read_only(client):
     assert 'name="_save"' not in page.content.decode()
     assert client.get(reverse("admin:audit_auditentry_add")).status_code == 403
     assert client.post(reverse("admin:audit_auditentry_delete", args=[entry.pk])).status_code == 403
+
+
+def test_connection_and_dataflow_pages_link_to_their_history(logged_in_client, user):
+    from tests.factories import ConnectionFactory, DataflowFactory
+
+    connection = ConnectionFactory(owner=user)
+    dataflow = DataflowFactory(connection=connection)
+    page = logged_in_client.get(reverse("destinations:detail", args=[connection.pk]))
+    assert f"object_type=connection&amp;object_id={connection.pk}" in page.content.decode()
+    page = logged_in_client.get(reverse("activation:dataflow_detail", args=[dataflow.pk]))
+    assert f"object_type=dataflow&amp;object_id={dataflow.pk}" in page.content.decode()
+
+
+def test_the_header_names_the_role(client):
+    client.force_login(UserFactory(username="looker", role=VIEWER))
+    assert "(Viewer)" in client.get(reverse("catalog")).content.decode()
