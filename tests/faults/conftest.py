@@ -190,6 +190,8 @@ def worker(transactional_db: Any, local_kinesis: LocalKinesis, tmp_path: Path) -
         if process.process is not None:
             os.killpg(process.process.pid, signal.SIGKILL)
             process.process.wait()
+        # Shown by pytest only when the test failed.
+        print("\n".join(process.logs().splitlines()[-80:]))
 
 
 def _purge_broker() -> None:

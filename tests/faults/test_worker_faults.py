@@ -84,7 +84,7 @@ def test_a_redelivered_slow_run_and_overlapping_ticks_export_each_change_once(
             "FAULT_RESTORE_EVERY_S": "1",
         },
     )
-    wait_for(lambda: Backfill.objects.filter(dataflow=dataflow, status="done").exists())
+    wait_for(lambda: Backfill.objects.filter(dataflow=dataflow, status="done").exists(), seconds=90)
 
     ids = world.ingest(range(1500))
     for _ in range(5):
@@ -118,7 +118,7 @@ def test_a_rollback_exports_nothing_and_a_lost_enqueue_is_caught_by_the_tick(
 ):
     dataflow = world.dataflow(stream=STREAM)
     worker.start()
-    wait_for(lambda: Backfill.objects.filter(dataflow=dataflow, status="done").exists())
+    wait_for(lambda: Backfill.objects.filter(dataflow=dataflow, status="done").exists(), seconds=90)
 
     with pytest.raises(RuntimeError), transaction.atomic():
         world.ingest(range(100))
