@@ -18,7 +18,7 @@ and drops it afterwards, e.g.
    `segment_evaluation_1m_s`, `segment_reevaluation_1m_s` and
    `segment_reevaluation_peak_rss_mb` (plus the transitions it wrote).
 
-Options: --profiles N (per round, default 10,000), --rounds R (default 2),
+Options: --profiles N (per round, default 10,000), --rounds R (default 3),
 --store N (default 1,000,000; 0 skips part 2).
 """
 
@@ -60,7 +60,7 @@ SELECT jsonb_build_object(
     'personalEmail', jsonb_build_object('address', 'person' || i || '@example.com'),
     'loyalty', jsonb_build_object(
         'tier', (ARRAY['bronze', 'silver', 'gold', 'platinum'])[1 + i %% 4],
-        'points', (i * 7919) %% 10000)),
+        'points', (i::bigint * 7919) %% 10000)),
     now(), now()
 FROM generate_series(%s, %s) AS i
 """
@@ -69,7 +69,7 @@ FROM generate_series(%s, %s) AS i
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profiles", type=int, default=10_000, help="profiles per round")
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--store", type=int, default=1_000_000)
     parser.add_argument("--evaluate", help=argparse.SUPPRESS)  # child process: segment id
     args = parser.parse_args()

@@ -61,7 +61,11 @@ class Profile(models.Model):
 class Identity(models.Model):
     """One identity of a profile; (namespace, value) identifies at most one profile."""
 
-    profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="identities")
+    # Indexed by (profile, namespace) below; a separate profile_id index would
+    # only slow down ingestion.
+    profile = models.ForeignKey(
+        Profile, on_delete=models.CASCADE, related_name="identities", db_index=False
+    )
     namespace = models.CharField(max_length=64)
     value = models.CharField(max_length=512)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -106,8 +110,14 @@ class MembershipStatus(models.TextChoices):
 class SegmentMembership(models.Model):
     """A profile's standing in a segment; exited rows are kept (they are exported)."""
 
-    profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="memberships")
-    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="memberships")
+    # Both keys are covered by the unique (profile, segment) and the (segment,
+    # status, profile) indexes; single-column indexes would only slow writes.
+    profile = models.ForeignKey(
+        Profile, on_delete=models.CASCADE, related_name="memberships", db_index=False
+    )
+    segment = models.ForeignKey(
+        Segment, on_delete=models.CASCADE, related_name="memberships", db_index=False
+    )
     status = models.CharField(max_length=16, choices=MembershipStatus.choices)
     last_qualification_time = models.DateTimeField()
     updated_at = models.DateTimeField(auto_now=True)

@@ -145,7 +145,9 @@ class _Batch:
         db_owner = _owners(keys)
         self._resolve(db_owner)
         current = self._lock_existing()
-        if _owners(keys) != db_owner:
+        # Identities we matched may have been removed before we got the locks (a
+        # concurrent new identity makes our insert fail instead, and we retry).
+        if db_owner and _owners(set(db_owner)) != db_owner:
             raise _RetryError
         for target in self.targets:
             if target.pk is not None:
