@@ -43,9 +43,9 @@ bench: $(STAMP)
 
 # Ingestion through the API code path (with/without 3 active segments) and batch
 # re-evaluation of one segment over 1,000,000 profiles (time, peak RSS). Needs
-# PostgreSQL; creates and drops its own <database>_ingest database.
+# PostgreSQL; creates and drops its own <database>_ingest database. BENCH_ARGS="--store 0" skips the 1M part.
 bench-ingest: $(STAMP)
-	$(PY) -m benchmarks.ingest $(BENCH_ARGS)
+	$(BENCH_ENV) $(PY) -m benchmarks.ingest $(BENCH_ARGS)
 
 # Monitoring pages with 10,000 runs and 100,000 delivery-log rows (p95 target < 150 ms).
 bench-pages: $(STAMP)
