@@ -47,18 +47,27 @@ def profile_by_identity(*, namespace: str, value: str) -> Profile | None:
 
 
 def profiles_search(*, query: str) -> QuerySet[Profile]:
-    """Profiles for the search box: ``namespace:value`` exactly, else a value prefix."""
-    profiles = Profile.objects.prefetch_related("identities").order_by("-updated_at", "-id")
+    """Profiles for the search box: ``namespace:value``, a bare identity value, or an id.
+
+    Every lookup uses the (namespace, value) index, so search stays instant on
+    millions of profiles; the newest profiles come first.
+    """
+    profiles = Profile.objects.prefetch_related("identities").order_by("-id")
     query = query.strip()
     if not query:
         return profiles
+    codes = namespace_codes()
     parsed = parse_identity_query(query)
-    if parsed and parsed[0] in namespace_codes():
+    if parsed and parsed[0] in codes:
         namespace, value = parsed
         return profiles.filter(identities__namespace=namespace, identities__value=value)
+    matches = Q()
+    for code in sorted(codes):
+        value = normalize_identity(code, query)
+        matches |= Q(identities__namespace=code, identities__value=value)
     if query.isdigit():
-        return profiles.filter(Q(pk=int(query)) | Q(identities__value=query)).distinct()
-    return profiles.filter(identities__value__startswith=query).distinct()
+        matches |= Q(pk=int(query))
+    return profiles.filter(matches).distinct()
 
 
 def identity_map(profile: Profile) -> dict[str, list[dict[str, str]]]:
