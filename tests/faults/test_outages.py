@@ -56,7 +56,16 @@ def test_endpoint_down_shows_the_delay_alerts_once_then_everything_arrives(
     local_kinesis.stop()
     world.ingest(range(100, 400), version="v2")
 
-    runs = failing_runs(dataflow, DELAY_ALERT_AFTER_FAILURES + 2)
+    failing_runs(dataflow, 1)
+
+    # From the first failed run on, both pages say what is wrong (no alert yet).
+    client.force_login(world.user)
+    for page in ("activation:dataflow_detail", "activation:dataflow_list"):
+        args = [dataflow.pk] if page.endswith("detail") else []
+        html = client.get(reverse(page, args=args)).content.decode()
+        assert "Delivery delayed (EndpointUnreachable)" in html, page
+    assert not open_alerts(dataflow).exists()
+    runs = failing_runs(dataflow, DELAY_ALERT_AFTER_FAILURES + 1)
 
     assert {r.error_code for r in runs} == {"EndpointUnreachable"}
     dataflow.refresh_from_db()
@@ -65,7 +74,6 @@ def test_endpoint_down_shows_the_delay_alerts_once_then_everything_arrives(
     assert "Delivery delayed (EndpointUnreachable)" in dataflow.status_message
     alert = open_alerts(dataflow).get()
     assert "EndpointUnreachable" in alert.title and alert.occurrences == 3
-    client.force_login(world.user)
     page = client.get(reverse("activation:dataflow_detail", args=[dataflow.pk])).content.decode()
     assert "deliveries delayed (EndpointUnreachable)" in page, "the open alert is on the page"
     assert DeliveryLog.objects.count() == 200, "nothing pending was counted as sent"
