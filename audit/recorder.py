@@ -157,7 +157,11 @@ def _record(key: Key, touched: _Touched) -> None:
         if last:
             before.update({k: last[k] for k in snapshots.DATAFLOW_CHILD_KEYS if k in last})
     if before is not None and after is not None and old.secret_marker != now.secret_marker:
-        after[snapshots.SECRET_KEY] = snapshots.REPLACED if now.secret_marker else ""
+        # Never the value: only that a secret was set, replaced or removed.
+        if not now.secret_marker:
+            after[snapshots.SECRET_KEY] = ""
+        else:
+            after[snapshots.SECRET_KEY] = snapshots.REPLACED if old.secret_marker else "set"
     changes = snapshots.diff(before, after)
     if key[0] == ObjectType.CONNECTION:
         action = _connection_action(before, after, changes)
@@ -165,7 +169,7 @@ def _record(key: Key, touched: _Touched) -> None:
         action = _dataflow_action(before, after, changes)
     if action is None:
         return
-    if after is not None and after.get(snapshots.SECRET_KEY) == snapshots.REPLACED:
+    if after is not None and after.get(snapshots.SECRET_KEY) in (snapshots.REPLACED, "set"):
         # The stored "after" is the state from now on: a secret that is set.
         after[snapshots.SECRET_KEY] = snapshots.HIDDEN
     name = (after or before or {}).get("name", "")
