@@ -4,14 +4,13 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('activation', '0005_drafts_cleanup_schedule'),
+        ("activation", "0005_drafts_cleanup_schedule"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='runissue',
-            index=models.Index(fields=['run', 'id'], name='runissue_run_newest'),
+            model_name="runissue",
+            index=models.Index(fields=["run", "id"], name="runissue_run_newest"),
         ),
     ]
