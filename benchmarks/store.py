@@ -66,5 +66,7 @@ def store_grow(*, segment_id: uuid.UUID, first: int, last: int, step: int = 250_
                 f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'), "
                 f"(SELECT COALESCE(MAX({column}), 1) FROM {table}))"
             )
+        # Vacuumed and analyzed now, so autovacuum does not wake up in the middle of a
+        # measurement and the planner knows the new sizes.
         for table, _ in _SEQUENCES:
-            cursor.execute(f"ANALYZE {table}")
+            cursor.execute(f"VACUUM (ANALYZE) {table}")
