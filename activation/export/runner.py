@@ -19,6 +19,7 @@ chunk never takes a profile back in time.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -31,8 +32,8 @@ from activation.export.batching import record_problem
 from activation.export.decisions import REASON_BACKFILL, decide, is_eligible
 from activation.export.delivery import DeliveryStopped, Outgoing, RetryPolicy, Stats, deliver
 from activation.export.locking import Lease, LockLost, lease
-from activation.export.records import ExportContext, build_record
-from activation.export.selectors import CURRENT_STATUSES, mapped_memberships, snapshots_for
+from activation.export.records import ExportContext, ProfileSnapshot, build_record
+from activation.export.selectors import CURRENT_STATUSES, snapshots_for
 from activation.export.sinks import Sink
 from activation.models import Backfill, BackfillStatus, Dataflow
 from profiles.changes import ChangeCursor, changes_after, cursor_of
@@ -93,11 +94,13 @@ class Run:
             return False
         started = time.monotonic()
         decision = decide(self.context, changes)
-        memberships = mapped_memberships(self.context, decision.reasons)
+        snapshots = snapshots_for(self.context, list(decision.reasons))
         eligible = [
-            pid for pid in decision.reasons if is_eligible(pid, decision, memberships.get(pid))
+            pid
+            for pid in decision.reasons
+            if pid in snapshots and is_eligible(pid, decision, snapshots[pid].memberships)
         ]
-        outcome = self._export(eligible, decision.reasons, memberships, started)
+        outcome = self._export(eligible, decision.reasons, snapshots, started)
         new_cursor = cursor_of(changes[-1])
         with transaction.atomic():
             self._advance(cursor_txid=new_cursor.txid, cursor_change_id=new_cursor.change_id)
@@ -119,8 +122,8 @@ class Run:
         started = time.monotonic()
         chunk, per_segment, finished = _backfill_chunk(backfills, BACKFILL_CHUNK)
         todo = [profile_id for profile_id in chunk if profile_id not in self.handled]
-        memberships = mapped_memberships(self.context, todo)
-        outcome = self._export(todo, dict.fromkeys(todo, REASON_BACKFILL), memberships, started)
+        snapshots = snapshots_for(self.context, todo)
+        outcome = self._export(todo, dict.fromkeys(todo, REASON_BACKFILL), snapshots, started)
         now = timezone.now()
         with transaction.atomic():
             self._advance()
@@ -164,13 +167,13 @@ class Run:
         self,
         profile_ids: list[int],
         reasons: dict[int, str],
-        memberships: dict,
+        snapshots: dict[int, ProfileSnapshot],
         started: float,
     ) -> ChunkOutcome:
         """Build and send the records of these profiles; raise DeliveryStopped on a stop."""
         outcome = ChunkOutcome()
-        snapshots = snapshots_for(self.context, profile_ids, memberships)
-        outcome.received = len(snapshots)
+        outcome.received = sum(1 for pid in profile_ids if pid in snapshots)
+        record_id = record_ids()
 
         def outgoing() -> Iterator[Outgoing]:
             # Lazily, so at most one PutRecords batch of built records is in memory.
@@ -178,7 +181,7 @@ class Run:
                 snapshot = snapshots.get(profile_id)
                 if snapshot is None:  # deleted since it changed: nothing to export
                     continue
-                record = build_record(self.context, snapshot)
+                record = build_record(self.context, snapshot, record_id=next(record_id))
                 problem = record_problem(record)
                 if problem:
                     outcome.excluded.append(
@@ -223,6 +226,15 @@ class Run:
         self.report.delivered += len(outcome.delivered)
         self.report.excluded += len(outcome.excluded)
         self.report.failed += len(outcome.failed)
+
+
+def record_ids(block: int = 512) -> Iterator[str]:
+    """Random record ids (32 hex digits, as unique as a UUID4 each), drawn in blocks:
+    one UUID object per record costs more than the rest of building it."""
+    while True:
+        digits = os.urandom(16 * block).hex()
+        for start in range(0, len(digits), 32):
+            yield digits[start : start + 32]
 
 
 def _backfill_chunk(backfills: list[Backfill], size: int) -> tuple[list[int], dict[str, int], bool]:

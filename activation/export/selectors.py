@@ -7,8 +7,9 @@ changed profiles, never the size of the store.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from django.db import connection
@@ -62,91 +63,89 @@ def export_context_for(dataflow: Dataflow) -> ExportContext:
     )
 
 
-def mapped_memberships(
-    context: ExportContext, profile_ids: Iterable[int]
-) -> dict[int, dict[str, tuple[str, Any]]]:
-    """Each profile's memberships of the dataflow's mapped segments (any status)."""
-    ids = list(profile_ids)
-    found: dict[int, dict[str, tuple[str, Any]]] = {}
-    if not context.segments or not ids:
-        return found
-    if connection.vendor == "postgresql":
-        rows: Iterable[tuple] = _rows(
-            "SELECT profile_id, segment_id::text, status, last_qualification_time "
-            f"FROM {_MEMBERSHIPS} WHERE profile_id = ANY(%s) AND segment_id = ANY(%s::uuid[])",
-            [ids, list(context.segments)],
-        )
-    else:
-        rows = SegmentMembership.objects.filter(
-            profile_id__in=ids, segment_id__in=list(context.segments)
-        ).values_list("profile_id", "segment_id", "status", "last_qualification_time")
-    for profile_id, segment_id, status, qualified_at in rows:
-        found.setdefault(profile_id, {})[str(segment_id)] = (status, qualified_at)
-    return found
-
-
-def snapshots_for(
-    context: ExportContext,
-    profile_ids: list[int],
-    memberships: dict[int, dict[str, tuple[str, Any]]] | None = None,
-) -> dict[int, ProfileSnapshot]:
-    """Current state of existing profiles among `profile_ids` (deleted ones are absent)."""
+def snapshots_for(context: ExportContext, profile_ids: list[int]) -> dict[int, ProfileSnapshot]:
+    """Current state of existing profiles among `profile_ids` (deleted ones are absent),
+    with their memberships of the dataflow's mapped segments (any status)."""
     if not profile_ids:
         return {}
-    if memberships is None:
-        memberships = mapped_memberships(context, profile_ids)
-    namespaces = context.needed_namespaces()
     if connection.vendor == "postgresql":
-        states = _states_postgresql(profile_ids, namespaces)
+        states = _states_postgresql(context, profile_ids)
     else:
-        states = _states_orm(profile_ids, namespaces)
+        states = _states_orm(context, profile_ids)
     return {
         profile_id: ProfileSnapshot(
             profile_id=profile_id,
             attributes=attributes or {},
             identities=identities,
-            memberships=memberships.get(profile_id, {}),
+            memberships=memberships,
         )
-        for profile_id, attributes, identities in states
+        for profile_id, attributes, identities, memberships in states
     }
 
 
-def _states_postgresql(
-    profile_ids: list[int], namespaces: set[str] | None
-) -> Iterator[tuple[int, dict, list[tuple[str, str]]]]:
-    # One round trip, one JSON document per profile, and `= ANY(array)`: the
-    # ORM's `__in` with thousands of ids costs more than the export itself.
-    only = "AND i.namespace = ANY(%s)" if namespaces is not None else ""
-    params: list[Any] = [sorted(namespaces)] if namespaces is not None else []
+State = tuple[int, dict, list[tuple[str, str]], dict[str, tuple[str, Any]]]
+
+
+def _states_postgresql(context: ExportContext, profile_ids: list[int]) -> Iterator[State]:
+    # One round trip, one JSON document per profile, and `= ANY(array)`:
+    # the ORM's `__in` with thousands of ids costs more than the export itself.
+    namespaces = context.needed_namespaces()
+    only = "AND i.namespace = ANY(%(namespaces)s)" if namespaces is not None else ""
     rows = _rows(
-        "SELECT p.id, p.attributes::text, (SELECT json_agg(json_build_array(i.namespace, "
-        f"i.value) ORDER BY i.id) FROM {_IDENTITIES} i WHERE i.profile_id = p.id {only})::text "
-        f"FROM {_PROFILES} p WHERE p.id = ANY(%s)",
-        [*params, list(profile_ids)],
+        "SELECT p.id, json_build_array(p.attributes, "
+        "(SELECT json_agg(json_build_array(i.namespace, i.value) ORDER BY i.id) "
+        f"FROM {_IDENTITIES} i WHERE i.profile_id = p.id {only}), "
+        "(SELECT json_agg(json_build_array(m.segment_id, m.status, m.last_qualification_time)) "
+        f"FROM {_MEMBERSHIPS} m WHERE m.profile_id = p.id "
+        "AND m.segment_id = ANY(%(segments)s::uuid[])))::text "
+        f"FROM {_PROFILES} p WHERE p.id = ANY(%(ids)s)",
+        {
+            "namespaces": sorted(namespaces or ()),
+            "segments": list(context.segments),
+            "ids": list(profile_ids),
+        },
     )
-    for profile_id, attributes, identities in rows:
-        pairs = [(ns, value) for ns, value in json.loads(identities)] if identities else []
-        yield profile_id, json.loads(attributes), pairs
+    parse_time = dt.datetime.fromisoformat
+    for profile_id, state in rows:
+        attributes, identities, memberships = json.loads(state)
+        yield (
+            profile_id,
+            attributes,
+            [(ns, value) for ns, value in identities or ()],
+            {
+                segment_id: (status, parse_time(qualified_at))
+                for segment_id, status, qualified_at in memberships or ()
+            },
+        )
 
 
-def _states_orm(
-    profile_ids: list[int], namespaces: set[str] | None
-) -> Iterator[tuple[int, dict, list[tuple[str, str]]]]:
+def _states_orm(context: ExportContext, profile_ids: list[int]) -> Iterator[State]:
     identities: dict[int, list[tuple[str, str]]] = {}
     identity_rows = Identity.objects.filter(profile_id__in=profile_ids)
+    namespaces = context.needed_namespaces()
     if namespaces is not None:
         identity_rows = identity_rows.filter(namespace__in=namespaces)
     for profile_id, namespace, value in identity_rows.order_by("id").values_list(
         "profile_id", "namespace", "value"
     ):
         identities.setdefault(profile_id, []).append((namespace, value))
+    memberships: dict[int, dict[str, tuple[str, Any]]] = {}
+    for profile_id, segment_id, status, qualified_at in SegmentMembership.objects.filter(
+        profile_id__in=profile_ids, segment_id__in=list(context.segments)
+    ).values_list("profile_id", "segment_id", "status", "last_qualification_time"):
+        memberships.setdefault(profile_id, {})[str(segment_id)] = (status, qualified_at)
     for profile_id, attributes in Profile.objects.filter(id__in=profile_ids).values_list(
         "id", "attributes"
     ):
-        yield profile_id, attributes, identities.get(profile_id, [])
+        yield (
+            profile_id,
+            attributes,
+            identities.get(profile_id, []),
+            memberships.get(profile_id, {}),
+        )
 
 
-def _rows(sql: str, params: list[Any]) -> list[tuple]:
+def _rows(sql: str, params: dict[str, Any]) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()

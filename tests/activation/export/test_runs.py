@@ -1,6 +1,7 @@
 """Runs: position only after success, Error and recovery, the lock, backfills, accounting."""
 
 import datetime as dt
+import json
 
 import pytest
 from django.utils import timezone
@@ -271,6 +272,9 @@ def test_each_delivery_is_logged_and_counted_in_the_hours_run(sink):
     log = logs.first()
     assert log.shard_id.startswith("shardId-") and log.sequence_number
     assert log.reason == "segment" and len(log.record_id) == 32
+    record_ids = set(logs.values_list("record_id", flat=True))
+    assert len(record_ids) == 3
+    assert record_ids == {json.loads(data)["_id"] for data, _ in sink.entries}
     dataflow.refresh_from_db()
     assert dataflow.last_activity_at is not None
 
