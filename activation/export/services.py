@@ -283,16 +283,16 @@ def _run_claimed(
     if dataflow.status not in RUNNABLE:
         report.state = "inactive"
         return
-    run = Run(
-        dataflow=dataflow,
-        context=export_context_for(dataflow),
-        sink=sink or sink_for(dataflow),
-        lease=Lease(dataflow_id=dataflow_id, token=token),
-        policy=policy or RetryPolicy.from_settings(),
-        report=report,
-    )
     deadline = started + (settings.EXPORT_RUN_BUDGET_S if budget_s is None else budget_s)
     try:
+        run = Run(
+            dataflow=dataflow,
+            context=export_context_for(dataflow),
+            sink=sink or sink_for(dataflow),
+            lease=Lease(dataflow_id=dataflow_id, token=token),
+            policy=policy or RetryPolicy.from_settings(),
+            report=report,
+        )
         report.state = "caught_up"
         while run.step():
             if time.monotonic() >= deadline:
