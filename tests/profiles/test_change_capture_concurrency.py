@@ -161,7 +161,7 @@ def test_reading_is_a_range_scan_on_the_cursor_index():
     assert ChangeCursor(0, 0) == START
 
 
-def test_a_reader_sees_its_own_uncommitted_writes_only_while_no_other_writer_is_open():
+def test_a_reader_sees_its_own_uncommitted_writes_only_when_no_older_writer_is_open():
     holding, release = threading.Event(), threading.Event()
 
     def take_txid():
@@ -172,10 +172,45 @@ def test_a_reader_sees_its_own_uncommitted_writes_only_while_no_other_writer_is_
     with transaction.atomic():
         own = write("me@x.io", n=1)
         assert [c.profile_id for c in changes_after(START, limit=10)] == [own.profile_id]
-        other = Writer([take_txid, lambda: release.wait(10)])
-        other.start()
-        assert holding.wait(10)
-        assert changes_after(START, limit=10) == [], "another open writer may be older"
+
+    older = Writer([take_txid, lambda: release.wait(10)])
+    older.start()
+    assert holding.wait(10)
+    with transaction.atomic():
+        mine = write("me-too@x.io", n=2)  # a younger transaction than the open one
+        after_first = changes_after(START, limit=10)
+        assert [c.profile_id for c in after_first] == [own.profile_id], (
+            "an older transaction is still open: it could still write before mine"
+        )
         release.set()
-        other.join(10)
-        assert [c.profile_id for c in changes_after(START, limit=10)] == [own.profile_id]
+        older.join(10)
+        assert [c.profile_id for c in changes_after(START, limit=10)] == [
+            own.profile_id,
+            mine.profile_id,
+        ]
+
+
+def test_two_writers_creating_the_same_identity_end_with_one_profile():
+    from profiles.models import Identity, Profile
+
+    a_wrote, a_may_commit = threading.Event(), threading.Event()
+    writer_a = Writer([lambda: write("same@x.io", a=1), a_wrote.set, lambda: a_may_commit.wait(10)])
+    writer_a.start()
+    assert a_wrote.wait(10)
+    result: list = []
+    # B does not see A's uncommitted profile, tries to create its own, and waits
+    # on the unique identity index until A commits; then it retries and matches.
+    writer_b = threading.Thread(
+        target=lambda: (result.append(write("same@x.io", b=2)), connections.close_all()),
+        daemon=True,
+    )
+    writer_b.start()
+    time.sleep(0.5)
+    a_may_commit.set()
+    writer_a.join(10)
+    writer_b.join(20)
+    assert writer_a.error is None
+    assert result and result[0].status == "updated"
+    assert Profile.objects.count() == 1
+    assert Profile.objects.get().attributes == {"a": 1, "b": 2}
+    assert Identity.objects.filter(value="same@x.io").count() == 1
