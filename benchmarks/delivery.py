@@ -274,11 +274,11 @@ def _incremental_runs(world: _World, base: int, store: int, sizes: Sizes) -> lis
 
 def _backfill(world: _World, sizes: Sizes) -> tuple[float, float]:
     """A backfill of the whole (big) segment, run in a fresh process to measure its RSS."""
-    from django.db import connection
+    from tests.conftest import database_url_of_current_test_db
 
     dataflow = world.dataflow(backfill=True)
     members = dataflow.backfills.get().total
-    env = {**os.environ, "DATABASE_URL": _database_url(connection.settings_dict)}
+    env = {**os.environ, "DATABASE_URL": database_url_of_current_test_db()}
     child = subprocess.run(
         [sys.executable, "-m", "benchmarks.delivery", "--backfill-child", str(dataflow.pk)],
         cwd=ROOT,
@@ -309,13 +309,6 @@ def _backfill_child(dataflow_id: int) -> dict[str, float]:
 
 
 # --------------------------------------------------------------------------
-
-
-def _database_url(params: dict[str, Any]) -> str:
-    password = f":{params['PASSWORD']}" if params.get("PASSWORD") else ""
-    host = params.get("HOST") or "127.0.0.1"
-    port = params.get("PORT") or 5432
-    return f"postgres://{params.get('USER') or ''}{password}@{host}:{port}/{params['NAME']}"
 
 
 def _fmt(values: list[float]) -> str:
