@@ -46,8 +46,11 @@ ON_DEMAND_BYTES_PER_SECOND = 4 * MIB
 
 
 def dataflows_for_user(*, user: Any) -> QuerySet[Dataflow]:
-    """Dataflows a user may see and change: on their connections, or drafts they started."""
-    return Dataflow.objects.filter(Q(connection__owner=user) | Q(created_by=user)).distinct()
+    """Dataflows a user may open: every finished one in the workspace, and their own drafts.
+
+    The workspace is shared: roles (core.roles), not ownership, decide who may change what.
+    """
+    return Dataflow.objects.filter(~Q(status=DataflowStatus.DRAFT) | Q(created_by=user))
 
 
 def drafts_for_user(*, user: Any, connection: Connection | None = None) -> QuerySet[Dataflow]:
@@ -65,7 +68,8 @@ def drafts_for_user(*, user: Any, connection: Connection | None = None) -> Query
 
 
 def connections_for_user(*, user: Any) -> QuerySet[Connection]:
-    return Connection.objects.filter(owner=user).order_by("name")
+    """Every connection of the (shared) workspace."""
+    return Connection.objects.order_by("name")
 
 
 # --- segments -------------------------------------------------------------------

@@ -17,6 +17,7 @@ auth applies `user_can_edit` to its own requests (see core/api_auth.py).
 """
 
 from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, Group, Permission
@@ -125,6 +126,19 @@ def forbidden_response(request: HttpRequest) -> HttpResponse:
         response["HX-Retarget"] = "#messages"
         response["HX-Reswap"] = "innerHTML"
     return response
+
+
+def editor_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """For pages that are write forms even on GET (edit pages, confirmations):
+    a read-only user gets the 403 page instead of a form they could not submit."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.user.is_authenticated and not user_can_edit(request.user):
+            return forbidden_response(request)
+        return view(request, *args, **kwargs)
+
+    return wrapped
 
 
 class RoleRequiredMiddleware:

@@ -11,9 +11,10 @@ from destinations.models import Connection, ConnectionDraft
 STREAMS_PER_PAGE = 20
 
 
-def connection_list(*, owner: Any) -> QuerySet[Connection]:
-    """The owner's connections, each with the number of dataflows that use it."""
-    return Connection.objects.filter(owner=owner).annotate(
+def connection_list() -> QuerySet[Connection]:
+    """The workspace's connections (shared by every user; roles decide writes), each
+    with the number of dataflows that use it."""
+    return Connection.objects.select_related("owner").annotate(
         # Drafts (unfinished activations and edit copies) are not dataflows yet.
         dataflow_count=Count(
             "dataflows",
@@ -22,9 +23,9 @@ def connection_list(*, owner: Any) -> QuerySet[Connection]:
     )
 
 
-def connection_get(*, owner: Any, pk: int) -> Connection:
-    """One of the owner's connections, or 404 (never another user's)."""
-    return get_object_or_404(connection_list(owner=owner), pk=pk)
+def connection_get(*, pk: int) -> Connection:
+    """One connection of the workspace, or 404."""
+    return get_object_or_404(connection_list(), pk=pk)
 
 
 def connection_draft_get(*, owner: Any, draft_id: Any) -> ConnectionDraft:

@@ -15,14 +15,14 @@ def catalog(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def connection_list(request: HttpRequest) -> HttpResponse:
-    connections = selectors.connection_list(owner=request.user)
+    connections = selectors.connection_list()
     return render(request, "destinations/connection_list.html", {"connections": connections})
 
 
 @login_required
 @require_POST
 def connection_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    connection = selectors.connection_get(owner=request.user, pk=pk)
+    connection = selectors.connection_get(pk=pk)
     name = connection.name
     try:
         services.connection_delete(connection=connection)

@@ -226,14 +226,12 @@ def with_display_status(dataflows: QuerySet[Dataflow], *, now: dt.datetime) -> Q
 
 
 def monitored_dataflows(*, user: Any) -> QuerySet[Dataflow]:
-    """The user's finished dataflows (wizard drafts and edit copies are not monitored).
+    """The workspace's finished dataflows (wizard drafts and edit copies are not monitored).
 
-    The same rule as activation.selectors.dataflows_for_user, without its DISTINCT:
-    both conditions follow foreign keys, so no row can repeat.
+    The workspace is shared: every signed-in user reads every dataflow; roles decide
+    writes. `user` stays in the signature for the day workspaces get tenants.
     """
-    return Dataflow.objects.filter(Q(connection__owner=user) | Q(created_by=user)).exclude(
-        status=DataflowStatus.DRAFT
-    )
+    return Dataflow.objects.exclude(status=DataflowStatus.DRAFT)
 
 
 # --- the dataflows page -------------------------------------------------------------

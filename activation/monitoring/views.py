@@ -12,7 +12,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -27,6 +26,7 @@ from activation.monitoring import inspector
 from activation.monitoring import selectors as sel
 from activation.selectors import segment_sizes
 from activation.services import DataflowError
+from core.roles import editor_required
 from destinations.models import Connection
 
 TEMPLATES = "activation/monitoring"
@@ -196,12 +196,7 @@ def delivery_lookup(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def stream_inspector(request: HttpRequest, connection_id: int) -> HttpResponse:
-    connection = get_object_or_404(
-        Connection.objects.filter(
-            Q(owner=request.user) | Q(dataflows__in=sel.monitored_dataflows(user=request.user))
-        ).distinct(),
-        pk=connection_id,
-    )
+    connection = get_object_or_404(Connection, pk=connection_id)
     limit = _int(request.GET.get("limit")) or inspector.DEFAULT_LIMIT
     if limit not in inspector.LIMITS:
         limit = inspector.DEFAULT_LIMIT
@@ -255,6 +250,7 @@ def _confirm_or_act(request: HttpRequest, dataflow: Dataflow, action: Action) ->
 
 
 @login_required
+@editor_required
 def dataflow_enable(request: HttpRequest, dataflow_id: int) -> HttpResponse:
     dataflow = _dataflow_or_404(request, dataflow_id)
     action = Action(
@@ -274,6 +270,7 @@ def dataflow_enable(request: HttpRequest, dataflow_id: int) -> HttpResponse:
 
 
 @login_required
+@editor_required
 def dataflow_disable(request: HttpRequest, dataflow_id: int) -> HttpResponse:
     dataflow = _dataflow_or_404(request, dataflow_id)
     action = Action(
@@ -294,6 +291,7 @@ def dataflow_disable(request: HttpRequest, dataflow_id: int) -> HttpResponse:
 
 
 @login_required
+@editor_required
 def dataflow_delete(request: HttpRequest, dataflow_id: int) -> HttpResponse:
     dataflow = _dataflow_or_404(request, dataflow_id)
     action = Action(
@@ -315,6 +313,7 @@ def dataflow_delete(request: HttpRequest, dataflow_id: int) -> HttpResponse:
 
 
 @login_required
+@editor_required
 def segment_replay(request: HttpRequest, dataflow_id: int, segment_id: uuid.UUID) -> HttpResponse:
     dataflow = _dataflow_or_404(request, dataflow_id)
     mapped = sel.segment_for_replay(dataflow=dataflow, segment_id=segment_id)

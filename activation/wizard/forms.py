@@ -38,7 +38,7 @@ class DestinationForm(forms.Form):
         empty_label=None,
         error_messages={
             "required": "Choose the destination to activate segments to.",
-            "invalid_choice": "That destination does not exist or is not yours.",
+            "invalid_choice": "That destination does not exist.",
         },
     )
 

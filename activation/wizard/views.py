@@ -28,7 +28,7 @@ from activation.wizard.forms import (
     segment_selection,
 )
 from activation.wizard.steps import Step, blocking_step, resume_step, step_states
-from core.roles import forbidden_response, user_can_edit
+from core.roles import editor_required
 from profiles.models import Profile
 
 T = "activation/wizard/"
@@ -80,6 +80,7 @@ def _context(dataflow: Dataflow | None, step: Step, **extra: object) -> dict:
 
 
 @login_required
+@editor_required  # even its GET writes (a draft) when entered from a connection
 @require_http_methods(["GET", "POST"])
 def wizard_start(request: HttpRequest) -> HttpResponse:
     """Step 1 for a new dataflow; entered from a connection it goes straight to segments."""
@@ -88,12 +89,9 @@ def wizard_start(request: HttpRequest) -> HttpResponse:
     if request.method == "GET" and connection_id.isdigit():
         connection = connections.filter(pk=int(connection_id)).first()
         if connection is not None:
-            # This GET writes (a draft), so it checks the role the middleware checks on POSTs.
-            if not user_can_edit(request.user):
-                return forbidden_response(request)
             dataflow = services.dataflow_draft_create(user=request.user, connection=connection)
             return redirect(_step_url(Step.SEGMENTS, dataflow))
-        messages.error(request, "That destination does not exist or is not yours.")
+        messages.error(request, "That destination does not exist.")
     data = request.POST if request.method == "POST" else None
     form = DestinationForm(data, connections=connections)
     if request.method == "POST" and form.is_valid():

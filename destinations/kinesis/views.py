@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
+from core.roles import editor_required
 from destinations import selectors, services
 from destinations.kinesis import client as kinesis
 from destinations.kinesis.forms import AuthenticateForm, DetailsForm, EditForm
@@ -170,7 +171,7 @@ def _detail_context(connection: Connection, **extra: Any) -> dict[str, Any]:
 @login_required
 @require_GET
 def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    connection = selectors.connection_get(owner=request.user, pk=pk)
+    connection = selectors.connection_get(pk=pk)
     context = _detail_context(connection, show_steps=request.GET.get("new") == "1")
     return render(request, "destinations/kinesis/detail.html", context)
 
@@ -178,7 +179,7 @@ def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def run_check(request: HttpRequest, pk: int) -> HttpResponse:
-    connection = selectors.connection_get(owner=request.user, pk=pk)
+    connection = selectors.connection_get(pk=pk)
     services.connection_run_check(connection=connection)
     if not request.htmx:
         return redirect("destinations:detail", pk=pk)
@@ -188,7 +189,7 @@ def run_check(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def send_test_record(request: HttpRequest, pk: int) -> HttpResponse:
-    connection = selectors.connection_get(owner=request.user, pk=pk)
+    connection = selectors.connection_get(pk=pk)
     result: kinesis.PutResult | None = None
     error = ""
     try:
@@ -203,8 +204,9 @@ def send_test_record(request: HttpRequest, pk: int) -> HttpResponse:
 
 @sensitive_post_parameters("secret_access_key")
 @login_required
+@editor_required
 def edit(request: HttpRequest, pk: int) -> HttpResponse:
-    connection = selectors.connection_get(owner=request.user, pk=pk)
+    connection = selectors.connection_get(pk=pk)
     form = EditForm(request.POST or None, connection=connection)
     if request.method == "POST" and form.is_valid():
         try:

@@ -21,11 +21,12 @@ def test_the_list_shows_health_and_dataflow_count(logged_in_client: Any, user: A
     ConnectionFactory(
         owner=user, name="Broken", health="failing", health_message="Stream “x” does not exist"
     )
-    ConnectionFactory(name="Not mine")
+    ConnectionFactory(name="A teammate's")
     DataflowFactory(connection=healthy)
     DataflowFactory(connection=healthy)
     html = logged_in_client.get(reverse("destinations:list")).content.decode()
-    assert "Healthy" in html and "Broken" in html and "Not mine" not in html
+    # The workspace is shared: a teammate's connection is listed too.
+    assert "Healthy" in html and "Broken" in html and "A teammate&#x27;s" in html
     assert "Stream “x” does not exist" in html
     assert "<td>2</td>" in html and "<td>0</td>" in html
     assert "AKIA…MPLE" in html

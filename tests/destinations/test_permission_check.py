@@ -192,17 +192,19 @@ def test_the_page_shows_the_filled_in_policy(logged_in_client: Any, connection: 
     assert 'data-copy-target="#iam-policy"' in html
 
 
-def test_another_users_connection_is_not_found(logged_in_client: Any, db: Any) -> None:
+def test_a_teammates_connection_is_shared_and_a_missing_one_is_not_found(
+    logged_in_client: Any, db: Any
+) -> None:
     from tests.factories import ConnectionFactory
 
-    other = ConnectionFactory()
+    teammates = ConnectionFactory()
     for name in ("detail", "edit"):
-        assert (
-            logged_in_client.get(reverse(f"destinations:{name}", args=[other.pk])).status_code
-            == 404
-        )
+        url = reverse(f"destinations:{name}", args=[teammates.pk])
+        assert logged_in_client.get(url).status_code == 200
+    missing = teammates.pk + 1000
+    for name in ("detail", "edit"):
+        url = reverse(f"destinations:{name}", args=[missing])
+        assert logged_in_client.get(url).status_code == 404
     for name in ("check", "test_record", "delete"):
-        assert (
-            logged_in_client.post(reverse(f"destinations:{name}", args=[other.pk])).status_code
-            == 404
-        )
+        url = reverse(f"destinations:{name}", args=[missing])
+        assert logged_in_client.post(url).status_code == 404

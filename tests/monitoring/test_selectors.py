@@ -92,10 +92,11 @@ def test_list_page_filters_by_status_and_destination(user, connection):
     assert names(connection_id=connection.pk) == ["A on", "B broken"]
 
 
-def test_list_page_hides_other_users_dataflows(user):
-    DataflowFactory(name="Someone else's")
+def test_list_page_shows_the_whole_workspace_but_no_drafts(user):
+    teammates = DataflowFactory(name="A teammate's")
+    DataflowFactory(name="Unfinished", status="draft")
     _, rows = sel.dataflow_list_page(user=user)
-    assert rows == []
+    assert [row.dataflow for row in rows] == [teammates]
 
 
 def test_list_rows_have_segment_count_24h_totals_and_a_trend(user, dataflow):
@@ -280,10 +281,13 @@ def test_profile_lookup_says_when_nobody_has_the_identity():
         sel.profile_by_identity(text="crmid:C-9")
 
 
-def test_profile_deliveries_only_from_the_users_dataflows(user, dataflow):
+def test_profile_deliveries_from_every_dataflow_or_the_one_asked(user, dataflow):
     mine = DeliveryLogFactory(dataflow=dataflow, profile_id=7)
-    DeliveryLogFactory(dataflow=DataflowFactory(connection__owner=UserFactory()), profile_id=7)
-    assert list(sel.profile_deliveries(user=user, profile_id=7)) == [mine]
+    teammates = DeliveryLogFactory(
+        dataflow=DataflowFactory(connection__owner=UserFactory()), profile_id=7
+    )
+    assert set(sel.profile_deliveries(user=user, profile_id=7)) == {mine, teammates}
+    assert list(sel.profile_deliveries(user=user, profile_id=7, dataflow_id=dataflow.pk)) == [mine]
     assert (
         list(sel.profile_deliveries(user=user, profile_id=7, dataflow_id=dataflow.pk + 999)) == []
     )

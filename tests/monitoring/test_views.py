@@ -172,9 +172,9 @@ def test_detail_shows_the_connection_health(logged_in_client, dataflow):
     assert "The security token included in the request is invalid." in html
 
 
-def test_detail_is_404_for_someone_elses_dataflow(logged_in_client):
-    other = DataflowFactory(connection__owner=UserFactory())
-    assert logged_in_client.get(detail_url(other)).status_code == 404
+def test_detail_of_a_teammates_dataflow_is_shared(logged_in_client):
+    teammates = DataflowFactory(connection__owner=UserFactory(), name="Teammate flow")
+    assert "Teammate flow" in logged_in_client.get(detail_url(teammates)).content.decode()
 
 
 def test_detail_is_404_for_a_draft(logged_in_client, dataflow):

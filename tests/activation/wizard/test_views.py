@@ -54,10 +54,10 @@ def test_start_without_a_choice_says_what_to_do(logged_in_client: Any, connectio
     assert not Dataflow.objects.exists()
 
 
-def test_start_refuses_another_users_connection(logged_in_client: Any, connection: Any) -> None:
-    theirs = ConnectionFactory()
-    response = logged_in_client.post(reverse("activation:wizard_start"), {"connection": theirs.pk})
-    assert "does not exist or is not yours" in response.content.decode()
+def test_start_refuses_a_missing_connection(logged_in_client: Any, connection: Any) -> None:
+    missing = connection.pk + 1000
+    response = logged_in_client.post(reverse("activation:wizard_start"), {"connection": missing})
+    assert "That destination does not exist." in response.content.decode()
     assert not Dataflow.objects.exists()
 
 
