@@ -7,6 +7,7 @@ with a million profiles.
 """
 
 import datetime as dt
+import json
 import re
 import uuid
 from collections import Counter
@@ -229,7 +230,8 @@ def leaf_paths(document: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
 
 
 def _example(value: Any) -> str:
-    text = value if isinstance(value, str) else repr(value)
+    # Shown as the record will carry it (true, not Python's True).
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
     return text if len(text) <= 40 else text[:39] + "…"
 
 

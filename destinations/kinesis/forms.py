@@ -208,6 +208,15 @@ class DetailsForm(DestinationFieldsMixin):
             raise forms.ValidationError(
                 "A stream name is 1 to 128 letters, digits, dots, dashes and underscores."
             )
+        # The stream cannot be changed once connected, so a typo caught here saves
+        # deleting the destination. An empty list means ListStreams showed nothing:
+        # then a typed name is taken on trust and the permission check verifies it.
+        if self.known_streams and stream not in self.known_streams:
+            raise forms.ValidationError(
+                f"There is no stream named “{stream}” among the streams these credentials "
+                "can see in this region. Pick one from the list below, or press "
+                "“Refresh list” if you have just created it."
+            )
         return stream
 
 

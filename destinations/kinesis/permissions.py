@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from django.template.defaultfilters import pluralize
+
 from destinations.kinesis import client as kinesis
 from destinations.kinesis.policy import (
     AWS_MANAGED_KINESIS_KEY,
@@ -87,7 +89,12 @@ def run_permission_check(creds: kinesis.AwsCredentials, stream_name: str) -> Che
             return report  # nothing else can work
         names = None
     else:
-        report.add("list_streams", "kinesis:ListStreams", PASS, f"{len(names)} stream(s) visible.")
+        report.add(
+            "list_streams",
+            "kinesis:ListStreams",
+            PASS,
+            f"{len(names)} stream{pluralize(len(names))} visible.",
+        )
     report.account_id = kinesis.caller_identity(creds) or ""
     summary = _check_stream(report, creds, stream_name, names)
     _check_writes(report, creds, stream_name, summary)
@@ -284,7 +291,11 @@ def _fix_for(exc: kinesis.KinesisError) -> str:
     if isinstance(exc, kinesis.BadCredentials):
         return "Edit the connection and enter a working access key (or role)."
     if isinstance(exc, kinesis.StreamNotFound):
-        return "Check the stream name and region, or create the stream in the Kinesis console."
+        # A connection's stream and region are fixed, so "check the name" alone is a dead end.
+        return (
+            "Create the stream in the Kinesis console, or connect a new destination "
+            "with the right stream and region (a destination's stream cannot be changed)."
+        )
     if isinstance(exc, kinesis.EndpointUnreachable | kinesis.TransientError | kinesis.Throttled):
         return "Run the check again in a moment."
     return ""

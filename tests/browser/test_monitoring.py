@@ -81,7 +81,7 @@ def test_backfill_progress_run_issue_and_delivery_lookup(logged_in_page, live_se
     for processed in (100, 250):
         Backfill.objects.filter(pk=backfill.pk).update(processed=processed)
         expect(bar).to_have_attribute("aria-valuenow", str(processed * 100 // 400))
-    expect(page.locator(".progress-summary")).to_contain_text("250 of 400 profiles")
+    expect(page.locator(".progress-summary")).to_contain_text("250 of 400 segment members")
     Backfill.objects.filter(pk=backfill.pk).update(
         processed=400, status="done", finished_at=timezone.now()
     )

@@ -83,6 +83,7 @@ def test_a_typed_stream_not_in_the_list_is_accepted(logged_in_client: Any, user:
         ({"name": ""}, "name", "This field is required"),
         ({"stream_name": "bad name!"}, "stream_name", "1 to 128 letters"),
         ({"stream_name": ""}, "stream_name", "This field is required"),
+        ({"stream_name": "no-such-stream"}, "stream_name", "no stream named “no-such-stream”"),
     ],
 )
 def test_it_rejects_bad_details_and_keeps_the_rest(

@@ -71,7 +71,8 @@ def test_a_missing_stream_fails_with_the_fix(aws: None, creds: Any) -> None:
     item = next(i for i in report.items if i.key == "stream_exists")
     assert item.status == "fail"
     assert "“nope” does not exist in us-east-1" in item.detail
-    assert "create the stream" in item.fix
+    # The stream of a connection cannot be edited: the fix names the ways out.
+    assert "Create the stream" in item.fix and "connect a new destination" in item.fix
 
 
 def test_without_describe_permission_the_list_is_used(stream: str, creds: Any) -> None:

@@ -147,8 +147,16 @@ def test_detail_tab_switch_answers_htmx_with_the_panel_only(logged_in_client, da
         detail_url(dataflow, tab="activation"), HTTP_HX_TARGET="tab-panel", **HTMX
     )
     html = response.content.decode()
-    assert html.lstrip().startswith('<div id="tab-panel">')
+    assert html.lstrip().startswith('<div id="tab-panel"')
     assert "<h1>" not in html
+
+
+def test_the_runs_panel_reloads_itself_when_a_backfill_finishes(logged_in_client, dataflow):
+    """Else the page says "Backfill finished" above "No runs" until the user reloads."""
+    html = logged_in_client.get(detail_url(dataflow, period="7d")).content.decode()
+    panel = html[html.index('<div id="tab-panel"') :].split(">", 1)[0]
+    assert 'hx-trigger="backfill-done from:body"' in panel
+    assert "period=7d" in panel and 'hx-swap="outerHTML"' in panel
 
 
 def test_detail_of_a_dataflow_in_error_explains_and_offers_enable(logged_in_client, dataflow):
@@ -202,7 +210,7 @@ def test_progress_polls_while_a_backfill_runs(logged_in_client, dataflow):
     )
     assert response.status_code == 200
     html = response.content.decode()
-    assert 'aria-valuenow="25"' in html and "50 of 200 profiles" in html
+    assert 'aria-valuenow="25"' in html and "50 of 200 segment members" in html
     assert "profiles/s" in html and 'hx-trigger="every 1s"' in html
 
 

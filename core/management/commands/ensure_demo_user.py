@@ -18,6 +18,8 @@ class Command(BaseCommand):
         )
         user.is_staff = True
         user.is_superuser = True
-        user.set_password(DEMO_PASSWORD)
+        # A new hash (new salt) would log every open browser out on each `make run`.
+        if not user.check_password(DEMO_PASSWORD):
+            user.set_password(DEMO_PASSWORD)
         user.save()
         self.stdout.write(f"Demo login: {DEMO_USERNAME} / {DEMO_PASSWORD}")

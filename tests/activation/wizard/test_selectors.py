@@ -98,6 +98,8 @@ def test_schema_lists_leaf_paths_with_types_examples_and_coverage() -> None:
     assert schema["person.birthDate"].type == "date"
     assert schema["person.birthDate"].coverage_percent == 50
     assert schema["lastSeen"].type == "datetime"
+    assert schema["loyalty.member"].examples == ["true"]  # JSON, as in the record
+    assert schema["loyalty.tags"].examples == ['["a"]']
     assert schema["loyalty.member"].type == "boolean"
     assert schema["loyalty.tags"].type == "array"
     assert schema["empty"].type == "object"
