@@ -32,6 +32,17 @@ CHROMIUM_ARGS = [
 PASSWORD = "correct-horse-battery"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> Iterator[None]:
+    """Each test starts with an empty cache: cached reads (the wizard's schema
+    picker, login limits) must never leak from one test's data into another's."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def user(db: Any) -> Any:
     return UserFactory(password=PASSWORD)
