@@ -55,7 +55,11 @@ with an id is committed or rolled back by the time a reader can see a later
 one. ``txid`` stays 0 and the cursor is the id alone.
 """
 
+from __future__ import annotations
+
+import json
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from django.db import connection
 
@@ -95,7 +99,7 @@ class ChangeCursor:
 START = ChangeCursor(0, 0)
 
 
-def cursor_of(change: ProfileChange) -> ChangeCursor:
+def cursor_of(change: ProfileChange | ChangeRow) -> ChangeCursor:
     """The cursor just past change."""
     return ChangeCursor(change.txid, change.id)
 
@@ -105,15 +109,79 @@ def changes_after(cursor: ChangeCursor, *, limit: int) -> list[ProfileChange]:
     if limit <= 0:
         return []
     if connection.vendor == "postgresql":
-        sql = (
-            f"SELECT * FROM {_TABLE} WHERE (txid, id) > (%s, %s) AND txid < {_HORIZON} "
-            "ORDER BY txid, id LIMIT %s"
-        )
-        params = [cursor.txid, cursor.change_id, _own_transaction()[1], limit]
+        sql, params = _settled_after_postgresql("*", cursor, limit)
     else:
         sql = f"SELECT * FROM {_TABLE} WHERE id > %s ORDER BY id LIMIT %s"
         params = [cursor.change_id, limit]
     return list(ProfileChange.objects.raw(sql, params))
+
+
+class ChangeRow(NamedTuple):
+    """The fields of a ProfileChange a consumer decides on, as a plain tuple."""
+
+    txid: int
+    id: int
+    profile_id: int
+    written_paths: list[str]
+    changed_paths: list[str]
+    # An identity was added or removed (which ones does not matter to a consumer).
+    identities_changed: bool
+    membership_changes: dict[str, str]
+
+
+def change_rows_after(cursor: ChangeCursor, *, limit: int) -> list[ChangeRow]:
+    """`changes_after` as plain rows: the same changes, same order, same horizon.
+
+    The exporter's hot path: a model instance per change (five JSON fields
+    decoded one by one) cost more than everything it decides. On PostgreSQL the
+    chunk comes back as one JSON array, decoded in one call.
+    """
+    if limit <= 0:
+        return []
+    if connection.vendor != "postgresql":
+        return [
+            ChangeRow(txid, id_, profile_id, written, changed, bool(added or removed), members)
+            for txid, id_, profile_id, written, changed, added, removed, members in (
+                ProfileChange.objects.filter(id__gt=cursor.change_id)
+                .order_by("id")
+                .values_list(
+                    "txid",
+                    "id",
+                    "profile_id",
+                    "written_paths",
+                    "changed_paths",
+                    "identities_added",
+                    "identities_removed",
+                    "membership_changes",
+                )[:limit]
+            )
+        ]
+    settled, params = _settled_after_postgresql(
+        "txid, id, profile_id, written_paths, changed_paths, membership_changes, "
+        "(identities_added <> '[]'::jsonb OR identities_removed <> '[]'::jsonb) AS identities",
+        cursor,
+        limit,
+    )
+    sql = (
+        "SELECT COALESCE(json_agg(json_build_array(c.txid, c.id, c.profile_id, c.written_paths, "
+        "c.changed_paths, c.identities IS TRUE, c.membership_changes) ORDER BY c.txid, c.id), "
+        f"'[]')::text FROM ({settled}) c"
+    )
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        rows = json.loads(cur.fetchone()[0])
+    return [ChangeRow(*row) for row in rows]
+
+
+def _settled_after_postgresql(
+    columns: str, cursor: ChangeCursor, limit: int
+) -> tuple[str, list[object]]:
+    """The one query of settled changes after cursor (see the module docstring)."""
+    sql = (
+        f"SELECT {columns} FROM {_TABLE} WHERE (txid, id) > (%s, %s) AND txid < {_HORIZON} "
+        "ORDER BY txid, id LIMIT %s"
+    )
+    return sql, [cursor.txid, cursor.change_id, _own_transaction()[1], limit]
 
 
 def head_cursor() -> ChangeCursor:

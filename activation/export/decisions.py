@@ -31,11 +31,12 @@ MEMBER_STATUSES = frozenset({"realized", "existing"})
 
 
 class ChangeLike(Protocol):
+    """What a decision reads of a change (`profiles.changes.ChangeRow`)."""
+
     profile_id: int
     written_paths: list[str]
     changed_paths: list[str]
-    identities_added: list[Any]
-    identities_removed: list[Any]
+    identities_changed: bool
     membership_changes: dict[str, str]
 
 
@@ -59,19 +60,25 @@ def decide(context: ExportContext, changes: Iterable[ChangeLike]) -> Decision:
     decision = Decision()
     mapped_segments = context.segments
     touches_mapping = path_matcher(context.source_paths)
+    # Changes of one chunk write the same few paths over and over: match each once.
+    touched: dict[str, bool] = {}
+    value_changes_only = context.export_only_on_value_change
     for change in changes:
         profile_id = change.profile_id
-        for segment_id, status in (change.membership_changes or {}).items():
-            if status in TRANSITION_STATUSES and str(segment_id) in mapped_segments:
-                decision.transitioned.add(profile_id)
-                decision.add(profile_id, REASON_SEGMENT)
-        if change.identities_added or change.identities_removed:
+        if change.membership_changes:
+            for segment_id, status in change.membership_changes.items():
+                if status in TRANSITION_STATUSES and str(segment_id) in mapped_segments:
+                    decision.transitioned.add(profile_id)
+                    decision.add(profile_id, REASON_SEGMENT)
+        if change.identities_changed:
             decision.add(profile_id, REASON_IDENTITY)
-        paths = (
-            change.changed_paths if context.export_only_on_value_change else change.written_paths
-        )
-        if paths and any(touches_mapping(path) for path in paths):
-            decision.add(profile_id, REASON_ATTRIBUTE)
+        for path in change.changed_paths if value_changes_only else change.written_paths:
+            hit = touched.get(path)
+            if hit is None:
+                hit = touched[path] = touches_mapping(path)
+            if hit:
+                decision.add(profile_id, REASON_ATTRIBUTE)
+                break
     return decision
 
 

@@ -45,6 +45,9 @@ MAX_PARTITION_KEY_CHARS = 256
 # Kinesis: a record's data plus its partition key (UTF-8 bytes) at most 1 MiB.
 MAX_RECORD_BYTES = 1024 * 1024
 HASH_SUFFIX = "_lc_sha256"
+# json.dumps(document, ensure_ascii=False, separators=(",", ":")) without building
+# an encoder per record: the same bytes.
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +80,13 @@ class ExportContext:
     # The mappings a record can hold (none targets a builder-owned key).
     placeable: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = field(init=False)
     hashed_namespaces: frozenset[str] = field(init=False)
+    # Per mapped segment, the entry keys that are the same in every record
+    # (name, timestamps), in record order after lastQualificationTime and status.
+    segment_extras: dict[str, dict[str, Any]] = field(init=False)
+    # placeable, split once: (source parts, target parents, target leaf).
+    attribute_plan: tuple[tuple[tuple[str, ...], tuple[str, ...], str], ...] = field(init=False)
+    # namespaces, decided once: (namespace, identityMap key, hashed).
+    identity_plan: tuple[tuple[str, str, bool], ...] | None = field(init=False)
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -87,6 +97,30 @@ class ExportContext:
             tuple((s, t) for s, t in self.attributes if s and t and t[0] not in RESERVED_KEYS),
         )
         set_(self, "hashed_namespaces", frozenset(ns for ns, h in self.namespaces or () if h))
+        set_(
+            self,
+            "segment_extras",
+            {sid: self._segment_extra(i) for sid, i in self.segments.items()},
+        )
+        set_(self, "attribute_plan", tuple((s, t[:-1], t[-1]) for s, t in self.placeable))
+        set_(
+            self,
+            "identity_plan",
+            None
+            if self.namespaces is None
+            else tuple((ns, ns + HASH_SUFFIX if h else ns, h) for ns, h in self.namespaces),
+        )
+
+    def _segment_extra(self, info: SegmentInfo) -> dict[str, Any]:
+        extra: dict[str, Any] = {}
+        if self.include_names:
+            extra["name"] = info.name
+        if self.include_timestamps:
+            extra["createdAt"] = info.created_ms
+            extra["updatedAt"] = info.updated_ms
+            extra["mappingCreatedAt"] = info.mapping_created_ms
+            extra["mappingUpdatedAt"] = info.mapping_updated_ms
+        return extra
 
     def hashed(self, namespace: str) -> bool:
         return namespace in self.hashed_namespaces
@@ -141,7 +175,7 @@ def build_record(
     _put_attributes(document, context, snapshot.attributes)
     document["segmentMembership"] = {"ups": _segment_entries(context, snapshot)}
     document["identityMap"] = _identity_map(context, snapshot.identities)
-    data = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    data = _encode(document).encode("utf-8")
     key = partition_key_for(context, snapshot)
     return BuiltRecord(
         profile_id=snapshot.profile_id,
@@ -215,7 +249,7 @@ def _put_attributes(
     document: dict[str, Any], context: ExportContext, attributes: dict[str, Any]
 ) -> None:
     # The hot loop of every export: plain lookups, no helper calls per path.
-    for source, target in context.placeable:
+    for source, parents, leaf in context.attribute_plan:
         value: Any = attributes
         try:
             for part in source:
@@ -223,12 +257,11 @@ def _put_attributes(
         except (KeyError, TypeError, IndexError):
             continue  # not set on this profile: left out
         node = document
-        for part in target[:-1]:
+        for part in parents:
             child = node.get(part)
             if child.__class__ is not dict:
                 child = node[part] = {}
             node = child
-        leaf = target[-1]
         if value.__class__ is dict and node.get(leaf).__class__ is dict:
             # Two mappings into one object (`person` and `person.name.firstName`) merge.
             node[leaf] = _merged(node[leaf], value)
@@ -250,18 +283,14 @@ def _merged(into: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
 
 def _segment_entries(context: ExportContext, snapshot: ProfileSnapshot) -> dict[str, Any]:
     ups: dict[str, Any] = {}
+    extras = context.segment_extras
     for segment_id, (status, qualified_at) in snapshot.memberships.items():
-        info = context.segments.get(segment_id)
-        if info is None:
+        extra = extras.get(segment_id)
+        if extra is None:
             continue
         entry: dict[str, Any] = {"lastQualificationTime": iso_utc(qualified_at), "status": status}
-        if context.include_names:
-            entry["name"] = info.name
-        if context.include_timestamps:
-            entry["createdAt"] = info.created_ms
-            entry["updatedAt"] = info.updated_ms
-            entry["mappingCreatedAt"] = info.mapping_created_ms
-            entry["mappingUpdatedAt"] = info.mapping_updated_ms
+        if extra:
+            entry.update(extra)
         ups[segment_id] = entry
     return ups
 
@@ -270,16 +299,16 @@ def _identity_map(
     context: ExportContext, identities: list[tuple[str, str]]
 ) -> dict[str, list[dict[str, str]]]:
     identity_map: dict[str, list[dict[str, str]]] = {}
-    if context.namespaces is None:
+    plan = context.identity_plan
+    if plan is None:
         for namespace, value in identities:
             identity_map.setdefault(namespace, []).append({"id": value})
         return identity_map
-    for namespace, hashed in context.namespaces:
-        values = [value for ns, value in identities if ns == namespace]
-        if not values:
-            continue
+    for namespace, key, hashed in plan:
         if hashed:
-            identity_map[namespace + HASH_SUFFIX] = [{"id": hash_identity(v)} for v in values]
+            values = [{"id": hash_identity(v)} for ns, v in identities if ns == namespace]
         else:
-            identity_map[namespace] = [{"id": v} for v in values]
+            values = [{"id": v} for ns, v in identities if ns == namespace]
+        if values:
+            identity_map[key] = values
     return identity_map

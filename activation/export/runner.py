@@ -36,7 +36,7 @@ from activation.export.records import ExportContext, ProfileSnapshot, build_reco
 from activation.export.selectors import CURRENT_STATUSES, snapshots_for
 from activation.export.sinks import Sink
 from activation.models import Backfill, BackfillStatus, Dataflow
-from profiles.changes import ChangeCursor, changes_after, cursor_of
+from profiles.changes import ChangeCursor, change_rows_after, cursor_of
 from profiles.models import SegmentMembership
 
 logger = logging.getLogger(__name__)
@@ -89,7 +89,7 @@ class Run:
 
     def _changes_step(self) -> bool:
         cursor = ChangeCursor(self.dataflow.cursor_txid, self.dataflow.cursor_change_id)
-        changes = changes_after(cursor, limit=CHANGE_CHUNK)
+        changes = change_rows_after(cursor, limit=CHANGE_CHUNK)
         if not changes:
             return False
         started = time.monotonic()
