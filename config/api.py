@@ -76,7 +76,8 @@ api = StreamlineAPI(
     auth=BearerToken(),
     description=(
         "Streaming ingestion of profiles and the product's REST API. Authenticate with "
-        "`Authorization: Bearer <token>`. Every error answer is "
+        "`Authorization: Bearer <token>`; create a token in Django admin (Core, API tokens) "
+        "or with `python manage.py api_token <username>`. Every error answer is "
         '`{"error": {"code": "...", "message": "...", "fields": {"<location>": "<problem>"}}}`.'
     ),
 )

@@ -8,6 +8,8 @@ from destinations.views import catalog
 
 # The admin logs in through the same rate-limited login page as everyone.
 admin.site.login = login_required(admin.site.login)
+admin.site.site_header = "Streamline administration"
+admin.site.site_title = "Streamline admin"
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -56,3 +56,8 @@ def test_only_staff_get_into_the_admin(client):
     client.force_login(UserFactory(role=VIEWER))
     response = client.get("/admin/")
     assert response.status_code == 302  # to the login page
+
+
+def test_the_admin_carries_the_product_name(admin_client):
+    html = admin_client.get("/admin/").content.decode()
+    assert "Streamline administration" in html and "Django administration" not in html

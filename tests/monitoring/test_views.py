@@ -345,6 +345,7 @@ def test_lookup_finds_every_record_sent_for_a_profile(logged_in_client, dataflow
     DeliveryLogFactory(dataflow=dataflow, profile_id=pid + 1)
     html = lookup(logged_in_client, identity="email:jane@example.com")
     assert f"Profile {pid}" in html and "email:jane@example.com" in html
+    assert f'href="{reverse("profiles:profile_detail", args=[pid])}"' in html
     assert "shardId-000000000003" in html and "49600000000000111" in html
     assert "Backfill: the segment was activated or re-exported" in html
     assert "Segment membership changed" in html
