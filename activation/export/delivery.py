@@ -160,13 +160,14 @@ def _send_batch(
                         result.error_message or result.error_code,
                     )
                 else:
-                    delivered.append(
+                    record = item.record
+                    delivered.append(  # positional: once per delivered record
                         Delivered(
-                            profile_id=item.record.profile_id,
-                            record_id=item.record.record_id,
-                            reason=item.reason,
-                            shard_id=result.shard_id or "",
-                            sequence_number=result.sequence_number or "",
+                            record.profile_id,
+                            record.record_id,
+                            item.reason,
+                            result.shard_id or "",
+                            result.sequence_number or "",
                         )
                     )
             if len(failed) < len(pending):

@@ -177,13 +177,8 @@ def build_record(
     document["identityMap"] = _identity_map(context, snapshot.identities)
     data = _encode(document).encode("utf-8")
     key = partition_key_for(context, snapshot)
-    return BuiltRecord(
-        profile_id=snapshot.profile_id,
-        record_id=record_id,
-        data=data,
-        partition_key=key,
-        size_bytes=len(data) + len(key.encode("utf-8")),
-    )
+    # Positional: this runs once per exported profile.
+    return BuiltRecord(snapshot.profile_id, record_id, data, key, len(data) + _utf8_len(key))
 
 
 def record_for_profile(*, dataflow: Dataflow, profile_id: int) -> BuiltRecord:
@@ -210,7 +205,11 @@ def partition_key_for(context: ExportContext, snapshot: ProfileSnapshot) -> str:
     """
     source = context.partition_key_source
     if source and source != PROFILE_ID_SOURCE:
-        value = next((v for ns, v in snapshot.identities if ns == source and v), "")
+        value = ""
+        for namespace, candidate in snapshot.identities:
+            if namespace == source and candidate:
+                value = candidate
+                break
         if value:
             if context.hashed(source):
                 value = hash_identity(value)
@@ -218,6 +217,10 @@ def partition_key_for(context: ExportContext, snapshot: ProfileSnapshot) -> str:
                 value = hashlib.sha256(value.encode("utf-8")).hexdigest()
             return value
     return str(snapshot.profile_id)
+
+
+def _utf8_len(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8"))
 
 
 def new_record_id() -> str:

@@ -72,13 +72,9 @@ def snapshots_for(context: ExportContext, profile_ids: list[int]) -> dict[int, P
         states = _states_postgresql(context, profile_ids)
     else:
         states = _states_orm(context, profile_ids)
+    # Positional: one snapshot per exported profile.
     return {
-        profile_id: ProfileSnapshot(
-            profile_id=profile_id,
-            attributes=attributes or {},
-            identities=identities,
-            memberships=memberships,
-        )
+        profile_id: ProfileSnapshot(profile_id, attributes or {}, identities, memberships)
         for profile_id, attributes, identities, memberships in states
     }
 
@@ -99,11 +95,12 @@ def _states_postgresql(context: ExportContext, profile_ids: list[int]) -> Iterat
         "(SELECT json_agg(json_build_array(m.segment_id, m.status, m.last_qualification_time)) "
         f"FROM {_MEMBERSHIPS} m WHERE m.profile_id = p.id "
         "AND m.segment_id = ANY(%(segments)s::uuid[])))), '[]')::text "
-        f"FROM {_PROFILES} p WHERE p.id = ANY(%(ids)s)",
+        f"FROM {_PROFILES} p WHERE p.id = ANY(%(ids)s::bigint[])",
         {
             "namespaces": sorted(namespaces or ()),
             "segments": list(context.segments),
-            "ids": list(profile_ids),
+            # An array literal: adapting a list of ints costs a call per element.
+            "ids": "{" + ",".join(map(str, profile_ids)) + "}",
         },
     )
     # Profiles written together share their qualification time: parse each once.

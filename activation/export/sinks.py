@@ -56,6 +56,7 @@ class MemorySink:
     def __init__(self, *, keep: bool = True, shards: int = 4) -> None:
         self.keep = keep
         self.shards = shards
+        self._shard_ids = [f"shardId-{shard:012d}" for shard in range(shards)]
         self.entries: list[tuple[bytes, str]] = []
         self.calls = 0
         self.accepted = 0
@@ -69,15 +70,8 @@ class MemorySink:
                 self.accepted += 1
                 if self.keep:
                     self.entries.append((data, key))
-                shard = zlib.crc32(key.encode("utf-8")) % self.shards
-                results.append(
-                    EntryResult(
-                        shard_id=f"shardId-{shard:012d}",
-                        sequence_number=f"{self.accepted:056d}",
-                        error_code=None,
-                        error_message=None,
-                    )
-                )
+                shard_id = self._shard_ids[zlib.crc32(key.encode("utf-8")) % self.shards]
+                results.append(EntryResult(shard_id, f"{self.accepted:056d}", None, None))
         return results
 
     def clear(self) -> None:
