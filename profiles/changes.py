@@ -170,7 +170,7 @@ def change_rows_after(cursor: ChangeCursor, *, limit: int) -> list[ChangeRow]:
     with connection.cursor() as cur:
         cur.execute(sql, params)
         rows = json.loads(cur.fetchone()[0])
-    return [ChangeRow(*row) for row in rows]
+    return list(map(ChangeRow._make, rows))
 
 
 def _settled_after_postgresql(

@@ -51,7 +51,7 @@ class Decision:
 
     def add(self, profile_id: int, reason: str) -> None:
         current = self.reasons.get(profile_id)
-        if current is None or _RANK[reason] > _RANK[current]:
+        if current is None or (current != reason and _RANK[reason] > _RANK[current]):
             self.reasons[profile_id] = reason
 
 
