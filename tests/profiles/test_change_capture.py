@@ -3,6 +3,7 @@ import pytest
 from profiles.changes import (
     START,
     ChangeCursor,
+    change_rows_after,
     change_touches_paths,
     changes_after,
     cursor_of,
@@ -107,3 +108,27 @@ def test_profiles_changed_is_not_sent_when_the_transaction_rolls_back():
         assert len(received) == 1
     finally:
         profiles_changed.disconnect(listener)
+
+
+def test_change_rows_after_reads_the_same_changes_as_changes_after_in_pages():
+    first = write("a@x.io", n=1)
+    write("b@x.io", n=2)
+    profile_upsert(
+        record={"identityMap": {"email": [{"id": "a@x.io"}]}, "attributes": {"n": 3}},
+        source="api",
+    )
+    expected = changes_after(START, limit=100)
+    rows, cursor = [], START
+    while batch := change_rows_after(cursor, limit=2):
+        rows.extend(batch)
+        cursor = cursor_of(batch[-1])
+    assert [(r.txid, r.id, r.profile_id) for r in rows] == [
+        (c.txid, c.id, c.profile_id) for c in expected
+    ]
+    assert [r.written_paths for r in rows] == [c.written_paths for c in expected]
+    assert [r.membership_changes for r in rows] == [c.membership_changes for c in expected]
+    # A new profile's identity was added; writing it again by the same identity adds none.
+    assert [r.identities_changed for r in rows] == [True, True, False]
+    assert rows[2].profile_id == first.profile_id
+    assert change_rows_after(cursor, limit=10) == []
+    assert change_rows_after(START, limit=0) == []
