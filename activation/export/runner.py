@@ -109,7 +109,11 @@ class Run:
         outcome = self._export(eligible, decision.reasons, snapshots, started)
         new_cursor = cursor_of(changes[-1])
         with transaction.atomic():
-            self._advance(cursor_txid=new_cursor.txid, cursor_change_id=new_cursor.change_id)
+            self._advance(
+                active=not outcome.empty,
+                cursor_txid=new_cursor.txid,
+                cursor_change_id=new_cursor.change_id,
+            )
             outcome_record(self.dataflow.pk, outcome, now=timezone.now())
         self.dataflow.cursor_txid = new_cursor.txid
         self.dataflow.cursor_change_id = new_cursor.change_id
@@ -132,7 +136,7 @@ class Run:
         outcome = self._export(todo, dict.fromkeys(todo, REASON_BACKFILL), snapshots, started)
         now = timezone.now()
         with transaction.atomic():
-            self._advance()
+            self._advance(active=not outcome.empty)
             for backfill in backfills:
                 processed = backfill.processed + per_segment.get(str(backfill.segment_id), 0)
                 fields: dict[str, object] = {"processed": processed}
@@ -212,17 +216,21 @@ class Run:
             outcome.delivered, outcome.failed = stop.delivered, stop.failed
             outcome.processing_ms = int((time.monotonic() - started) * 1000)
             with transaction.atomic():
-                self._advance()
+                self._advance(active=not outcome.empty)
                 outcome_record(self.dataflow.pk, outcome, now=timezone.now())
             self._count(outcome)
             raise
         outcome.processing_ms = int((time.monotonic() - started) * 1000)
         return outcome
 
-    def _advance(self, **fields: object) -> None:
-        """Write progress only while this run still owns the dataflow."""
+    def _advance(self, *, active: bool = False, **fields: object) -> None:
+        """Write progress only while this run still owns the dataflow.
+
+        `active`: this step exported (or excluded or failed) something, which is
+        what the UI's "last activity" tells the marketer.
+        """
         updates: dict[str, object] = {"locked_until": timezone.now() + lease(), **fields}
-        if fields:
+        if active:
             updates["last_activity_at"] = timezone.now()
         owned = Dataflow.objects.filter(pk=self.dataflow.pk, lock_token=self.lease.token).update(
             **updates

@@ -231,6 +231,23 @@ def test_backfills_of_several_segments_send_each_member_once(sink):
     keys = [key for _, key in sink.entries]
     assert len(keys) == len(set(keys)) == 40
     assert {b.processed for b in Backfill.objects.filter(dataflow=dataflow)} == {30, 40}
+    dataflow.refresh_from_db()
+    assert dataflow.last_activity_at is not None, "a backfill's deliveries are activity"
+
+
+def test_changes_that_export_nothing_are_not_activity(sink):
+    vip = vip_segment()
+    dataflow = dataflow_for([vip])
+    export(dataflow, sink)
+    dataflow.refresh_from_db()
+    assert dataflow.last_activity_at is None
+    cursor_before = dataflow.cursor_change_id
+    upsert("nobody@example.com", {"loyalty": {"tier": "bronze"}})
+    export(dataflow, sink)
+    dataflow.refresh_from_db()
+    assert sink.entries == []
+    assert dataflow.cursor_change_id > cursor_before, "the change was read"
+    assert dataflow.last_activity_at is None
 
 
 def test_a_backfill_of_an_unmapped_segment_is_cancelled(sink):
