@@ -57,3 +57,9 @@ def test_pages_serve_htmx_and_css_from_the_project_not_a_cdn(logged_in_client):
 
 def test_healthz_answers_when_the_database_does(client):
     assert client.get(reverse("healthz")).json() == {"status": "ok"}
+
+
+def test_the_favicon_is_served_from_the_project(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"] == "/static/img/logo.svg"
