@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import resource
+import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,3 +40,31 @@ def bench_database(suffix: str) -> Iterator[None]:
         yield
     finally:
         teardown_databases(old, verbosity=0)
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory (ru_maxrss is in KiB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_child(module: str, *args: str) -> dict:
+    """Run `python -m module args` on the database in use now and return the JSON
+    it prints last: a fresh process, so its peak RSS is the measured work's own."""
+    from tests.conftest import database_url_of_current_test_db
+
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url_of_current_test_db(),
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+    }
+    child = subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if child.returncode != 0:
+        raise RuntimeError(f"{module} {' '.join(args)} failed:\n{child.stderr[-3000:]}")
+    return json.loads(child.stdout.strip().splitlines()[-1])

@@ -27,11 +27,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
-import resource
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -39,7 +36,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from benchmarks.common import ROOT, bench_database, django_setup
+from benchmarks.common import bench_database, django_setup, peak_rss_mb, run_child
 
 
 @dataclass(frozen=True)
@@ -289,22 +286,9 @@ def _incremental_runs(world: _World, base: int, store: int, sizes: Sizes) -> lis
 
 def _backfill(world: _World, sizes: Sizes) -> tuple[float, float]:
     """A backfill of the whole (big) segment, run in a fresh process to measure its RSS."""
-    from tests.conftest import database_url_of_current_test_db
-
     dataflow = world.dataflow(backfill=True)
     members = dataflow.backfills.get().total
-    env = {**os.environ, "DATABASE_URL": database_url_of_current_test_db()}
-    child = subprocess.run(
-        [sys.executable, "-m", "benchmarks.delivery", "--backfill-child", str(dataflow.pk)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if child.returncode != 0:
-        raise RuntimeError(f"backfill process failed:\n{child.stderr[-3000:]}")
-    result = json.loads(child.stdout.strip().splitlines()[-1])
+    result = run_child("benchmarks.delivery", "--backfill-child", str(dataflow.pk))
     if result["exported"] != members:
         raise RuntimeError(f"backfill exported {result['exported']} of {members} members")
     _note(f"backfill: {members} members in {result['seconds']:.1f} s")
@@ -318,9 +302,7 @@ def _backfill_child(dataflow_id: int) -> dict[str, float]:
     started = time.perf_counter()
     _run_until_caught_up(dataflow_id, sink=sink)
     seconds = time.perf_counter() - started
-    # ru_maxrss is in KiB on Linux: the peak of this whole process.
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"exported": sink.accepted, "seconds": seconds, "peak_rss_mb": peak}
+    return {"exported": sink.accepted, "seconds": seconds, "peak_rss_mb": peak_rss_mb()}
 
 
 # --------------------------------------------------------------------------

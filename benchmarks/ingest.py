@@ -26,13 +26,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import resource
-import subprocess
 import sys
 import time
 
-from benchmarks.common import ROOT, bench_database, django_setup
+from benchmarks.common import bench_database, django_setup, peak_rss_mb, run_child
 
 SEGMENT_RULES = [
     {"path": "loyalty.tier", "op": "in", "value": ["gold", "platinum"]},
@@ -172,7 +169,7 @@ def reevaluate(*, store: int) -> None:
 
     Segment.objects.update(active=False)
     segment = segment_create(name="bench reevaluation", rule=RULE_BEFORE, evaluate=False)
-    first_run = _run_child(str(segment.pk))
+    first_run = run_child("benchmarks.ingest", "--evaluate", str(segment.pk))
     print(f"segment_evaluation_1m_s: {first_run['seconds']:.1f}")
     print(f"segment_evaluation_peak_rss_mb: {first_run['rss_mb']:.0f}")
     print(f"segment_evaluation_realized: {first_run['realized']}")
@@ -180,36 +177,13 @@ def reevaluate(*, store: int) -> None:
 
     segment.rule = RULE_AFTER
     segment.save()
-    second = _run_child(str(segment.pk))
+    second = run_child("benchmarks.ingest", "--evaluate", str(segment.pk))
     print(f"segment_reevaluation_1m_s: {second['seconds']:.1f}")
     print(f"segment_reevaluation_peak_rss_mb: {second['rss_mb']:.0f}")
     print(
         f"segment_reevaluation_transitions: realized={second['realized']} "
         f"exited={second['exited']} existing={second['existing']}"
     )
-
-
-def _run_child(segment_id: str) -> dict:
-    """Evaluate in a fresh process, so its peak RSS is the evaluation's own."""
-    from django.conf import settings
-
-    db = settings.DATABASES["default"]
-    url = (
-        f"postgres://{db['USER']}{':' + db['PASSWORD'] if db.get('PASSWORD') else ''}"
-        f"@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
-    )
-    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "config.settings.test"}
-    done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.ingest", "--evaluate", segment_id],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"evaluation failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def _child_evaluate(segment_id: str) -> None:
@@ -220,7 +194,7 @@ def _child_evaluate(segment_id: str) -> None:
     seconds = time.perf_counter() - started
     if not stats.completed:
         raise SystemExit("the evaluation stopped before the end")
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss_mb = peak_rss_mb()
     result = {
         "seconds": seconds,
         "rss_mb": rss_mb,
