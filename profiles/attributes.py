@@ -8,14 +8,26 @@ by a removal are pruned, so a document never holds ``{}`` or ``null``.
 """
 
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+from core.input_policy import printable, scalar_problem
 
 # One path segment: letters, digits, underscore, hyphen, and a leading "_" for
 # tenant namespaces as XDM uses them. No dots (they separate segments).
 SEGMENT_RE = re.compile(r"^[A-Za-z0-9_@$-]{1,100}$")
+KEY_PROBLEM = (
+    "invalid attribute name: use 1-100 letters, digits, '_', '-', '@' or '$' "
+    "(no dots: nest objects instead)"
+)
+# Limits of one write (README, Security). Depth counts objects and arrays alike.
 MAX_DEPTH = 12
 MAX_PATH_LENGTH = 500
+MAX_LEAF_PATHS = 2_000
+MAX_STRING_LENGTH = 16_384
+MAX_ARRAY_LENGTH = 1_000
+MAX_REPORTED_ERRORS = 20
 
 _MISSING = object()
 
@@ -62,28 +74,73 @@ def leaf_paths(document: dict, prefix: str = "") -> list[str]:
     return paths
 
 
+def leaf_items(document: dict) -> Iterator[tuple[tuple[str, ...], Any]]:
+    """(keys, value) of every leaf in document order (leaf_paths' order), lazily."""
+    stack: list[tuple[tuple[str, ...], Iterator]] = [((), iter(document.items()))]
+    while stack:
+        keys, items = stack[-1]
+        for key, value in items:
+            if isinstance(value, dict) and value:
+                stack.append(((*keys, key), iter(value.items())))
+                break
+            yield (*keys, key), value
+        else:
+            stack.pop()
+
+
+def document_of(items: Iterable[tuple[tuple[str, ...], Any]]) -> dict:
+    """The nested document holding exactly these leaves."""
+    document: dict = {}
+    for keys, value in items:
+        node = document
+        for key in keys[:-1]:
+            node = node.setdefault(key, {})
+        node[keys[-1]] = value
+    return document
+
+
 def validate_document(document: Any, *, where: str = "attributes") -> dict[str, str]:
-    """Errors keyed by dotted location; empty when document is a valid write."""
+    """Errors keyed by dotted location; empty when document is a valid write.
+
+    One pass over the document (iterative, so any nesting is safe) checks the
+    limits below and the input policy (core/input_policy.py: valid text,
+    finite numbers, exact integers), inside arrays too. It stops after
+    ``MAX_REPORTED_ERRORS`` problems.
+    """
     if not isinstance(document, dict):
         return {where: "must be a JSON object"}
     errors: dict[str, str] = {}
-    _validate_object(document, where, 1, errors)
+    leaves = 0
+    stack: list[tuple[Any, str, int]] = [(document, where, 0)]
+    while stack and len(errors) < MAX_REPORTED_ERRORS:
+        node, location, depth = stack.pop()
+        if isinstance(node, dict | list) and node and depth >= MAX_DEPTH:
+            errors[location] = f"is nested deeper than {MAX_DEPTH} levels"
+        elif isinstance(node, dict):
+            children = []
+            for key, child in node.items():
+                here = f"{location}.{key}"
+                if not isinstance(key, str) or not SEGMENT_RE.match(key):
+                    errors[printable(here)] = KEY_PROBLEM
+                    continue
+                if not (isinstance(child, dict) and child):
+                    leaves += 1  # as leaf_paths counts: non-objects (arrays as one), {}
+                children.append((child, here, depth + 1))
+            stack.extend(reversed(children))  # popped in document order
+        elif isinstance(node, list):
+            if len(node) > MAX_ARRAY_LENGTH:
+                errors[location] = f"has {len(node):,} items; at most {MAX_ARRAY_LENGTH:,}"
+            else:
+                stack.extend(
+                    (node[i], f"{location}[{i}]", depth + 1) for i in reversed(range(len(node)))
+                )
+        elif isinstance(node, str) and len(node) > MAX_STRING_LENGTH:
+            errors[location] = f"is {len(node):,} characters long; at most {MAX_STRING_LENGTH:,}"
+        elif problem := scalar_problem(node):
+            errors[location] = problem
+    if leaves > MAX_LEAF_PATHS and len(errors) < MAX_REPORTED_ERRORS:
+        errors[where] = f"has {leaves:,} attribute paths; at most {MAX_LEAF_PATHS:,} per write"
     return errors
-
-
-def _validate_object(value: dict, where: str, depth: int, errors: dict[str, str]) -> None:
-    if depth > MAX_DEPTH:
-        errors[where] = f"is nested deeper than {MAX_DEPTH} levels"
-        return
-    for key, child in value.items():
-        location = f"{where}.{key}"
-        if not SEGMENT_RE.match(key):
-            errors[location] = (
-                "invalid attribute name: use 1-100 letters, digits, '_', '-', '@' or '$' "
-                "(no dots: nest objects instead)"
-            )
-        elif isinstance(child, dict):
-            _validate_object(child, location, depth + 1, errors)
 
 
 @dataclass

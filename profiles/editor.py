@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.input_policy import InputError, parse_json
 from profiles.rules import ALIASES, OPERATORS, RuleError
 
 OPERATOR_LABELS = {
@@ -83,9 +84,9 @@ def _scalar_text(value: Any) -> str:
 def _parse_scalar(text: str) -> Any:
     text = text.strip()
     try:
-        value = json.loads(text)
-    except ValueError:
-        return text
+        value = parse_json(text)
+    except InputError:
+        return text  # not JSON (or NaN, 1e400…): the text as typed
     return value if isinstance(value, str | int | float | bool) else text
 
 

@@ -15,6 +15,10 @@ Every problem is reported with its location so the caller can name the field.
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+from core.input_policy import InputError, check_json
 from profiles.attributes import validate_document
 
 MAX_IDENTITIES = 50
@@ -52,10 +56,24 @@ def normalize_identity(namespace: str, value: str) -> str:
     return value.lower() if namespace == "email" else value
 
 
+def identity_value_problem(namespace: str, value: str) -> str | None:
+    """Why a (normalized) identity value is refused for namespace, or None."""
+    if namespace == "email":
+        try:
+            validate_email(value)
+        except ValidationError:
+            return f"'{value}' is not an e-mail address"
+    return None
+
+
 def parse_record(data: Any, *, namespaces: set[str]) -> ProfileRecord | RecordError:
     """A ProfileRecord, or a RecordError naming every bad field."""
     if not isinstance(data, dict):
         return RecordError("invalid_record", "A profile record must be a JSON object.")
+    try:
+        check_json(data)  # the input policy: text, numbers, nesting (core/input_policy.py)
+    except InputError as error:
+        return RecordError("invalid_record", str(error), error.fields)
     errors: dict[str, str] = {}
     if data.keys() - RECORD_KEYS:
         for key in sorted(data.keys() - RECORD_KEYS):
@@ -135,4 +153,8 @@ def _parse_identity(
         if flag in item and not isinstance(item[flag], bool):
             errors[f"{where}.{flag}"] = "must be true or false"
             return None
+    # A removal may name a value stored before the syntax check existed.
+    if item.get("remove") is not True and (problem := identity_value_problem(namespace, value)):
+        errors[f"{where}.id"] = problem
+        return None
     return namespace, value

@@ -28,6 +28,7 @@ from activation.wizard.forms import (
     segment_selection,
 )
 from activation.wizard.steps import Step, blocking_step, resume_step, step_states
+from core.input_policy import parse_id
 from core.roles import editor_required
 from profiles.models import Profile
 
@@ -194,15 +195,18 @@ def wizard_segments(request: HttpRequest, pk: int) -> HttpResponse:
         current = selectors.selected_segment_ids(dataflow=dataflow)
         chosen = segment_selection(current=current, data=request.POST)
         if chosen != current:
-            services.dataflow_set_segments(dataflow=dataflow, segment_ids=chosen)
-        action = request.POST.get("action")
+            try:
+                services.dataflow_set_segments(dataflow=dataflow, segment_ids=chosen)
+            except ValidationError as refused:  # a ticked segment was deleted meanwhile
+                error, chosen = " ".join(refused.messages), current
+        action = "" if error else request.POST.get("action")  # refused: stay and say why
         if action == "back":
             return redirect(_step_url(Step.DESTINATION, dataflow))
         if action == "next":
             if chosen:
                 return redirect(_step_url(Step.MAPPING, dataflow))
             error = "Select at least one segment to activate."
-        elif not request.htmx:
+        elif not request.htmx and not error:
             url = _step_url(Step.SEGMENTS, dataflow)
             return redirect(f"{url}?{urlencode({'q': query, 'page': page})}")
     page_obj, rows = selectors.segment_page(dataflow=dataflow, query=query, page=page)
@@ -309,14 +313,15 @@ def _sample(dataflow: Dataflow, requested: str, after: str) -> dict:
     error = ""
     profile_id = None
     if requested.strip():
-        if not requested.strip().isdigit():
+        wanted = parse_id(requested)
+        if wanted is None:
             error = f"“{requested}” is not a profile id."
-        elif not selectors.is_member(dataflow=dataflow, profile_id=int(requested)):
-            error = f"Profile {requested} is not a current member of the selected segments."
+        elif not selectors.is_member(dataflow=dataflow, profile_id=wanted):
+            error = f"Profile {wanted} is not a current member of the selected segments."
         else:
-            profile_id = int(requested)
+            profile_id = wanted
     if profile_id is None:
-        previous = int(after) if after.isdigit() else None
+        previous = parse_id(after)
         profile_id = selectors.sample_member_id(dataflow=dataflow, after=previous)
     if profile_id is None:
         return {"sample_error": error, "record": None}

@@ -69,6 +69,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # NUL or lone surrogates in a query string or form: 400 naming it (core/input_policy.py).
+    "core.input_policy.RefuseUnstorableTextMiddleware",
     # Viewers (read-only) get 403 on every write; see core/roles.py.
     "core.roles.RoleRequiredMiddleware",
     # Who is acting, for the audit log (audit/context.py).
