@@ -12,6 +12,8 @@ from ninja import Field, Schema
 from pydantic import ConfigDict
 from pydantic.alias_generators import to_camel
 
+from activation.services import MAX_ATTRIBUTES
+
 
 class ApiIn(Schema):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=False, extra="forbid")
@@ -219,7 +221,7 @@ class ProfileSelectorIn(ApiIn):
 
 
 class ProfileSelectorsIn(ApiIn):
-    selectors: list[ProfileSelectorIn] = Field(default_factory=list, max_length=500)
+    selectors: list[ProfileSelectorIn] = Field(default_factory=list, max_length=MAX_ATTRIBUTES)
 
 
 class IdentitySelectorIn(ApiIn):

@@ -199,7 +199,8 @@ def parse_json(
             parse_constant=_parse_constant,
         )
     except json.JSONDecodeError as exc:
-        message = f"is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+        where = f"line {exc.lineno}, column {exc.colno}" if "\n" in data else f"column {exc.colno}"
+        message = f"is not valid JSON: {exc.msg} ({where})"
         raise InputError(field, message, code="malformed_json") from exc
     except RecursionError as exc:
         raise InputError(field, f"is nested deeper than {max_depth} levels") from exc

@@ -130,7 +130,9 @@ def _records_from_body(request: HttpRequest) -> tuple[list[Any], bool]:
         raise ApiError(400, "empty_body", "Send one profile record or a JSON array of records.")
     # InputError (bad JSON, NaN, huge numbers, deep nesting, NUL, lone surrogates) is
     # answered by config/api.py as a 400 naming the field, e.g. [3].attributes.name.
-    data = parse_json(request.body)
+    # Syntax here; each record is checked on its own by parse_record, so one bad record
+    # of a batch does not refuse the others.
+    data = parse_json(request.body, check=False)
     if isinstance(data, dict):
         return [data], False
     if not isinstance(data, list):

@@ -44,10 +44,19 @@ def split_path(path: str) -> list[str]:
     for key in keys:
         if not SEGMENT_RE.match(key):
             raise ValueError(
-                f"'{path}' is not a valid path: each part must be 1-100 letters, digits, "
+                "is not a valid path: each part must be 1-100 letters, digits, "
                 "'_', '-', '@' or '$', separated by dots"
             )
     return keys
+
+
+def path_problem(path: str) -> str | None:
+    """Why path is not an attribute path a profile can hold, or None (see split_path)."""
+    try:
+        split_path(path)
+    except ValueError as exc:
+        return str(exc)
+    return None
 
 
 def get_path(document: dict, keys: list[str]) -> Any:

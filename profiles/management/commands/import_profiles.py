@@ -88,9 +88,9 @@ def _batches(
             continue
         try:
             # The record itself is checked against the input policy by profiles_upsert.
-            batch.append((number, parse_json(text, check=False)))
+            batch.append((number, parse_json(text.rstrip("\r\n"), check=False)))
         except InputError as exc:
-            report.append((number, exc.message))
+            report.append((number, exc.message.removeprefix("is ")))
             continue
         if len(batch) == size:
             yield batch, number
