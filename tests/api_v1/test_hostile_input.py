@@ -49,7 +49,7 @@ def record(attributes: str = "{}", email: str = '"ann@example.com"') -> str:
         (record(email='"x\\u0000y@example.com"'), "identityMap.email[0].id", "NUL"),
         (record(email='"not-an-address"'), "identityMap.email[0].id", "not an e-mail"),
         (record('{"list": [{"bad key": 1}]}'), "attributes.list[0].bad key", "attribute name"),
-        (record(f'{{"s": "{"x" * 16_385}"}}'), "attributes.s", "at most 16,384"),
+        (record(f'{{"s": "{"x" * 65_537}"}}'), "attributes.s", "at most 65,536"),
         (record("{" + '"l": [' + ",".join(["1"] * 1001) + "]}"), "attributes.l", "at most 1,000"),
         (
             record("{" + ",".join(f'"k{i}": {i}' for i in range(2001)) + "}"),
