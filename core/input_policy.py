@@ -92,13 +92,19 @@ def check_text(value: str, *, field: str) -> str:
 
 def parse_id(value: Any) -> int | None:
     """A database id (1..2^63 - 1) from a query-string value; None for anything else."""
+    number = parse_index(value, limit=MAX_ID)
+    return number if number else None
+
+
+def parse_index(value: Any, *, limit: int = 10**6) -> int | None:
+    """A whole number 0..limit in ASCII digits (not "²" or other Unicode digits); else None."""
     if not isinstance(value, str):
         return None
     value = value.strip()
-    if not value.isascii() or not value.isdigit() or len(value) > len(str(MAX_ID)):
+    if not value.isascii() or not value.isdigit() or len(value) > len(str(limit)):
         return None
     number = int(value)
-    return number if 1 <= number <= MAX_ID else None
+    return number if number <= limit else None
 
 
 # --- JSON ----------------------------------------------------------------------------

@@ -72,8 +72,8 @@ def profiles_search(*, query: str) -> QuerySet[Profile]:
     for code in sorted(codes):
         value = normalize_identity(code, query)
         matches |= Q(identities__namespace=code, identities__value=value)
-    if query.isdigit():
-        matches |= Q(pk=int(query))
+    if (profile_id := parse_id(query)) is not None:
+        matches |= Q(pk=profile_id)
     return profiles.filter(matches).distinct()
 
 

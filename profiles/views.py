@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from core.input_policy import InputError, parse_json
+from core.input_policy import InputError, parse_index, parse_json
 from profiles.editor import MATCHES, OPERATOR_LABELS, Row, rows_from_data, rows_from_rule
 from profiles.forms import ProfilePatchForm, SegmentForm, rule_from_submission
 from profiles.models import Profile, Segment
@@ -145,8 +145,7 @@ def segment_editor(request: HttpRequest) -> HttpResponse:
     note = ""
     if action == "add":
         rows.append(Row())
-    elif action.startswith("remove-") and action[7:].isdigit():
-        index = int(action[7:])
+    elif action.startswith("remove-") and (index := parse_index(action[7:])) is not None:
         rows = [row for i, row in enumerate(rows) if i != index] or [Row()]
     elif action == "to-json":
         rule, _ = rule_from_submission(_with(data, mode="builder"), rows)

@@ -87,8 +87,8 @@ def wizard_start(request: HttpRequest) -> HttpResponse:
     """Step 1 for a new dataflow; entered from a connection it goes straight to segments."""
     connections = selectors.connections_for_user(user=request.user)
     connection_id = request.GET.get("connection", "")
-    if request.method == "GET" and connection_id.isdigit():
-        connection = connections.filter(pk=int(connection_id)).first()
+    if request.method == "GET" and (wanted := parse_id(connection_id)) is not None:
+        connection = connections.filter(pk=wanted).first()
         if connection is not None:
             dataflow = services.dataflow_draft_create(user=request.user, connection=connection)
             return redirect(_step_url(Step.SEGMENTS, dataflow))
@@ -141,8 +141,8 @@ def wizard_drafts(request: HttpRequest) -> HttpResponse:
     """Unfinished wizards to resume or discard (the destinations page embeds the section)."""
     drafts = selectors.drafts_for_user(user=request.user)
     connection_id = request.GET.get("connection", "")
-    if connection_id.isdigit():
-        drafts = drafts.filter(connection_id=int(connection_id))
+    if (wanted := parse_id(connection_id)) is not None:
+        drafts = drafts.filter(connection_id=wanted)
     rows = [{"dataflow": d, "next_step": resume_step(d)} for d in drafts[:100]]
     template = T + "drafts.html" + ("#drafts-section" if request.htmx else "")
     return render(request, template, {"rows": rows})

@@ -187,3 +187,27 @@ def test_profile_page_with_a_huge_attributes_page_number(logged_in_client, profi
         response = logged_in_client.get(url, {"attributes_page": page})
         assert response.status_code == 200
         assert json.dumps(1) in response.content.decode()
+
+
+@pytest.mark.parametrize("number", ["²", "9" * 400, str(MAX_ID + 1), "١٢"])
+def test_numbers_in_query_strings_that_python_or_the_database_cannot_take(
+    logged_in_client, user, number
+):
+    from tests.factories import DataflowFactory, ExportRunFactory
+
+    run = ExportRunFactory(dataflow=DataflowFactory(connection=ConnectionFactory(owner=user)))
+    pages = [
+        (reverse("profiles:profile_list"), {"q": number}),
+        (reverse("profiles:segment_editor"), {"action": f"remove-{number}", "path": "a"}),
+        (
+            reverse("profiles:segment_count"),
+            {"path": "a", "op": "within_last_days", "value": number},
+        ),
+        (reverse("activation:run_detail", args=[run.dataflow_id, run.pk]), {"q": number}),
+        (reverse("activation:wizard_start"), {"connection": number}),
+        (reverse("activation:wizard_drafts"), {"connection": number}),
+        (reverse("audit:list"), {"object_id": number}),
+    ]
+    for url, params in pages:
+        response = logged_in_client.get(url, params)
+        assert response.status_code in (200, 302), (url, params, response.status_code)

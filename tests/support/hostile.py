@@ -33,6 +33,8 @@ HOSTILE_TEXTS = [
     "²",
     "١٢",
     "1.5",
+    "remove-²",
+    "remove-" + "9" * 400,
     DEEP_ARRAY,
     DEEP_OBJECT,
     '{"not":' * 300 + '{"path": "a", "op": "exists"}' + "}" * 300,
