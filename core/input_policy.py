@@ -217,6 +217,17 @@ def parse_json(
     return value
 
 
+class PolicyJSONDecoder(json.JSONDecoder):
+    """Django's JSONField form fields read JSON under the policy with this decoder
+    (``forms.JSONField(decoder=PolicyJSONDecoder)``): refused input is "not valid JSON"."""
+
+    def decode(self, s: str, *args: Any) -> Any:
+        try:
+            return parse_json(s)
+        except InputError as exc:
+            raise json.JSONDecodeError(exc.message, s, 0) from exc
+
+
 # --- query strings and forms ------------------------------------------------------------
 
 
