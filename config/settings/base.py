@@ -79,6 +79,11 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
+# The wizard's mapping posts two fields per attribute row (500 rows at most, see
+# activation.services.MAX_ATTRIBUTES) plus the identities: Django's default of 1,000
+# fields would refuse a mapping at the limit with a bare 400.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 5_000
+
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"

@@ -211,3 +211,45 @@ def test_numbers_in_query_strings_that_python_or_the_database_cannot_take(
     for url, params in pages:
         response = logged_in_client.get(url, params)
         assert response.status_code in (200, 302), (url, params, response.status_code)
+
+
+def mapping_post(client: Any, draft: Any, **fields: Any) -> Any:
+    data = {"partition_key": "profile_id", "action": "next", **fields}
+    return client.post(reverse("activation:wizard_mapping", args=[draft.pk]), data)
+
+
+def test_the_wizard_caps_mapped_attributes_like_the_api(logged_in_client, user):
+    from activation.services import MAX_ATTRIBUTES
+
+    draft = draft_with_segments(user, ConnectionFactory(owner=user), [SegmentFactory()])
+    paths = [f"bag.k{i}" for i in range(MAX_ATTRIBUTES + 100)]
+    response = mapping_post(logged_in_client, draft, source_path=paths, target_path=[""] * 600)
+    assert response.status_code == 400
+    assert f"Map at most {MAX_ATTRIBUTES} attributes (600 now)" in response.content.decode()
+    assert not draft.attribute_mappings.exists()
+    # At the limit, with a target per row (1,000+ form fields), the mapping is saved.
+    at_limit = paths[:MAX_ATTRIBUTES]
+    response = mapping_post(
+        logged_in_client, draft, source_path=at_limit, target_path=[""] * MAX_ATTRIBUTES
+    )
+    assert response.status_code == 302
+    assert draft.attribute_mappings.count() == MAX_ATTRIBUTES
+
+
+def test_the_wizard_refuses_a_path_no_profile_can_hold_and_an_unknown_namespace(
+    logged_in_client, user
+):
+    draft = draft_with_segments(user, ConnectionFactory(owner=user), [SegmentFactory()])
+    response = mapping_post(
+        logged_in_client,
+        draft,
+        source_path=["crm:id"],
+        target_path=[""],
+        identity=["fax"],
+        namespace=["fax"],
+    )
+    body = response.content.decode()
+    assert response.status_code == 400
+    assert "is not a valid path" in body
+    assert "“fax” is not a registered identity namespace" in body
+    assert not draft.attribute_mappings.exists()
