@@ -2,7 +2,12 @@
 whatever a client sends, valid or not, the API never answers 5xx, and every
 error answer uses the one error format.
 
-Bounded for the suite: a few dozen examples per operation (under a minute).
+Below it, the input policy's fuzz (core/input_policy.py): hostile values the schema
+cannot express (NaN, 1e400, 5,000 digits, NUL, lone surrogates, deep nesting) drawn
+into random places of every operation, and swept systematically through every value
+and key of every body and every query parameter.
+
+Bounded for the suite: a few dozen examples per operation (a minute or two).
 Raise FUZZ_EXAMPLES to dig deeper, e.g. FUZZ_EXAMPLES=500 pytest tests/api_v1/test_fuzz.py.
 """
 
