@@ -203,6 +203,7 @@ def assert_nothing_unstorable_was_stored() -> None:
         assert text_problem(name) is None
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("role", ["Marketer", "Viewer"])
 @pytest.mark.parametrize("endpoint_name", ENDPOINT_NAMES)
 @settings(
