@@ -160,7 +160,15 @@ def location(parent: str, key: str | int) -> str:
 
 
 def check_json(value: Any, *, field: str = "", max_depth: int = MAX_JSON_DEPTH) -> None:
-    """InputError at the first place value breaks the policy (iterative: any depth is safe)."""
+    """InputError at the first place value breaks the policy (iterative: any depth is safe).
+
+    Clean documents, nearly all of them, are recognised in C (json.dumps refuses
+    NaN and infinities, one regex search finds NUL or a lone surrogate anywhere)
+    plus one cheap pass over the containers; only a suspect document is walked
+    again to name the place.
+    """
+    if _looks_clean(value, max_depth):
+        return
     stack: list[tuple[Any, str, int]] = [(value, field, 0)]
     while stack:
         node, where, depth = stack.pop()
@@ -179,6 +187,48 @@ def check_json(value: Any, *, field: str = "", max_depth: int = MAX_JSON_DEPTH) 
                 stack.extend((child, location(where, i), depth + 1) for i, child in enumerate(node))
         elif problem := scalar_problem(node):
             raise InputError(where, problem)
+
+
+def _looks_clean(value: Any, max_depth: int) -> bool:
+    try:
+        text = json.dumps(value, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError, RecursionError):
+        return False  # NaN, infinity, a placeholder, a non-JSON type, or very deep
+    # json.dumps writes NUL as the escape \u0000 (control characters are always escaped)
+    # and a lone surrogate as itself; text that merely contains "\u0000" goes the slow way.
+    if "\\u0000" in text or (not text.isascii() and _BAD_TEXT.search(text) is not None):
+        return False
+    if type(value) is dict or type(value) is list:
+        return _shape_is_clean(value, max_depth)
+    return scalar_problem(value) is None
+
+
+_PLAIN_LEAVES = frozenset({str, float, bool, type(None)})
+
+
+def _shape_is_clean(node: dict | list, depth_left: int) -> bool:
+    """Containers within depth_left levels, text keys, integers in range, plain types only
+    (one quick pass; anything unusual is left to check_json's walk)."""
+    if depth_left <= 0:
+        return False
+    if type(node) is dict:
+        for key in node:
+            if type(key) is not str:
+                return False  # json.dumps would have turned the key into text
+        children: Any = node.values()
+    else:
+        children = node
+    for child in children:
+        kind = type(child)
+        if kind is dict or kind is list:
+            if not _shape_is_clean(child, depth_left - 1):
+                return False
+        elif kind is int:
+            if child > MAX_SAFE_INTEGER or child < -MAX_SAFE_INTEGER:
+                return False
+        elif kind not in _PLAIN_LEAVES:
+            return False
+    return True
 
 
 def parse_json(

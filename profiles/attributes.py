@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.input_policy import printable, scalar_problem
+from core.input_policy import location, printable, scalar_problem, text_problem
 
 # One path segment: letters, digits, underscore, hyphen, and a leading "_" for
 # tenant namespaces as XDM uses them. No dots (they separate segments).
@@ -111,45 +111,83 @@ def document_of(items: Iterable[tuple[tuple[str, ...], Any]]) -> dict:
 def validate_document(document: Any, *, where: str = "attributes") -> dict[str, str]:
     """Errors keyed by dotted location; empty when document is a valid write.
 
-    One pass over the document (iterative, so any nesting is safe) checks the
-    limits below and the input policy (core/input_policy.py: valid text,
-    finite numbers, exact integers), inside arrays too. It stops after
-    ``MAX_REPORTED_ERRORS`` problems.
+    Checks the limits above and the input policy (core/input_policy.py: valid
+    text, finite numbers, exact integers), inside arrays too, in one pass that
+    never goes deeper than MAX_DEPTH; it stops after ``MAX_REPORTED_ERRORS``
+    problems.
     """
     if not isinstance(document, dict):
         return {where: "must be a JSON object"}
     errors: dict[str, str] = {}
-    leaves = 0
-    stack: list[tuple[Any, str, int]] = [(document, where, 0)]
-    while stack and len(errors) < MAX_REPORTED_ERRORS:
-        node, location, depth = stack.pop()
-        if isinstance(node, dict | list) and node and depth >= MAX_DEPTH:
-            errors[location] = f"is nested deeper than {MAX_DEPTH} levels"
-        elif isinstance(node, dict):
-            children = []
-            for key, child in node.items():
-                here = f"{location}.{key}"
-                if not isinstance(key, str) or not SEGMENT_RE.match(key):
-                    errors[printable(here)] = KEY_PROBLEM
-                    continue
-                if not (isinstance(child, dict) and child):
-                    leaves += 1  # as leaf_paths counts: non-objects (arrays as one), {}
-                children.append((child, here, depth + 1))
-            stack.extend(reversed(children))  # popped in document order
-        elif isinstance(node, list):
-            if len(node) > MAX_ARRAY_LENGTH:
-                errors[location] = f"has {len(node):,} items; at most {MAX_ARRAY_LENGTH:,}"
-            else:
-                stack.extend(
-                    (node[i], f"{location}[{i}]", depth + 1) for i in reversed(range(len(node)))
-                )
-        elif isinstance(node, str) and len(node) > MAX_STRING_LENGTH:
-            errors[location] = f"is {len(node):,} characters long; at most {MAX_STRING_LENGTH:,}"
-        elif problem := scalar_problem(node):
-            errors[location] = problem
+    leaves = _check_object(document, where, 0, errors)
     if leaves > MAX_LEAF_PATHS and len(errors) < MAX_REPORTED_ERRORS:
         errors[where] = f"has {leaves:,} attribute paths; at most {MAX_LEAF_PATHS:,} per write"
     return errors
+
+
+def _check_object(node: dict, where: str, depth: int, errors: dict[str, str]) -> int:
+    """Problems of an object's members; returns its leaf paths (as leaf_paths counts)."""
+    leaves = 0
+    for key, child in node.items():
+        if type(key) is not str or not SEGMENT_RE.match(key):
+            problem = text_problem(key) if type(key) is str else None
+            errors[printable(f"{where}.{key}")] = f"key {problem}" if problem else KEY_PROBLEM
+        elif type(child) is dict and child:
+            here = f"{where}.{key}"
+            if not _too_deep(here, depth + 1, errors):
+                leaves += _check_object(child, here, depth + 1, errors)
+        else:
+            leaves += 1  # arrays count as one path, like an empty object or a scalar
+            if type(child) not in _FINE_LEAVES:
+                _check_value(child, where, key, depth + 1, errors)
+        if len(errors) >= MAX_REPORTED_ERRORS:
+            break
+    return leaves
+
+
+def _check_value(
+    value: Any, parent: str, key: str | int, depth: int, errors: dict[str, str]
+) -> None:
+    """Problems of a value that is not a non-empty object (an array's items included);
+    its location (parent.key or parent[key]) is only spelled out for an error."""
+    kind = type(value)
+    problem = None
+    if kind is str:
+        if len(value) > MAX_STRING_LENGTH:
+            problem = f"is {len(value):,} characters long; at most {MAX_STRING_LENGTH:,}"
+        else:
+            problem = text_problem(value)
+    elif kind is list:
+        if not value:
+            return
+        here = location(parent, key)
+        if _too_deep(here, depth, errors):
+            return
+        if len(value) > MAX_ARRAY_LENGTH:
+            errors[here] = f"has {len(value):,} items; at most {MAX_ARRAY_LENGTH:,}"
+            return
+        for index, item in enumerate(value):
+            if type(item) is dict and item:
+                if not _too_deep(f"{here}[{index}]", depth + 1, errors):
+                    _check_object(item, f"{here}[{index}]", depth + 1, errors)
+            elif type(item) not in _FINE_LEAVES:
+                _check_value(item, here, index, depth + 1, errors)
+    elif kind is not dict:
+        problem = scalar_problem(value)  # NaN, 1e400, a huge integer, not a JSON value
+    if problem:
+        errors[location(parent, key)] = problem
+
+
+# Leaves that need no check (integers and floats are checked by scalar_problem).
+_FINE_LEAVES = frozenset({bool, type(None)})
+
+
+def _too_deep(where: str, depth: int, errors: dict[str, str]) -> bool:
+    # A non-empty object or array at depth MAX_DEPTH would hold paths of MAX_DEPTH + 1 keys.
+    if depth >= MAX_DEPTH:
+        errors[where] = f"is nested deeper than {MAX_DEPTH} levels"
+        return True
+    return False
 
 
 @dataclass

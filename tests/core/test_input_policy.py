@@ -65,10 +65,19 @@ def test_unchecked_parse_leaves_placeholders_that_check_json_reports():
 
 
 def test_python_values_outside_json_are_refused():
-    for value in ({"a": float("nan")}, {"a": {1, 2}}, {1: "x"}, {"a": 2**70}):
+    for value in (
+        {"a": float("nan")},
+        {"a": {1, 2}},
+        {1: "x"},
+        {"a": 2**70},
+        {"a": ["ok", "x\x00"]},
+        {"a\x00": 1},
+        {"a": [[["\ud800"]]]},
+        [[]] * 3 + [[[[1e400]]]],
+    ):
         with pytest.raises(InputError):
             check_json(value)
-    check_json({"a": MAX_SAFE_INTEGER, "b": -MAX_SAFE_INTEGER})
+    check_json({"a": MAX_SAFE_INTEGER, "b": -MAX_SAFE_INTEGER, "c": "a literal \\u0000"})
 
 
 def test_text_problem_and_printable():
