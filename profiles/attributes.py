@@ -12,7 +12,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.input_policy import location, printable, scalar_problem, text_problem
+from core.input_policy import (
+    MAX_SAFE_INTEGER,
+    location,
+    printable,
+    scalar_problem,
+    text_problem,
+)
 
 # One path segment: letters, digits, underscore, hyphen, and a leading "_" for
 # tenant namespaces as XDM uses them. No dots (they separate segments).
@@ -129,7 +135,7 @@ def _check_object(node: dict, where: str, depth: int, errors: dict[str, str]) ->
     """Problems of an object's members; returns its leaf paths (as leaf_paths counts)."""
     leaves = 0
     for key, child in node.items():
-        if type(key) is not str or not SEGMENT_RE.match(key):
+        if key not in _VALID_KEYS and not _valid_key(key):
             problem = text_problem(key) if type(key) is str else None
             errors[printable(f"{where}.{key}")] = f"key {problem}" if problem else KEY_PROBLEM
         elif type(child) is dict and child:
@@ -138,11 +144,35 @@ def _check_object(node: dict, where: str, depth: int, errors: dict[str, str]) ->
                 leaves += _check_object(child, here, depth + 1, errors)
         else:
             leaves += 1  # arrays count as one path, like an empty object or a scalar
-            if type(child) not in _FINE_LEAVES:
+            if not _plainly_fine(child):
                 _check_value(child, where, key, depth + 1, errors)
         if len(errors) >= MAX_REPORTED_ERRORS:
             break
     return leaves
+
+
+# Attribute names seen valid (they repeat across records): a set lookup instead of a regex.
+_VALID_KEYS: set[str] = set()
+
+
+def _valid_key(key: Any) -> bool:
+    if type(key) is not str or not SEGMENT_RE.match(key):
+        return False
+    if len(_VALID_KEYS) < 50_000:
+        _VALID_KEYS.add(key)
+    return True
+
+
+def _plainly_fine(value: Any) -> bool:
+    """The common leaves, checked inline: short ASCII text without NUL, safe numbers."""
+    kind = type(value)
+    if kind is str:
+        return len(value) <= MAX_STRING_LENGTH and value.isascii() and "\x00" not in value
+    if kind is int:
+        return -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER
+    if kind is float:
+        return value - value == 0  # false for NaN and infinities
+    return kind is bool or value is None
 
 
 def _check_value(
@@ -170,16 +200,12 @@ def _check_value(
             if type(item) is dict and item:
                 if not _too_deep(f"{here}[{index}]", depth + 1, errors):
                     _check_object(item, f"{here}[{index}]", depth + 1, errors)
-            elif type(item) not in _FINE_LEAVES:
+            elif not _plainly_fine(item):
                 _check_value(item, here, index, depth + 1, errors)
     elif kind is not dict:
         problem = scalar_problem(value)  # NaN, 1e400, a huge integer, not a JSON value
     if problem:
         errors[location(parent, key)] = problem
-
-
-# Leaves that need no check (integers and floats are checked by scalar_problem).
-_FINE_LEAVES = frozenset({bool, type(None)})
 
 
 def _too_deep(where: str, depth: int, errors: dict[str, str]) -> bool:
