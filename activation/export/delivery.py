@@ -47,6 +47,11 @@ class Delivered:
     reason: str
     shard_id: str
     sequence_number: str
+    # Sends it took (more than 1: delivered after retries, the last error says why).
+    attempts: int = 1
+    last_error_code: str = ""
+    last_error: str = ""
+    partition_key: str = ""  # only kept for a record delivered after retries
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +60,12 @@ class Failure:
     partition_key: str
     error_code: str
     message: str
+    attempts: int = 1
+
+
+# Told when an attempt got nothing through and delivery waits to retry: (the error,
+# how many records of the batch are waiting). The run shows the delay at once.
+OnWait = Callable[[KinesisError | None, str, str, int], None]
 
 
 @dataclass
@@ -93,6 +104,7 @@ class DeliveryStopped(Exception):  # noqa: N818 - a stop, not a bug
         permanent: bool,
         delivered: list[Delivered],
         failed: list[Failure],
+        error: Exception | None = None,
     ) -> None:
         super().__init__(message)
         self.code = code
@@ -100,6 +112,8 @@ class DeliveryStopped(Exception):  # noqa: N818 - a stop, not a bug
         self.permanent = permanent
         self.delivered = delivered
         self.failed = failed
+        # What stopped it (a KinesisError, or None for per-record failures).
+        self.error = error
 
 
 @dataclass
@@ -119,12 +133,21 @@ def deliver(
     policy: RetryPolicy,
     before_call: Callable[[], None] = lambda: None,
     stats: Stats | None = None,
+    on_wait: OnWait | None = None,
 ) -> list[Delivered]:
     """Send every item; return where each landed, in order of success."""
     stats = stats or Stats()
     delivered: list[Delivered] = []
     for batch in batches(items, lambda item: item.record.size_bytes):
-        _send_batch(sink, batch, delivered, policy=policy, before_call=before_call, stats=stats)
+        _send_batch(
+            sink,
+            batch,
+            delivered,
+            policy=policy,
+            before_call=before_call,
+            stats=stats,
+            on_wait=on_wait,
+        )
     return delivered
 
 
@@ -136,21 +159,26 @@ def _send_batch(
     policy: RetryPolicy,
     before_call: Callable[[], None],
     stats: Stats,
+    on_wait: OnWait | None = None,
 ) -> None:
     pending = batch
     attempt = 0
     last_progress = policy.clock()
+    # Each profile's last error, once an attempt failed (retries are the rare path).
+    errors: dict[int, tuple[str, str]] = {}
     while pending:
         before_call()
-        errors: dict[int, tuple[str, str]] = {}
         stats.calls += 1
+        error: KinesisError | None = None
         try:
             results = sink.put_records([(i.record.data, i.record.partition_key) for i in pending])
         except KinesisError as exc:
+            code, message, error = exc.code, exc.message, exc
+            errors.update(dict.fromkeys((i.record.profile_id for i in pending), (code, message)))
             if exc.permanent:
-                raise _stopped(exc.code, exc.message, True, delivered, pending, {}) from exc
+                stop = _stopped(code, message, True, delivered, pending, errors, attempt, exc)
+                raise stop from exc
             stats.whole_call_retries += 1
-            code, message = exc.code, exc.message
             failed = pending
         else:
             failed = []
@@ -172,6 +200,11 @@ def _send_batch(
                             result.sequence_number or "",
                         )
                     )
+                    if attempt:  # delivered after retries: say how many and why
+                        last = errors.get(record.profile_id, ("", ""))
+                        delivered[-1].attempts = attempt + 1
+                        delivered[-1].last_error_code, delivered[-1].last_error = last
+                        delivered[-1].partition_key = record.partition_key
             if len(failed) < len(pending):
                 last_progress = policy.clock()
             stats.retried_entries += len(failed)
@@ -180,7 +213,9 @@ def _send_batch(
         if not failed:
             return
         if policy.clock() - last_progress >= policy.stuck_after_s:
-            raise _stopped(code, message, False, delivered, failed, errors)
+            raise _stopped(code, message, False, delivered, failed, errors, attempt, error)
+        if on_wait is not None and len(failed) == len(pending):
+            on_wait(error, code, message, len(failed))
         wait = policy.delay(attempt)
         stats.waited_s += wait
         policy.sleep(wait)
@@ -195,6 +230,8 @@ def _stopped(
     delivered: list[Delivered],
     pending: list[Outgoing],
     errors: dict[int, tuple[str, str]],
+    attempt: int,
+    error: KinesisError | None,
 ) -> DeliveryStopped:
     failures = [
         Failure(
@@ -202,9 +239,15 @@ def _stopped(
             partition_key=item.record.partition_key,
             error_code=errors.get(item.record.profile_id, (code, message))[0],
             message=errors.get(item.record.profile_id, (code, message))[1],
+            attempts=attempt + 1,
         )
         for item in pending
     ]
     return DeliveryStopped(
-        code=code, message=message, permanent=permanent, delivered=delivered, failed=failures
+        code=code,
+        message=message,
+        permanent=permanent,
+        delivered=delivered,
+        failed=failures,
+        error=error,
     )
