@@ -25,12 +25,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from activation.export.accounting import ChunkOutcome, Exclusion, outcome_record
 from activation.export.batching import record_problem
 from activation.export.decisions import REASON_BACKFILL, decide, is_eligible
-from activation.export.delivery import DeliveryStopped, Outgoing, RetryPolicy, Stats, deliver
+from activation.export.delivery import (
+    DeliveryStopped,
+    OnWait,
+    Outgoing,
+    RetryPolicy,
+    Stats,
+    deliver,
+)
 from activation.export.locking import Lease, LockLost, lease
 from activation.export.records import (
     MAX_PARTITION_KEY_CHARS,
@@ -86,6 +94,8 @@ class Run:
     # Profiles whose current state this run already sent (or excluded) for a
     # change: a backfill in the same run need not send them again.
     handled: set[int] = field(default_factory=set)
+    # Told when delivery waits to retry (the dataflow shows the delay at once).
+    on_wait: OnWait | None = None
 
     def step(self) -> bool:
         """Export one chunk; False when there is nothing left to do."""
@@ -135,8 +145,11 @@ class Run:
         snapshots = snapshots_for(self.context, todo)
         outcome = self._export(todo, dict.fromkeys(todo, REASON_BACKFILL), snapshots, started)
         now = timezone.now()
+        # Progress in distinct profiles (the merged chunk holds each profile once).
+        done = F("backfill_done") + len(chunk)
+        progress = {"backfill_done": done, **({"backfill_total": done} if finished else {})}
         with transaction.atomic():
-            self._advance(active=not outcome.empty)
+            self._advance(active=not outcome.empty, **progress)
             for backfill in backfills:
                 processed = backfill.processed + per_segment.get(str(backfill.segment_id), 0)
                 fields: dict[str, object] = {"processed": processed}
@@ -211,6 +224,7 @@ class Run:
                 policy=self.policy,
                 before_call=self.lease.keep,
                 stats=self.report.stats,
+                on_wait=self.on_wait,
             )
         except DeliveryStopped as stop:
             outcome.delivered, outcome.failed = stop.delivered, stop.failed

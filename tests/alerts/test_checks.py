@@ -48,8 +48,15 @@ def test_a_deleted_stream_alerts_once_then_resolves_when_back(moto_kinesis):
     assert "does not exist" in connection.health_message
     [alert] = open_alerts("connection_unhealthy")
     assert alert.occurrences == 2 and alert.recipient == connection.owner
-    assert "ResourceNotFoundException" in alert.title
-    assert "1 active dataflow cannot deliver" in alert.message
+    # Words for marketers: the cause and what to do, no exception class or code.
+    assert alert.title == (
+        f"Connection “{connection.name}” is unhealthy: the stream “acme-events” does not exist"
+    )
+    assert alert.message == (
+        "Retrying automatically; nothing to do once the stream exists again. "
+        "1 active dataflow cannot deliver until then; nothing is lost."
+    )
+    assert "Exception" not in alert.title + alert.message
     moto_kinesis.create_stream(StreamName="acme-events", ShardCount=1)
     assert connection_health_check(connection_id=connection.pk) == "ok"
     assert open_alerts("connection_unhealthy") == []
@@ -134,7 +141,8 @@ def test_excluded_rate_above_1_percent_alerts_with_the_reason():
     assert runs_excluded_rate_check() == 1
     [alert] = open_alerts("excluded_rate")
     assert alert.dataflow == dataflow and "2.0%" in alert.title
-    assert "2 of 100 profiles" in alert.message and "MissingPartitionKey: no crmid" in alert.message
+    assert "2 of 100 profiles" in alert.message and "Most common reason: no crmid" in alert.message
+    assert "MissingPartitionKey" not in alert.message
 
 
 def test_exactly_1_percent_does_not_alert_and_a_clean_window_resolves():
