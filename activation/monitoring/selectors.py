@@ -200,6 +200,12 @@ class RunRow:
     def failed(self) -> str:
         return f"{self.run.identities_failed:,}"
 
+    @property
+    def retried_text(self) -> str:
+        """ "3 delivered after retries" (of the activated), or "" when none needed any."""
+        count = self.run.delivered_after_retries
+        return f"{count:,} delivered after retries" if count else ""
+
 
 # --- status -----------------------------------------------------------------------
 
