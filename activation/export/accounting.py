@@ -187,8 +187,17 @@ def outcome_record(dataflow_id: int, outcome: ChunkOutcome, *, now: dt.datetime)
     profile_ids += [e.profile_id for e in outcome.excluded]
     profile_ids += [f.profile_id for f in outcome.failed]
     ledger = _Ledger(*_outcomes_before(dataflow_id, window, profile_ids))
+    issues, before = ledger.issues, ledger.delivered_before
+    fresh = 0
     for delivered in outcome.delivered:
-        ledger.delivered(delivered)
+        profile_id = delivered.profile_id
+        if delivered.attempts == 1 and profile_id not in issues:
+            # The common case, kept cheap: delivered at once, no earlier issue.
+            fresh += profile_id not in before
+        else:
+            ledger.delivered(delivered)
+    ledger.counts["profiles_received"] += fresh
+    ledger.counts[ACTIVATED] += fresh
     for excluded in outcome.excluded:
         ledger.excluded(excluded)
     for failed in outcome.failed:
@@ -213,14 +222,19 @@ def _outcomes_before(
             run__dataflow_id=dataflow_id, run__window_start=window, profile_id__in=profile_ids
         ).values_list("profile_id", "kind", "attempts", "identity", "error_code", "reason")
     }
-    delivered = set(
-        DeliveryLog.objects.filter(
+    # No dataflow condition in SQL, on purpose: with it the planner may pick the
+    # (dataflow, sent_at) index, and while a backfill fills the current hour (newer
+    # than the table's statistics) that scan grows with every chunk. This way only
+    # the (profile_id, sent_at) index applies: one probe per profile of the chunk.
+    delivered = {
+        profile_id
+        for profile_id, other in DeliveryLog.objects.filter(
             profile_id__in=profile_ids,
-            dataflow_id=dataflow_id,
             sent_at__gte=window,
             sent_at__lt=window + dt.timedelta(hours=1),
-        ).values_list("profile_id", flat=True)
-    )
+        ).values_list("profile_id", "dataflow_id")
+        if other == dataflow_id
+    }
     return issues, delivered
 
 
