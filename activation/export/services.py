@@ -308,18 +308,23 @@ class DeliveryWatch:
 
     dataflow: Dataflow
     delayed: bool = False
+    # The dataflow shows an error or a delay from an earlier run.
     troubled: bool = False
+    # Its connection is not known healthy: a delivery proves it is.
+    unproven: bool = False
 
     @classmethod
     def of(cls, dataflow: Dataflow) -> DeliveryWatch:
         connection = dataflow.connection
-        troubled = bool(
-            dataflow.status == DataflowStatus.ERROR
-            or dataflow.failure_count
-            or dataflow.status_message
-            or (connection is not None and connection.health != Health.OK)
+        return cls(
+            dataflow=dataflow,
+            troubled=bool(
+                dataflow.status == DataflowStatus.ERROR
+                or dataflow.failure_count
+                or dataflow.status_message
+            ),
+            unproven=connection is not None and connection.health != Health.OK,
         )
-        return cls(dataflow=dataflow, troubled=troubled)
 
     def waiting(self, error: KinesisError | None, code: str, message: str, pending: int) -> None:
         """Delivery's retry loop is about to wait: say so on the dataflow, once."""
@@ -333,9 +338,14 @@ class DeliveryWatch:
 
     def delivered(self) -> None:
         """A chunk reached the stream: whatever said otherwise is no longer true."""
+        from destinations.services import connection_set_health
+
         if self.delayed or self.troubled:
-            _delivery_proven(self.dataflow)
+            _run_succeeded(self.dataflow)
             self.delayed = self.troubled = False
+        if self.unproven:
+            connection_set_health(connection=self.dataflow.connection, error=None)
+            self.unproven = False
 
     @property
     def _stream(self) -> str:
@@ -429,16 +439,6 @@ def _run_succeeded(dataflow: Dataflow) -> bool:
     if recovered:
         logger.info("dataflow %s recovered from its error", dataflow.pk)
     return bool(recovered)
-
-
-def _delivery_proven(dataflow: Dataflow) -> None:
-    """Records reached the stream: the dataflow and its connection are healthy."""
-    from destinations.services import connection_set_health
-
-    _run_succeeded(dataflow)
-    connection = dataflow.connection
-    if connection is not None and connection.health != Health.OK:
-        connection_set_health(connection=connection, error=None)
 
 
 def _run_failed(dataflow: Dataflow, stop: DeliveryStopped) -> None:

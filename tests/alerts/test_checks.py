@@ -189,3 +189,29 @@ def test_beat_schedules_exist():
     assert tasks["alerts.tasks.connections_health_check_task"] == 15 * 60
     assert tasks["alerts.tasks.monitoring_sweep_task"] == 5 * 60
     assert tasks["alerts.tasks.access_keys_age_check_task"] == 24 * 3600
+
+
+def test_reconcile_leaves_a_failing_connections_dataflows_to_the_connection_alert():
+    connection = ConnectionFactory(health="failing")
+    DataflowFactory(connection=connection, status=DataflowStatus.ERROR)
+    dataflows_error_reconcile()
+    assert open_alerts("dataflow_error") == [], "one alert per cause: the connection's"
+
+
+def test_the_permission_check_moves_health_and_its_alert_both_ways(moto_kinesis):
+    from destinations.services import connection_run_check
+
+    connection = ConnectionFactory(stream_name="acme-events")
+    DataflowFactory(connection=connection)
+    moto_kinesis.delete_stream(StreamName="acme-events")
+    connection_run_check(connection=connection)
+    connection.refresh_from_db()
+    assert connection.health == "failing"
+    [alert] = open_alerts("connection_unhealthy")
+    assert alert.title.startswith(f"Connection “{connection.name}” is unhealthy: the permission")
+
+    moto_kinesis.create_stream(StreamName="acme-events", ShardCount=1)
+    connection_run_check(connection=connection)
+    connection.refresh_from_db()
+    assert (connection.health, connection.health_message) == ("ok", "")
+    assert open_alerts("connection_unhealthy") == []
