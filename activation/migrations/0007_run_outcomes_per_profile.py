@@ -81,10 +81,4 @@ class Migration(migrations.Migration):
             ),
         ),
         migrations.RunPython(one_issue_per_profile, migrations.RunPython.noop),
-        migrations.AddConstraint(
-            model_name="runissue",
-            constraint=models.UniqueConstraint(
-                fields=("run", "profile_id"), name="runissue_one_per_profile"
-            ),
-        ),
     ]
