@@ -222,6 +222,15 @@ class ExportRun(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["dataflow", "window_start"], name="run_unique_window")
         ]
+        indexes = [
+            # Runs with failed profiles (few): every delivered chunk asks whether its
+            # profiles failed in one of them (accounting._failures_resolve).
+            models.Index(
+                fields=["dataflow"],
+                condition=models.Q(identities_failed__gt=0),
+                name="exportrun_failing",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.dataflow_id} @ {self.window_start:%Y-%m-%d %H:00}"

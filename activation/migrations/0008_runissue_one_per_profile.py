@@ -10,6 +10,14 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.AddIndex(
+            model_name="exportrun",
+            index=models.Index(
+                condition=models.Q(("identities_failed__gt", 0)),
+                fields=["dataflow"],
+                name="exportrun_failing",
+            ),
+        ),
         migrations.AddConstraint(
             model_name="runissue",
             constraint=models.UniqueConstraint(
