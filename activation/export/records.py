@@ -42,6 +42,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from django.db import Error as DatabaseError
+
 if TYPE_CHECKING:
     from activation.models import Dataflow
 
@@ -235,6 +237,16 @@ def record_id_for(seed: str, profile_id: int, cause: str) -> str:
     return hashlib.blake2b(f"{seed}|{profile_id}|{cause}".encode(), digest_size=16).hexdigest()
 
 
+def unreadable_reason(exc: Exception) -> str:
+    """Why a profile whose stored state cannot even be read (say, a number of more
+    digits than Python reads) is not exported."""
+    return (
+        f"The profile's stored data cannot be read ({type(exc).__name__}: "
+        f"{printable(str(exc))[:300]}). The profile is not exported until it is corrected; "
+        "its next change exports it."
+    )
+
+
 def _not_exported(problem: str) -> str:
     return (
         f"The record cannot be built: {problem}. The profile is not exported until it is "
@@ -310,13 +322,19 @@ def printable(text: str) -> str:
 def record_for_profile(*, dataflow: Dataflow, profile_id: int) -> BuiltRecord:
     """The record the exporter would send for this profile now (the review sample).
 
-    Raises Profile.DoesNotExist when there is no such profile.
+    Raises Profile.DoesNotExist when there is no such profile, UnbuildableRecord
+    when the exporter would exclude it.
     """
     from activation.export.selectors import export_context_for, snapshots_for
     from profiles.models import Profile
 
     context = export_context_for(dataflow)
-    snapshot = snapshots_for(context, [profile_id]).get(profile_id)
+    try:
+        snapshot = snapshots_for(context, [profile_id]).get(profile_id)
+    except DatabaseError:
+        raise
+    except Exception as exc:
+        raise UnbuildableRecord(unreadable_reason(exc)) from exc
     if snapshot is None:
         raise Profile.DoesNotExist(f"profile {profile_id} does not exist")
     return build_record(context, snapshot)

@@ -50,6 +50,7 @@ from activation.export.records import (
     partition_key_for,
     printable,
     record_id_for,
+    unreadable_reason,
 )
 from activation.export.selectors import CURRENT_STATUSES, snapshots_for
 from activation.export.sinks import Sink
@@ -315,12 +316,7 @@ def _unreadable(context: ExportContext, profile_id: int, exc: Exception) -> Unre
             profile_id=profile_id, segment_id__in=list(context.segments)
         ).values_list("segment_id", "status", "last_qualification_time")
     }
-    reason = (
-        "The profile's stored data cannot be read "
-        f"({type(exc).__name__}: {printable(str(exc))[:300]}). It is not exported until "
-        "it is corrected; its next change exports it."
-    )
-    return UnreadableProfile(profile_id, {}, [], memberships, reason)
+    return UnreadableProfile(profile_id, {}, [], memberships, unreadable_reason(exc))
 
 
 def _issue_identity(context: ExportContext, snapshot: ProfileSnapshot) -> str:
