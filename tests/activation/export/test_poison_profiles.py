@@ -28,7 +28,7 @@ from activation.export.records import (
     build_record,
 )
 from activation.models import Backfill, BackfillStatus, RunIssue, RunIssueKind
-from profiles.models import Profile, ProfileChange
+from profiles.models import ProfileChange
 from tests.activation.export.conftest import (
     dataflow_for,
     documents_by_key,
@@ -36,6 +36,7 @@ from tests.activation.export.conftest import (
     upsert,
     vip_segment,
 )
+from tests.support.world import store_raw_attributes
 
 GOLD = {"loyalty": {"tier": "gold"}}
 HUGE_NUMBER = "1" + "0" * 5000  # more digits than Python reads (4,300)
@@ -47,16 +48,6 @@ def gold(n: int, first: Any = None) -> dict[str, Any]:
 
 def email(n: int) -> str:
     return f"p{n}@example.com"
-
-
-def store_raw(profile_id: int, document_json: str) -> None:
-    """Overwrite a profile's attributes in SQL, as a legacy row would hold them."""
-    cast = "::jsonb" if connection.vendor == "postgresql" else ""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {Profile._meta.db_table} SET attributes = %s{cast} WHERE id = %s",
-            [document_json, profile_id],
-        )
 
 
 def raw_with_first_name(n: int, first_name_json: str) -> str:
@@ -160,7 +151,9 @@ def test_poison_profiles_are_excluded_with_their_reason_and_the_rest_arrives(
     injected = dict(zip(INJECTED, ids[len(STORED) :], strict=False))
     empty_key, long_key = ids[-2], ids[-1]
     for kind, profile_id in stored.items():
-        store_raw(profile_id, raw_with_first_name(ids.index(profile_id), STORED[kind][0]))
+        store_raw_attributes(
+            profile_id, raw_with_first_name(ids.index(profile_id), STORED[kind][0])
+        )
     changes = {profile_id: INJECTED[kind][0] for kind, profile_id in injected.items()}
     poison_the_run(monkeypatch, {**changes, empty_key: EMPTY_KEY, long_key: LONG_KEY})
     if dataflow is None:

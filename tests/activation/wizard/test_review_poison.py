@@ -8,10 +8,10 @@ from django.urls import reverse
 
 from activation import services
 from activation.services import AttributeSpec, IdentitySpec
-from tests.activation.export.test_poison_profiles import store_raw
 from tests.activation.wizard.conftest import member
 from tests.activation.wizard.test_views import draft_with_segments
 from tests.factories import SegmentFactory
+from tests.support.world import store_raw_attributes
 
 pytestmark = [
     pytest.mark.django_db,
@@ -24,7 +24,7 @@ def test_the_review_sample_of_an_unbuildable_profile_says_why_it_is_excluded(
 ) -> None:
     segment = SegmentFactory()
     profile = member(segment, identities={"email": "legacy@example.com"})
-    store_raw(profile.pk, '{"person": {"age": "bad\\ud800"}}')
+    store_raw_attributes(profile.pk, '{"person": {"age": "bad\\ud800"}}')
     draft = draft_with_segments(user, connection, [segment])
     services.dataflow_set_mapping(
         dataflow=draft,
