@@ -160,10 +160,8 @@ class ExportContext:
         """Identity namespaces a record reads, or None for all of them."""
         if self.namespaces is None:
             return None
-        needed = {ns for ns, _ in self.namespaces}
-        if self.partition_key_source != PROFILE_ID_SOURCE:
-            needed.add(self.partition_key_source)
-        return needed
+        # The partition key is one of them or the profile id (key_namespace).
+        return {ns for ns, _ in self.namespaces}
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,7 +262,7 @@ def _unbuildable_reason(context: ExportContext, snapshot: ProfileSnapshot, exc: 
         for namespace, value in snapshot.identities:
             if problem:
                 break
-            if context.namespaces is None or namespace in context.needed_namespaces():
+            if context.exports_namespace(namespace):
                 problem = _bad_text(f"its {printable(str(namespace))} identity", value)
     except Exception:  # the snapshot itself is malformed: report the original error
         problem = None
