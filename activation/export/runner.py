@@ -12,8 +12,14 @@ A chunk's position (cursor, backfill progress) moves only in the transaction
 that records its deliveries, and only after every record of the chunk was
 accepted by the stream. A crash or a stop leaves the position where it was
 and the chunk is exported again (at-least-once; the consumer deduplicates
-on `_id`). Records are built from the profile's current state, so a resent
+on `_id`, which is derived from the dataflow, the profile and the change or
+backfill that caused the export, so the resent chunk carries the ids of its
+first send). Records are built from the profile's current state, so a resent
 chunk never takes a profile back in time.
+
+One profile never holds up the others: a profile whose state cannot be read
+or whose record cannot be built, and a record the stream refuses for good,
+are excluded with their reason, and the chunk and the position go on.
 """
 
 from __future__ import annotations
