@@ -15,7 +15,7 @@ from tests.support.world import store_raw_attributes
 
 pytestmark = [
     pytest.mark.django_db,
-    pytest.mark.skipif(db.vendor != "sqlite", reason="PostgreSQL cannot store such text"),
+    pytest.mark.skipif(db.vendor != "sqlite", reason="only SQLite holds such text"),
 ]
 
 
