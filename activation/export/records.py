@@ -38,6 +38,7 @@ import datetime as dt
 import functools
 import hashlib
 import json
+import sys
 import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -238,10 +239,14 @@ def record_id_for(seed: str, profile_id: int, cause: str) -> str:
 def unreadable_reason(exc: Exception) -> str:
     """Why a profile whose stored state cannot even be read (say, a number of more
     digits than Python reads) is not exported."""
+    text = printable(str(exc))
+    if "integer string conversion" in text:  # Python's guard against huge numbers
+        why = f"a number in it has more than {sys.get_int_max_str_digits():,} digits"
+    else:
+        why = f"{type(exc).__name__}: {text[:300]}"
     return (
-        f"The profile's stored data cannot be read ({type(exc).__name__}: "
-        f"{printable(str(exc))[:300]}). The profile is not exported until it is corrected; "
-        "its next change exports it."
+        f"The profile's stored data cannot be read ({why}). The profile is not exported "
+        "until it is corrected; its next change exports it."
     )
 
 

@@ -60,7 +60,11 @@ def raw_with_first_name(n: int, first_name_json: str) -> str:
 # In the store: (raw JSON of firstName, error code, words of the reason). Lone
 # surrogates and NUL only on SQLite: PostgreSQL's jsonb cannot hold them at all.
 STORED: dict[str, tuple[str, str, str]] = {
-    "huge number": (HUGE_NUMBER, "UnbuildableRecord", "stored data cannot be read"),
+    "huge number": (
+        HUGE_NUMBER,
+        "UnbuildableRecord",
+        "stored data cannot be read (a number in it has more than 4,300 digits)",
+    ),
     "over 1 MiB": (json.dumps("x" * (1024 * 1024 + 10)), "RecordTooLarge", "1,048,576"),
 }
 if connection.vendor == "sqlite":
