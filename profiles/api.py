@@ -128,10 +128,9 @@ def profiles_upsert_endpoint(request: HttpRequest) -> HttpResponse:
 def _records_from_body(request: HttpRequest) -> tuple[list[Any], bool]:
     if not request.body.strip():
         raise ApiError(400, "empty_body", "Send one profile record or a JSON array of records.")
-    # InputError (bad JSON, NaN, huge numbers, deep nesting, NUL, lone surrogates) is
-    # answered by config/api.py as a 400 naming the field, e.g. [3].attributes.name.
-    # Syntax here; each record is checked on its own by parse_record, so one bad record
-    # of a batch does not refuse the others.
+    # Only the syntax here (an InputError is answered by config/api.py as a 400): each
+    # record meets the input policy in parse_record, so one record with NaN or a lone
+    # surrogate is refused on its own ([3].attributes.name) and the others are written.
     data = parse_json(request.body, check=False)
     if isinstance(data, dict):
         return [data], False
