@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from activation.admin_actions import DataflowAdminActions
+from activation.admin_actions import DATAFLOW_FIELDSETS, DataflowAdminActions
 from activation.models import (
     AttributeMapping,
     Backfill,
@@ -34,7 +34,9 @@ class DataflowAdmin(DataflowAdminActions, admin.ModelAdmin):
     list_display = ["name", "connection", "status", "last_activity_at", "created_by"]
     list_filter = ["status", "connection", ("edit_of", admin.EmptyFieldListFilter)]
     search_fields = ["name", "connection__name", "created_by__username"]
+    list_select_related = ["connection", "created_by"]
     inlines = [DataflowSegmentInline, AttributeMappingInline, IdentitySelectionInline]
+    fieldsets = DATAFLOW_FIELDSETS
 
 
 @admin.register(Backfill)

@@ -15,24 +15,45 @@ from activation import services
 from activation.export.services import backfill_start
 from activation.models import Dataflow, DataflowStatus
 
-# Changed only through the actions (status) or the product itself (cursors, locks).
-SERVICE_FIELDS = [
+# What an admin needs first, then what the mapping is, then the export engine's
+# own bookkeeping (collapsed). Only the name is editable here: the mapping and the
+# partition key change through the edit wizard (validated, backfilled), the
+# status through the actions below, the rest is written by the engine itself.
+SUMMARY_FIELDS = [
+    "name",
+    "connection",
     "status",
     "status_message",
-    "connection",
+    "segment_list",
+    "last_activity_at",
+    "health",
+]
+MAPPING_FIELDS = ["partition_key_source", "export_only_on_value_change", "created_by", "edit_of"]
+ENGINE_FIELDS = [
     "wizard_step",
-    "edit_of",
-    "created_by",
     "cursor_txid",
     "cursor_change_id",
     "lock_token",
     "locked_until",
-    "last_activity_at",
     "run_scheduled_for",
     "last_run_at",
     "retry_at",
     "failure_count",
     "last_error_code",
+    "backfill_total",
+    "backfill_done",
+    "backfill_started_at",
+]
+EDITABLE_FIELDS = ["name"]
+DATAFLOW_FIELDSETS = [
+    (None, {"fields": SUMMARY_FIELDS}),
+    ("Mapping (change it with the dataflow's Edit wizard)", {"fields": MAPPING_FIELDS}),
+    ("Export engine internals", {"classes": ["collapse"], "fields": ENGINE_FIELDS}),
+]
+READ_ONLY_FIELDS = [
+    name
+    for name in [*SUMMARY_FIELDS, *MAPPING_FIELDS, *ENGINE_FIELDS]
+    if name not in EDITABLE_FIELDS
 ]
 
 
@@ -47,7 +68,40 @@ class DataflowAdminActions:
         return False
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return [*super().get_readonly_fields(request, obj), *SERVICE_FIELDS]
+        return READ_ONLY_FIELDS
+
+    @admin.display(description="Segments")
+    def segment_list(self, dataflow: Dataflow) -> str:
+        names = dataflow.segments.order_by("name").values_list("name", flat=True)
+        return ", ".join(names) or "—"
+
+    @admin.display(description="Health")
+    def health(self, dataflow: Dataflow) -> str:
+        parts = []
+        if dataflow.connection is not None:
+            parts.append(f"destination {dataflow.connection.get_health_display().lower()}")
+        if dataflow.failure_count:
+            retry = (
+                f", next try {dataflow.retry_at:%Y-%m-%d %H:%M} UTC" if dataflow.retry_at else ""
+            )
+            parts.append(
+                f"{dataflow.failure_count} failed run(s) in a row "
+                f"({dataflow.last_error_code or 'no code'}{retry})"
+            )
+        else:
+            parts.append("last run succeeded" if dataflow.last_run_at else "no run yet")
+        return "; ".join(parts)
+
+    def save_model(self, request: HttpRequest, obj: Dataflow, form: Any, change: bool) -> None:
+        # The form holds the name only; save nothing the engine may be writing.
+        obj.save(update_fields=["name", "updated_at"])
+
+    def delete_model(self, request: HttpRequest, obj: Dataflow) -> None:
+        services.dataflow_delete(dataflow=obj, user=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Dataflow]) -> None:
+        for dataflow in queryset:
+            services.dataflow_delete(dataflow=dataflow, user=request.user)
 
     def _each(
         self, request: HttpRequest, queryset: QuerySet[Dataflow], act: Any, done: str

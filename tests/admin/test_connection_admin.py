@@ -105,3 +105,71 @@ def test_a_rotation_in_the_admin_is_audited_as_such(admin_client, admin_user, co
     entry = entries.order_by("id").last()
     assert (entry.action, entry.actor, entry.via) == ("secret_rotated", admin_user, "admin")
     assert NEW_SECRET not in str([entry.before, entry.after, entry.changes])
+
+
+FIXED = {
+    "stream_name": "demo-stream-typo",
+    "region": "xx-nowhere-1",
+    "auth_method": "iam_role",
+    "role_arn": "arn:aws:iam::123456789012:role/other",
+    "external_id": "changed-by-hand",
+    "destination_type": "made-up",
+}
+
+
+def change_url(connection):
+    return reverse("admin:destinations_connection_change", args=[connection.pk])
+
+
+def edit_post(connection, **overrides):
+    data = {
+        "name": connection.name,
+        "description": connection.description,
+        "include_segment_names": "on",
+        "alerts_enabled": "on",
+        **FIXED,
+        **overrides,
+    }
+    return data
+
+
+def test_fixed_fields_are_shown_but_not_editable(admin_client, connection):
+    html = admin_client.get(change_url(connection)).content.decode()
+    for field in FIXED:
+        assert f'name="{field}"' not in html
+    assert STREAM in html and connection.region in html
+    assert "Amazon Kinesis" in html  # the destination type, by its catalog name
+    for field in ("name", "description", "include_segment_names", "alerts_enabled"):
+        assert f'name="{field}"' in html
+
+
+def test_a_post_cannot_change_fixed_fields(admin_client, connection):
+    before = {field: getattr(connection, field) for field in FIXED}
+    response = admin_client.post(change_url(connection), edit_post(connection, name="Renamed"))
+    assert response.status_code == 302
+    connection.refresh_from_db()
+    assert connection.name == "Renamed"
+    assert connection.include_segment_names is True
+    assert {field: getattr(connection, field) for field in FIXED} == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_admin_edit_goes_through_the_service_and_is_audited(
+    admin_client, admin_user, connection
+):
+    admin_client.post(change_url(connection), edit_post(connection, description="Orders feed"))
+    entry = (
+        AuditEntry.objects.filter(object_type="connection", object_id=connection.pk)
+        .order_by("id")
+        .last()
+    )
+    assert (entry.actor, entry.via) == (admin_user, "admin")
+    assert "description" in str(entry.changes)
+
+
+def test_a_taken_name_is_a_field_error_like_the_edit_page(admin_client, connection):
+    ConnectionFactory(name="Taken", owner=connection.owner)
+    response = admin_client.post(change_url(connection), edit_post(connection, name="taken"))
+    assert response.status_code == 200
+    assert "You already have a destination named" in response.content.decode()
+    assert Connection.objects.get(pk=connection.pk).name == "Orders"

@@ -83,3 +83,59 @@ def test_runs_and_deliveries_are_read_only(admin_client, factory, model):
     assert admin_client.get(reverse(f"admin:activation_{model}_add")).status_code == 403
     delete = admin_client.post(reverse(f"admin:activation_{model}_delete", args=[row.pk]))
     assert delete.status_code == 403
+
+
+ENGINE = {
+    "cursor_txid": "999",
+    "cursor_change_id": "999",
+    "lock_token": "stolen",
+    "wizard_step": "segments",
+    "status": "enabled",
+    "partition_key_source": "email",
+    "failure_count": "7",
+}
+
+
+def test_the_change_page_leads_with_what_an_admin_needs(admin_client):
+    mapped = DataflowSegmentFactory(segment__name="Loyal buyers")
+    dataflow = mapped.dataflow
+    dataflow.status_message = "Paused for maintenance."
+    dataflow.save()
+    html = admin_client.get(
+        reverse("admin:activation_dataflow_change", args=[dataflow.pk])
+    ).content.decode()
+    assert "Loyal buyers" in html and "Paused for maintenance." in html
+    assert "Health" in html and "no run yet" in html
+    internals = html.index("Export engine internals")
+    assert html.index("Loyal buyers") < internals
+    assert html.index("Lock token") > internals
+    # a collapsed <details> section: its heading is the <summary>
+    assert html[:internals].rstrip().endswith('class="fieldset-heading">')
+    assert "<details><summary>" in html[internals - 300 : internals]
+    for field in ENGINE:
+        assert f'name="{field}"' not in html
+
+
+def test_a_post_changes_the_name_and_nothing_else(admin_client):
+    dataflow = DataflowFactory(status="disabled", partition_key_source="ecid")
+    response = admin_client.post(
+        reverse("admin:activation_dataflow_change", args=[dataflow.pk]),
+        {
+            "name": "Renamed",
+            **ENGINE,
+            **{f"{prefix}-TOTAL_FORMS": "0" for prefix in INLINE_PREFIXES},
+            **{f"{prefix}-INITIAL_FORMS": "0" for prefix in INLINE_PREFIXES},
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    dataflow.refresh_from_db()
+    assert dataflow.name == "Renamed"
+    assert (dataflow.status, dataflow.partition_key_source, dataflow.lock_token) == (
+        "disabled",
+        "ecid",
+        "",
+    )
+    assert (dataflow.cursor_txid, dataflow.failure_count, dataflow.wizard_step) == (0, 0, "")
+
+
+INLINE_PREFIXES = ["mapped_segments", "attribute_mappings", "identity_selections"]
