@@ -19,7 +19,7 @@ from django.core.cache import cache
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, Max, Min, Q, QuerySet
 
-from activation.models import Dataflow, DataflowStatus
+from activation.models import Dataflow, DataflowSegment, DataflowStatus
 from destinations.models import Connection
 from profiles.models import (
     Identity,
@@ -95,6 +95,24 @@ def segment_sizes(*, segment_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, int]:
     )
     sizes = {row["segment_id"]: row["size"] for row in rows}
     return {segment_id: sizes.get(segment_id, 0) for segment_id in ids}
+
+
+def dataflows_exporting(*, segment_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[Dataflow]]:
+    """The finished dataflows that export each segment, by name (drafts and edit copies
+    export nothing; a disabled one sends the changes made meanwhile on re-enable)."""
+    ids = list(segment_ids)
+    found: dict[uuid.UUID, list[Dataflow]] = {segment_id: [] for segment_id in ids}
+    if not ids:
+        return found
+    rows = (
+        DataflowSegment.objects.filter(segment_id__in=ids)
+        .exclude(dataflow__status=DataflowStatus.DRAFT)
+        .select_related("dataflow")
+        .order_by("dataflow__name", "dataflow_id")
+    )
+    for row in rows:
+        found[row.segment_id].append(row.dataflow)
+    return found
 
 
 def selected_segment_ids(*, dataflow: Dataflow) -> set[uuid.UUID]:

@@ -119,6 +119,126 @@ def segment_update(
     return segment
 
 
+# --- what a change does to the dataflows that export a segment -------------------------
+
+
+@dataclass(frozen=True)
+class Exporter:
+    id: int
+    name: str
+    status: str
+
+
+def segment_exporters(segment: Segment) -> list[Exporter]:
+    """The finished dataflows that export segment (activation owns the definition)."""
+    from activation.selectors import dataflows_exporting
+
+    found = dataflows_exporting(segment_ids=[segment.pk])[segment.pk]
+    return [Exporter(d.pk, d.name, d.status) for d in found]
+
+
+def names_text(names: list[str]) -> str:
+    """“A”, “A and B”, “A, B and C”."""
+    quoted = [f"“{name}”" for name in names]
+    if len(quoted) < 2:
+        return "".join(quoted)
+    return f"{', '.join(quoted[:-1])} and {quoted[-1]}"
+
+
+@dataclass(frozen=True)
+class RuleChangePreview:
+    """What saving a segment will do, computed without writing anything."""
+
+    leave: int
+    join: int
+    exporters: list[Exporter]
+
+    @property
+    def records(self) -> int:
+        """Exit and entry records the exporting dataflows receive (one per mover each)."""
+        return self.leave + self.join if self.exporters else 0
+
+    @property
+    def needs_confirmation(self) -> bool:
+        return bool(self.exporters) and self.records > 0
+
+    @property
+    def text(self) -> str:
+        moves = f"{self.leave:,} member(s) leave, {self.join:,} join"
+        if not self.exporters:
+            return f"{moves}; no dataflow exports this segment."
+        names = names_text([e.name for e in self.exporters])
+        noun = "dataflow" if len(self.exporters) == 1 else "dataflows"
+        return f"{moves}; {self.records:,} record(s) go to {noun} {names}."
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "leave": self.leave,
+            "join": self.join,
+            "records": self.records,
+            "dataflows": [{"id": e.id, "name": e.name, "state": e.status} for e in self.exporters],
+            "summary": self.text,
+        }
+
+
+def segment_change_preview(
+    *, segment: Segment, rule: dict, active: bool, today: dt.date | None = None
+) -> RuleChangePreview:
+    """Members that would leave and profiles that would join if segment were saved so.
+
+    Only a new rule (or re-activation) moves members, exactly as segment_update
+    decides; the counts use the same rule evaluation as the batch evaluator.
+    """
+    check_rule(rule)
+    exporters = segment_exporters(segment)
+    if not (active and (rule != segment.rule or not segment.active)):
+        return RuleChangePreview(leave=0, join=0, exporters=exporters)
+    today = today or today_utc()
+    live = SegmentMembership.objects.filter(segment=segment, status__in=LIVE)
+    live_count = live.count()
+    if supports_sql(connection):
+        # Three counts in the database: no id set is held in memory.
+        matching = Profile.objects.filter(RuleMatches(rule, today=today))
+        match_count = matching.count()
+        stay = matching.filter(id__in=live.values("profile_id")).count()
+    else:
+        predicate = matcher(rule, today=today)
+        live_ids = set(live.values_list("profile_id", flat=True))
+        match_count = stay = 0
+        for pk, attributes in Profile.objects.values_list("id", "attributes").iterator(
+            chunk_size=CHUNK
+        ):
+            if predicate(attributes):
+                match_count += 1
+                stay += pk in live_ids
+    return RuleChangePreview(leave=live_count - stay, join=match_count - stay, exporters=exporters)
+
+
+@transaction.atomic
+def segment_delete(*, segment: Segment, user: Any) -> list[Exporter]:
+    """Delete a segment; each dataflow that exported it records why it stopped.
+
+    Its mapping rows go with it (cascade, audited on each dataflow); returns the
+    dataflows that exported it so the caller can name them.
+    """
+    from activation.models import DataflowChange
+
+    exporters = segment_exporters(segment)
+    name = segment.name
+    DataflowChange.objects.bulk_create(
+        DataflowChange(
+            dataflow_id=exporter.id,
+            changed_by=user,
+            summary=f"Segment “{name}” was deleted; this dataflow no longer exports it.",
+            details={"segment_deleted": {"id": str(segment.pk), "name": name}},
+        )
+        for exporter in exporters
+    )
+    logger.info("user %s deleted segment %s (%s)", user.pk, segment.pk, name)
+    segment.delete()
+    return exporters
+
+
 def _check_texts(*, name: str, description: str) -> None:
     """ValidationError by field when the name or description breaks the limits or the policy."""
     errors = {}

@@ -1,3 +1,4 @@
+import hashlib
 import json
 import uuid
 
@@ -9,11 +10,21 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from activation.selectors import dataflows_exporting
 from core.input_policy import InputError, parse_index, parse_json
+from profiles import segments as segment_service
 from profiles.editor import MATCHES, OPERATOR_LABELS, Row, rows_from_data, rows_from_rule
 from profiles.forms import ProfilePatchForm, SegmentForm, rule_from_submission
 from profiles.models import Profile, Segment
-from profiles.segments import segment_create, segment_schedule_evaluation, segment_update
+from profiles.segments import (
+    RuleChangePreview,
+    names_text,
+    segment_change_preview,
+    segment_create,
+    segment_exporters,
+    segment_schedule_evaluation,
+    segment_update,
+)
 from profiles.selectors import (
     attribute_paths_sample,
     attributes_page,
@@ -32,7 +43,11 @@ from profiles.services import profile_upsert
 @login_required
 def segment_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "")
-    context = {"segments": segments_with_sizes(query=query), "q": query}
+    segments = list(segments_with_sizes(query=query).order_by("name", "pk"))
+    exporters = dataflows_exporting(segment_ids=[s.pk for s in segments])
+    for segment in segments:
+        segment.exporters = exporters[segment.pk]
+    context = {"segments": segments, "q": query}
     template = "profiles/segment_list.html"
     return render(request, f"{template}#segment-table" if request.htmx else template, context)
 
@@ -60,6 +75,11 @@ def segment_edit(request: HttpRequest, segment_id: uuid.UUID) -> HttpResponse:
         form = SegmentForm(request.POST)
         if form.is_valid():
             data = form.cleaned_data
+            preview = segment_change_preview(segment=segment, rule=form.rule, active=data["active"])
+            token = _confirmation_token(form.rule, data["active"])
+            if preview.needs_confirmation and request.POST.get("confirm_change") != token:
+                # Exported members would move: show what will be sent, save on confirm.
+                return _segment_page(request, form, segment=segment, preview=preview, token=token)
             rule_changed = form.rule != segment.rule
             segment_update(
                 segment=segment,
@@ -76,6 +96,12 @@ def segment_edit(request: HttpRequest, segment_id: uuid.UUID) -> HttpResponse:
     return _segment_page(request, form, segment=segment)
 
 
+def _confirmation_token(rule: dict, active: bool) -> str:
+    """Ties a confirmation to the rule it previewed: editing it again asks again."""
+    text = json.dumps([rule, active], sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
 def _initial(segment: Segment) -> dict:
     shown = rows_from_rule(segment.rule)
     return {
@@ -89,7 +115,12 @@ def _initial(segment: Segment) -> dict:
 
 
 def _segment_page(
-    request: HttpRequest, form: SegmentForm, *, segment: Segment | None
+    request: HttpRequest,
+    form: SegmentForm,
+    *,
+    segment: Segment | None,
+    preview: RuleChangePreview | None = None,
+    token: str = "",
 ) -> HttpResponse:
     if not form.is_bound:
         shown = rows_from_rule(segment.rule if segment else None)
@@ -99,6 +130,9 @@ def _segment_page(
         "form": form,
         "segment": segment,
         "members": _member_counts(segment) if segment else None,
+        "exporters": segment_exporters(segment) if segment else [],
+        "preview": preview,
+        "confirm_token": token,
     }
     status = 400 if form.is_bound and form.errors else 200
     return render(request, "profiles/segment_form.html", context, status=status)
@@ -201,8 +235,13 @@ def segment_count(request: HttpRequest) -> HttpResponse:
 def segment_delete(request: HttpRequest, segment_id: uuid.UUID) -> HttpResponse:
     segment = get_object_or_404(Segment, pk=segment_id)
     name = segment.name
-    segment.delete()
-    messages.success(request, f"Segment “{name}” deleted.")
+    exporters = segment_service.segment_delete(segment=segment, user=request.user)
+    note = ""
+    if exporters:
+        names = names_text([e.name for e in exporters])
+        verb = "exports" if len(exporters) == 1 else "export"
+        note = f" {names} no longer {verb} it; the dataflow pages say so."
+    messages.success(request, f"Segment “{name}” deleted.{note}")
     return redirect("profiles:segment_list")
 
 

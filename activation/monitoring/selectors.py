@@ -35,6 +35,7 @@ from activation.models import (
     Backfill,
     BackfillStatus,
     Dataflow,
+    DataflowChange,
     DataflowSegment,
     DataflowStatus,
     DeliveryLog,
@@ -675,6 +676,16 @@ def dataflow_open_alerts(*, dataflow: Dataflow) -> list[Any]:
             Q(dataflow=dataflow) | Q(connection_id=dataflow.connection_id, dataflow__isnull=True),
             resolved_at__isnull=True,
         ).order_by("-created_at")[:5]
+    )
+
+
+def dataflow_segment_notices(*, dataflow: Dataflow, limit: int = 5) -> list[DataflowChange]:
+    """Segments deleted from under this dataflow (profiles.segments.segment_delete), newest
+    first."""
+    return list(
+        DataflowChange.objects.filter(
+            dataflow=dataflow, details__has_key="segment_deleted"
+        ).order_by("-created_at")[:limit]
     )
 
 

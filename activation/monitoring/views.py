@@ -99,6 +99,7 @@ def dataflow_detail(request: HttpRequest, dataflow_id: int) -> HttpResponse:
     context |= {
         "progress": sel.dataflow_backfill_progress(dataflow=dataflow, now=now),
         "open_alerts": sel.dataflow_open_alerts(dataflow=dataflow),
+        "segment_notices": sel.dataflow_segment_notices(dataflow=dataflow),
     }
     return render(request, f"{TEMPLATES}/dataflow_detail.html", context)
 
