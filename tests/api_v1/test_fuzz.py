@@ -144,6 +144,10 @@ def valid_bodies(connection_id: int, segment_id: str) -> dict[str, Any]:
         "PATCH /api/v1/connections/{connection_id}": {"name": "x", "description": "y"},
         "POST /api/v1/dataflows": dataflow,
         "PATCH /api/v1/dataflows/{dataflow_id}": {"name": "x", "options": {}},
+        "PATCH /api/v1/segments/{segment_id}": {
+            "name": "x",
+            "rule": {"path": "person.name.firstName", "op": "equals", "value": "Fuzz"},
+        },
     }
 
 
@@ -213,6 +217,7 @@ def test_hostile_values_anywhere_get_a_4xx_in_the_error_format(
         "dataflow_id": str(dataflow.pk),
         "profile_id": "1",
         "spec_id": "kinesis",
+        "segment_id": str(segment.pk),
     }
     url = path
     query: dict[str, str] = {}
