@@ -1,6 +1,7 @@
 """Reads of the profile store: lookups, profile documents, segment sizes and counts."""
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,6 +54,58 @@ def profile_by_identity(*, namespace: str, value: str) -> Profile | None:
     return identity.profile if identity else None
 
 
+# What a bare value looks like: the namespaces it most likely belongs to come first.
+_PHONE_SEPARATORS = re.compile(r"[\s().-]")
+_PHONE = re.compile(r"\+?[0-9]{6,15}")
+_LONG_DIGITS = re.compile(r"[0-9]{16,}")
+IDENTITY_CANDIDATE_LIMIT = 20
+
+
+def likely_namespaces(text: str) -> list[str]:
+    """Namespaces whose syntax the bare value fits: e-mail shape, phone digits, long ECID."""
+    text = text.strip()
+    fits = []
+    if "@" in text:
+        fits.append("email")
+    if _PHONE.fullmatch(_PHONE_SEPARATORS.sub("", text)):
+        fits.append("phone")
+    if _LONG_DIGITS.fullmatch(text):
+        fits.append("ecid")
+    return fits
+
+
+def _stored_forms(namespace: str, text: str) -> set[str]:
+    forms = {normalize_identity(namespace, text)}
+    if namespace == "phone":
+        forms.add(_PHONE_SEPARATORS.sub("", text.strip()))  # "+1 (555) 010-9999"
+    return forms
+
+
+def identity_matches(text: str, *, limit: int = IDENTITY_CANDIDATE_LIMIT) -> list[Identity]:
+    """The identities a search text names, for every search box of the product.
+
+    ``namespace:value`` is looked up in that namespace only. A bare value (or an
+    unknown prefix) is looked up by exact stored value in every namespace, through
+    the (namespace, value) index; the namespaces its syntax fits come first.
+    """
+    text = text.strip()
+    if not text:
+        return []
+    codes = namespace_codes()
+    parsed = parse_identity_query(text)
+    if parsed and parsed[0] in codes:
+        wanted = {parsed[0]: {parsed[1]}}
+    else:
+        wanted = {code: _stored_forms(code, text) for code in codes}
+    matches = Q()
+    for code, values in wanted.items():
+        matches |= Q(namespace=code, value__in=sorted(values))
+    found = list(Identity.objects.filter(matches).order_by("namespace", "profile_id")[:limit])
+    fits = likely_namespaces(text)
+    found.sort(key=lambda i: (i.namespace not in fits, i.namespace, i.profile_id))
+    return found
+
+
 def profiles_search(*, query: str) -> QuerySet[Profile]:
     """Profiles for the search box: ``namespace:value``, a bare identity value, or an id.
 
@@ -63,15 +116,7 @@ def profiles_search(*, query: str) -> QuerySet[Profile]:
     query = query.strip()
     if not query:
         return profiles
-    codes = namespace_codes()
-    parsed = parse_identity_query(query)
-    if parsed and parsed[0] in codes:
-        namespace, value = parsed
-        return profiles.filter(identities__namespace=namespace, identities__value=value)
-    matches = Q()
-    for code in sorted(codes):
-        value = normalize_identity(code, query)
-        matches |= Q(identities__namespace=code, identities__value=value)
+    matches = Q(pk__in=[identity.profile_id for identity in identity_matches(query)])
     if (profile_id := parse_id(query)) is not None:
         matches |= Q(pk=profile_id)
     return profiles.filter(matches).distinct()

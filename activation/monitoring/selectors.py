@@ -49,6 +49,7 @@ from activation.selectors import humanize_seconds
 from core.input_policy import parse_id
 from destinations.models import Connection
 from profiles.models import Identity
+from profiles.selectors import identity_matches, namespace_codes, parse_identity_query
 
 RUNS_PER_PAGE = 25
 ISSUES_PER_PAGE = 50
@@ -629,26 +630,31 @@ class ProfileMatch:
     identities: list[Identity]
 
 
-def parse_identity(text: str) -> tuple[str, str]:
-    """ "email:jane@example.com" → ("email", "jane@example.com")."""
-    text = text.strip()
-    namespace, sep, value = text.partition(":")
-    if not sep or not namespace.strip() or not value.strip():
-        raise DeliveryLookupError(
-            "Type an identity as namespace:value, for example email:jane@example.com "
-            "or ecid:14575006536349286404619648085736425115."
+class AmbiguousIdentity(DeliveryLookupError):  # noqa: N818 - reads as a sentence
+    """A bare value names identities of several profiles: the marketer picks one."""
+
+    def __init__(self, text: str, candidates: list[Identity]) -> None:
+        self.candidates = candidates
+        super().__init__(
+            f"“{text}” is an identity of {len({c.profile_id for c in candidates})} profiles; "
+            "choose one."
         )
-    return namespace.strip().lower(), value.strip()
 
 
 def profile_by_identity(*, text: str) -> ProfileMatch:
-    namespace, value = parse_identity(text)
-    identity = Identity.objects.filter(namespace=namespace, value=value).first()
-    if identity is None and namespace in ("email",):
-        identity = Identity.objects.filter(namespace=namespace, value__iexact=value).first()
-    if identity is None:
-        raise DeliveryLookupError(f"No profile has the identity {namespace}:{value}.")
-    return profile_by_id(profile_id=identity.profile_id)
+    """The profile an identity names: ``namespace:value`` or a bare value (any namespace)."""
+    found = identity_matches(text)
+    if not found:
+        parsed = parse_identity_query(text)
+        if parsed and parsed[0] in namespace_codes():
+            raise DeliveryLookupError(f"No profile has the identity {parsed[0]}:{parsed[1]}.")
+        raise DeliveryLookupError(
+            f"No profile has the identity “{text.strip()[:200]}” in any namespace. Check the "
+            "value, or type it as namespace:value (for example email:jane@example.com)."
+        )
+    if len({identity.profile_id for identity in found}) > 1:
+        raise AmbiguousIdentity(text.strip()[:200], found)
+    return profile_by_id(profile_id=found[0].profile_id)
 
 
 def profile_by_id(*, profile_id: int) -> ProfileMatch:

@@ -177,6 +177,9 @@ def delivery_lookup(request: HttpRequest) -> HttpResponse:
             match = sel.profile_by_identity(text=identity)
         elif profile_id:
             match = sel.profile_by_id(profile_id=profile_id)
+    except sel.AmbiguousIdentity as ambiguous:
+        context["candidates"] = ambiguous.candidates
+        context["ambiguous"] = str(ambiguous)
     except sel.DeliveryLookupError as error:
         context["error"] = str(error)
     if match is not None:

@@ -352,10 +352,15 @@ def test_lookup_finds_every_record_sent_for_a_profile(logged_in_client, dataflow
     assert html.count("<time datetime") == 2
 
 
-def test_lookup_rejects_an_identity_without_namespace(logged_in_client):
-    html = lookup(logged_in_client, identity="jane@example.com")
-    assert 'aria-invalid="true"' in html
-    assert "Type an identity as namespace:value" in html
+def test_lookup_finds_a_bare_identity_and_lists_candidates(logged_in_client):
+    jane = IdentityFactory(namespace="email", value="jane@example.com")
+    html = lookup(logged_in_client, identity="Jane@Example.com")
+    assert f"Profile {jane.profile_id}" in html and 'aria-invalid="true"' not in html
+    IdentityFactory(namespace="crmid", value="C-1")
+    IdentityFactory(namespace="ecid", value="C-1")
+    html = lookup(logged_in_client, identity="C-1")
+    assert "is an identity of 2 profiles; choose one." in html
+    assert html.count("?profile=") == 2
 
 
 def test_lookup_says_when_no_profile_has_the_identity(logged_in_client):

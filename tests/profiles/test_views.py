@@ -270,3 +270,16 @@ def test_viewers_see_pages_but_cannot_change_anything(client, people):
 def test_pages_need_a_login(client):
     response = client.get(reverse("profiles:segment_create"))
     assert response.status_code == 302 and reverse("login") in response["Location"]
+
+
+def test_profile_search_finds_a_bare_value_in_its_namespace(logged_in_client, people):
+    url = reverse("profiles:profile_list")
+    profiles_upsert(
+        records=[{"identityMap": {"phone": [{"id": "+15550109999"}]}, "attributes": {}}],
+        source="api",
+    )
+    by_email = logged_in_client.get(url, {"q": "P3@X.io"}).content.decode()
+    assert reverse("profiles:profile_detail", args=[people[3]]) in by_email
+    by_phone = logged_in_client.get(url, {"q": "+1 (555) 010-9999"}).content.decode()
+    phone_owner = Profile.objects.get(identities__namespace="phone")
+    assert reverse("profiles:profile_detail", args=[phone_owner.pk]) in by_phone
