@@ -20,6 +20,7 @@ from django.db.models import (
     Exists,
     F,
     IntegerField,
+    Max,
     OuterRef,
     Q,
     QuerySet,
@@ -45,6 +46,7 @@ from activation.models import (
 )
 from activation.monitoring.charts import Series, sparkline_svg, timeseries_svg
 from activation.selectors import humanize_seconds
+from core.live import live_version
 from destinations.models import Connection
 from profiles.models import Identity
 
@@ -397,7 +399,7 @@ def dataflow_run_chart(*, dataflow: Dataflow, period: Period, now: dt.datetime) 
         )
     svg = timeseries_svg(
         chart_id=f"runs-chart-{dataflow.pk}",
-        title=f"Identities activated and failed, {period.label.lower()}",
+        title=f"Profiles activated, excluded and failed, {period.label.lower()}",
         labels=labels,
         series=[
             Series("Activated", activated, "chart-activated"),
@@ -438,11 +440,24 @@ def backfill_rate(backfill: Backfill, *, now: dt.datetime) -> float | None:
     return backfill.processed / max(seconds, 0.001)
 
 
+# Why a backfill runs (Backfill.reason), as the marketer reads it.
+BACKFILL_REASONS = {
+    "activation": "the dataflow was activated",
+    "segment_added": "segment added to the dataflow",
+    "replay": "re-export requested",
+}
+
+
 @dataclass
 class BackfillRow:
     backfill: Backfill
     percent: int
     rate: float | None
+
+    @property
+    def reason_text(self) -> str:
+        reason = self.backfill.reason
+        return BACKFILL_REASONS.get(reason, reason.replace("_", " "))
 
 
 @dataclass
@@ -641,14 +656,8 @@ def profile_deliveries(
 
 
 def dataflow_open_alerts(*, dataflow: Dataflow) -> list[Any]:
-    from alerts.models import Alert
-
-    return list(
-        Alert.objects.filter(
-            Q(dataflow=dataflow) | Q(connection_id=dataflow.connection_id, dataflow__isnull=True),
-            resolved_at__isnull=True,
-        ).order_by("-created_at")[:5]
-    )
+    alerts = _open_alerts_about(dataflow=dataflow, connection_id=dataflow.connection_id)
+    return list(alerts.order_by("-created_at")[:5])
 
 
 def segment_for_replay(*, dataflow: Dataflow, segment_id: uuid.UUID) -> DataflowSegment | None:
@@ -657,3 +666,151 @@ def segment_for_replay(*, dataflow: Dataflow, segment_id: uuid.UUID) -> Dataflow
         .select_related("segment")
         .first()
     )
+
+
+# --- live versions (core/live.py): what an open page polls ----------------------------------
+
+
+def _aggregate(queryset: QuerySet, group: str, **aggregates: Any) -> dict[str, Subquery]:
+    """Correlated subqueries, one per aggregate of `queryset` grouped by `group`."""
+    grouped = queryset.order_by().values(group)
+    return {
+        name: Subquery(grouped.annotate(value=expression).values("value")[:1])
+        for name, expression in aggregates.items()
+    }
+
+
+def _lock_held(now: dt.datetime) -> Q:
+    return Q(lock_token__gt="", locked_until__gt=now)
+
+
+def dataflow_page_version(*, dataflow_id: int) -> str | None:
+    """The dataflow page's live version, in one query (None: no such dataflow).
+
+    Everything the page shows moves one of these: the dataflow's state columns, its
+    connection's health, the newest run (every export touches its last_activity_at;
+    older windows only change with an export, which moves the dataflow's
+    last_activity_at), its backfills and the open alerts about it.
+    """
+    now = timezone.now()
+    newest_run = ExportRun.objects.filter(dataflow=OuterRef("pk")).order_by("-window_start")
+    backfills = Backfill.objects.filter(dataflow=OuterRef("pk"))
+    alerts = _open_alerts_about(dataflow=OuterRef("pk"), connection_id=OuterRef("connection_id"))
+    row = (
+        Dataflow.objects.filter(pk=dataflow_id)
+        .exclude(status=DataflowStatus.DRAFT)
+        .annotate(
+            locked=Case(When(_lock_held(now), then=Value(1)), default=Value(0)),
+            run_id=Subquery(newest_run.values("pk")[:1]),
+            run_activity=Subquery(newest_run.values("last_activity_at")[:1]),
+            run_status=Subquery(newest_run.values("status")[:1]),
+            **_aggregate(
+                backfills,
+                "dataflow",
+                backfill_processed=Sum("processed"),
+                backfill_newest=Max("id"),
+                backfill_active=Count("id", filter=Q(status__in=ACTIVE_BACKFILL)),
+                backfill_finished=Max("finished_at"),
+            ),
+            **_aggregate(
+                alerts,
+                "resolved_at",
+                alerts_open=Count("id"),
+                alerts_seen=Max("last_seen_at"),
+            ),
+        )
+        .values_list(
+            "status",
+            "status_message",
+            "failure_count",
+            "retry_at",
+            "last_error_code",
+            "last_activity_at",
+            "updated_at",
+            "locked",
+            "connection__health",
+            "connection__health_message",
+            "connection__health_checked_at",
+            "run_id",
+            "run_activity",
+            "run_status",
+            "backfill_processed",
+            "backfill_newest",
+            "backfill_active",
+            "backfill_finished",
+            "alerts_open",
+            "alerts_seen",
+        )
+        .first()
+    )
+    return None if row is None else live_version(row)
+
+
+def _dataflows_state(dataflows: QuerySet[Dataflow], *, now: dt.datetime) -> tuple:
+    """What a list of dataflows shows, summed up (two aggregate queries)."""
+    state = dataflows.aggregate(
+        count=Count("id"),
+        ids=Sum("id"),
+        activity=Max("last_activity_at"),
+        updated=Max("updated_at"),
+        failures=Sum("failure_count"),
+        errors=Count("id", filter=Q(status=DataflowStatus.ERROR)),
+        disabled=Count("id", filter=Q(status=DataflowStatus.DISABLED)),
+        locked=Count("id", filter=_lock_held(now)),
+        retry=Max("retry_at"),
+    )
+    backfills = Backfill.objects.filter(dataflow__in=dataflows, status__in=ACTIVE_BACKFILL)
+    return (*state.values(), *backfills.aggregate(count=Count("id"), newest=Max("id")).values())
+
+
+def dataflow_list_version(*, user: Any) -> str:
+    """The dataflows page's live version (three aggregate queries)."""
+    now = timezone.now()
+    health = Connection.objects.aggregate(
+        count=Count("id"),
+        checked=Max("health_checked_at"),
+        failing=Count("id", filter=Q(health="failing")),
+        healthy=Count("id", filter=Q(health="healthy")),
+    )
+    return live_version(
+        _dataflows_state(monitored_dataflows(user=user), now=now), tuple(health.values())
+    )
+
+
+def connection_page_version(*, connection_id: int) -> str:
+    """The destination page's live version: its health and its dataflows' state."""
+    now = timezone.now()
+    health = Connection.objects.filter(pk=connection_id).values_list(
+        "health", "health_message", "health_checked_at"
+    )
+    alerts = _open_alerts_about(dataflow=None, connection_id=connection_id).aggregate(
+        count=Count("id"), seen=Max("last_seen_at")
+    )
+    dataflows = monitored_dataflows(user=None).filter(connection_id=connection_id)
+    return live_version(
+        tuple(health), _dataflows_state(dataflows, now=now), tuple(alerts.values())
+    )
+
+
+def connection_live_context(*, connection: Connection) -> dict[str, Any]:
+    """The destination page's live part (its first render and every changed poll)."""
+    return {
+        "connection_live_version": connection_page_version(connection_id=connection.pk),
+        "connection_dataflows": connection_dataflows(connection_id=connection.pk),
+    }
+
+
+def connection_dataflows(*, connection_id: int) -> list[Dataflow]:
+    """The dataflows exporting to a connection, with their display status."""
+    dataflows = monitored_dataflows(user=None).filter(connection_id=connection_id)
+    return list(with_display_status(dataflows, now=timezone.now()).order_by("name", "id"))
+
+
+def _open_alerts_about(*, dataflow: Any, connection_id: Any) -> QuerySet:
+    """Open alerts about a dataflow, or about its connection as a whole."""
+    from alerts.models import Alert
+
+    about = Q(connection_id=connection_id, dataflow__isnull=True)
+    if dataflow is not None:
+        about |= Q(dataflow=dataflow)
+    return Alert.objects.filter(about, resolved_at__isnull=True)
