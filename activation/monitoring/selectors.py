@@ -787,9 +787,7 @@ def connection_page_version(*, connection_id: int) -> str:
         count=Count("id"), seen=Max("last_seen_at")
     )
     dataflows = monitored_dataflows(user=None).filter(connection_id=connection_id)
-    return live_version(
-        tuple(health), _dataflows_state(dataflows, now=now), tuple(alerts.values())
-    )
+    return live_version(tuple(health), _dataflows_state(dataflows, now=now), tuple(alerts.values()))
 
 
 def connection_live_context(*, connection: Connection) -> dict[str, Any]:

@@ -147,9 +147,7 @@ def dataflow_live(request: HttpRequest, dataflow_id: int) -> HttpResponse:
         render=lambda: render(
             request,
             f"{TEMPLATES}/dataflow_live.html",
-            _dataflow_page(
-                request, _dataflow_or_404(request, dataflow_id), live_version=version
-            ),
+            _dataflow_page(request, _dataflow_or_404(request, dataflow_id), live_version=version),
         ),
     )
 
