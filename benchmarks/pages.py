@@ -13,6 +13,10 @@ templates) in this process, printing one `name: value` line per figure:
 * run_detail_p95_ms: the latest run's page (10,000 issues, paginated) — target < 150.
 * also the 30-day view, a run search, the run's records, the delivery lookup
   and the dataflows page, for reference; each page's median as `<page>_p50_ms`.
+* poll_unchanged_p95_ms: an open page's live poll when nothing changed (core/live.py:
+  the version check answering 204, no render), the slowest of the dataflow page's,
+  the dataflows page's, the destination page's and the alerts menu's — target <= 10;
+  each one's p95 as `poll_<page>_p95_ms`.
 
 Timings are wall-clock in one process: on a shared, busy machine the p95
 reflects the load (the load average is noted on stderr).
@@ -27,7 +31,7 @@ import os
 import statistics
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from benchmarks.common import bench_database, django_setup
@@ -94,9 +98,62 @@ def _measure(*, scale: int, requests: int) -> Iterator[tuple[str, str]]:
     }
     for name, url in pages.items():
         timings = _timings_ms(client, url, requests)
-        yield f"{name}_p95_ms", f"{statistics.quantiles(timings, n=20)[18]:.1f}"
+        yield f"{name}_p95_ms", f"{_p95(timings):.1f}"
         yield f"{name}_p50_ms", f"{statistics.median(timings):.1f}"
+    polls = {
+        name: _p95(_poll_timings_ms(client, poll, requests))
+        for name, poll in _polls(user, dataflow)
+    }
+    yield "poll_unchanged_p95_ms", f"{max(polls.values()):.1f}"
+    for name, value in polls.items():
+        yield f"poll_{name}_p95_ms", f"{value:.1f}"
     _note(f"load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+
+
+def _p95(timings: list[float]) -> float:
+    return statistics.quantiles(timings, n=20)[18]
+
+
+def _polls(user: Any, dataflow: Any) -> Iterator[tuple[str, Callable[[], str]]]:
+    """Each live page's poll URL, carrying the version the page shows now."""
+    from django.urls import reverse
+
+    from activation.monitoring import selectors as sel
+    from alerts.selectors import alerts_menu_version
+
+    detail = reverse("activation:dataflow_live", args=[dataflow.pk])
+    connection = reverse("activation:connection_live", args=[dataflow.connection_id])
+    yield (
+        "dataflow_detail",
+        lambda: f"{detail}?v={sel.dataflow_page_version(dataflow_id=dataflow.pk)}",
+    )
+    yield (
+        "dataflow_list",
+        lambda: f"{reverse('activation:dataflow_list')}?v={sel.dataflow_list_version(user=user)}",
+    )
+    yield (
+        "connection",
+        lambda: (
+            f"{connection}?v={sel.connection_page_version(connection_id=dataflow.connection_id)}"
+        ),
+    )
+    yield "alerts_menu", lambda: f"{reverse('alerts:menu')}?v={alerts_menu_version(user=user)}"
+
+
+def _poll_timings_ms(client: Any, poll: Callable[[], str], requests: int) -> list[float]:
+    """Times unchanged polls only: one that met a new minute (its version moved) is asked
+    again, since an open page renders then once, by design."""
+    timings: list[float] = []
+    while len(timings) < requests + 5:
+        url = poll()
+        start = time.perf_counter()
+        response = client.get(url, HTTP_HX_REQUEST="true")
+        elapsed = (time.perf_counter() - start) * 1000
+        if response.status_code == 204:
+            timings.append(elapsed)
+        elif response.status_code != 200:
+            raise SystemExit(f"{url} answered {response.status_code}")
+    return timings[5:]
 
 
 def _timings_ms(client: Any, url: str, requests: int) -> list[float]:

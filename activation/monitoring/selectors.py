@@ -7,12 +7,14 @@ aggregated in the database over the indexed (dataflow, window_start) and
 """
 
 import datetime as dt
+import functools
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.paginator import Page, Paginator
+from django.db import connection as db
 from django.db.models import (
     Case,
     CharField,
@@ -20,7 +22,6 @@ from django.db.models import (
     Exists,
     F,
     IntegerField,
-    Max,
     OuterRef,
     Q,
     QuerySet,
@@ -669,125 +670,120 @@ def segment_for_replay(*, dataflow: Dataflow, segment_id: uuid.UUID) -> Dataflow
 
 
 # --- live versions (core/live.py): what an open page polls ----------------------------------
+#
+# An open page asks every 1.5 s, so these run far more often than any page: each is one
+# precompiled SQL statement of indexed lookups and small aggregates (the ORM would spend
+# more time compiling the subqueries than the database spends answering them).
 
 
-def _aggregate(queryset: QuerySet, group: str, **aggregates: Any) -> dict[str, Subquery]:
-    """Correlated subqueries, one per aggregate of `queryset` grouped by `group`."""
-    grouped = queryset.order_by().values(group)
-    return {
-        name: Subquery(grouped.annotate(value=expression).values("value")[:1])
-        for name, expression in aggregates.items()
+@functools.cache
+def _dataflow_version_sql() -> str:
+    """Everything the dataflow page shows moves one of these: the dataflow's state
+    columns, its connection's health, the newest run (every export touches its
+    last_activity_at; an older window only changes with an export, which moves the
+    dataflow's last_activity_at), its backfills and the open alerts about it."""
+    from alerts.models import Alert
+
+    runs = f"FROM {ExportRun._meta.db_table} r WHERE r.dataflow_id = d.id"
+    newest = f"{runs} ORDER BY r.window_start DESC LIMIT 1"
+    backfills = f"FROM {Backfill._meta.db_table} b WHERE b.dataflow_id = d.id"
+    alerts = (
+        f"FROM {Alert._meta.db_table} a WHERE a.resolved_at IS NULL AND (a.dataflow_id = d.id"
+        " OR (a.connection_id = d.connection_id AND a.dataflow_id IS NULL))"
+    )
+    return f"""
+        SELECT d.status, d.status_message, d.failure_count, d.retry_at, d.last_error_code,
+               d.last_activity_at, d.updated_at,
+               CASE WHEN d.lock_token <> '' AND d.locked_until > %(now)s THEN 1 ELSE 0 END,
+               c.health, c.health_message, c.health_checked_at,
+               (SELECT r.id {newest}), (SELECT r.last_activity_at {newest}),
+               (SELECT r.status {newest}),
+               (SELECT COUNT(*) {backfills} AND b.status IN (%(pending)s, %(running)s)),
+               (SELECT SUM(b.processed) {backfills}), (SELECT MAX(b.id) {backfills}),
+               (SELECT MAX(b.finished_at) {backfills}),
+               (SELECT COUNT(*) {alerts}), (SELECT MAX(a.last_seen_at) {alerts})
+        FROM {Dataflow._meta.db_table} d
+        LEFT JOIN {Connection._meta.db_table} c ON c.id = d.connection_id
+        WHERE d.id = %(dataflow)s AND d.status <> %(draft)s
+    """
+
+
+def _fetch_version_row(sql: str, **params: Any) -> tuple | None:
+    now = db.ops.adapt_datetimefield_value(timezone.now())
+    params = {
+        "now": now,
+        "draft": DataflowStatus.DRAFT.value,
+        "error": DataflowStatus.ERROR.value,
+        "disabled": DataflowStatus.DISABLED.value,
+        "pending": BackfillStatus.PENDING.value,
+        "running": BackfillStatus.RUNNING.value,
+        **params,
     }
-
-
-def _lock_held(now: dt.datetime) -> Q:
-    return Q(lock_token__gt="", locked_until__gt=now)
+    with db.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()
 
 
 def dataflow_page_version(*, dataflow_id: int) -> str | None:
-    """The dataflow page's live version, in one query (None: no such dataflow).
-
-    Everything the page shows moves one of these: the dataflow's state columns, its
-    connection's health, the newest run (every export touches its last_activity_at;
-    older windows only change with an export, which moves the dataflow's
-    last_activity_at), its backfills and the open alerts about it.
-    """
-    now = timezone.now()
-    newest_run = ExportRun.objects.filter(dataflow=OuterRef("pk")).order_by("-window_start")
-    backfills = Backfill.objects.filter(dataflow=OuterRef("pk"))
-    alerts = _open_alerts_about(dataflow=OuterRef("pk"), connection_id=OuterRef("connection_id"))
-    row = (
-        Dataflow.objects.filter(pk=dataflow_id)
-        .exclude(status=DataflowStatus.DRAFT)
-        .annotate(
-            locked=Case(When(_lock_held(now), then=Value(1)), default=Value(0)),
-            run_id=Subquery(newest_run.values("pk")[:1]),
-            run_activity=Subquery(newest_run.values("last_activity_at")[:1]),
-            run_status=Subquery(newest_run.values("status")[:1]),
-            **_aggregate(
-                backfills,
-                "dataflow",
-                backfill_processed=Sum("processed"),
-                backfill_newest=Max("id"),
-                backfill_active=Count("id", filter=Q(status__in=ACTIVE_BACKFILL)),
-                backfill_finished=Max("finished_at"),
-            ),
-            **_aggregate(
-                alerts,
-                "resolved_at",
-                alerts_open=Count("id"),
-                alerts_seen=Max("last_seen_at"),
-            ),
-        )
-        .values_list(
-            "status",
-            "status_message",
-            "failure_count",
-            "retry_at",
-            "last_error_code",
-            "last_activity_at",
-            "updated_at",
-            "locked",
-            "connection__health",
-            "connection__health_message",
-            "connection__health_checked_at",
-            "run_id",
-            "run_activity",
-            "run_status",
-            "backfill_processed",
-            "backfill_newest",
-            "backfill_active",
-            "backfill_finished",
-            "alerts_open",
-            "alerts_seen",
-        )
-        .first()
-    )
+    """The dataflow page's live version, in one query (None: no such dataflow)."""
+    row = _fetch_version_row(_dataflow_version_sql(), dataflow=dataflow_id)
     return None if row is None else live_version(row)
 
 
-def _dataflows_state(dataflows: QuerySet[Dataflow], *, now: dt.datetime) -> tuple:
-    """What a list of dataflows shows, summed up (two aggregate queries)."""
-    state = dataflows.aggregate(
-        count=Count("id"),
-        ids=Sum("id"),
-        activity=Max("last_activity_at"),
-        updated=Max("updated_at"),
-        failures=Sum("failure_count"),
-        errors=Count("id", filter=Q(status=DataflowStatus.ERROR)),
-        disabled=Count("id", filter=Q(status=DataflowStatus.DISABLED)),
-        locked=Count("id", filter=_lock_held(now)),
-        retry=Max("retry_at"),
+@functools.cache
+def _dataflows_version_sql(*, one_connection: bool) -> str:
+    """What a list of dataflows shows, summed up; with one_connection, also that
+    connection's health and open alerts, else every connection's health."""
+    from alerts.models import Alert
+
+    def of_connection(alias: str) -> str:
+        return f" AND {alias}.connection_id = %(connection)s" if one_connection else ""
+
+    dataflows = f"{Dataflow._meta.db_table} d WHERE d.status <> %(draft)s" + of_connection("d")
+    backfills = (
+        f"FROM {Backfill._meta.db_table} b JOIN {Dataflow._meta.db_table} bd"
+        " ON bd.id = b.dataflow_id WHERE bd.status <> %(draft)s"
+        " AND b.status IN (%(pending)s, %(running)s)" + of_connection("bd")
     )
-    backfills = Backfill.objects.filter(dataflow__in=dataflows, status__in=ACTIVE_BACKFILL)
-    return (*state.values(), *backfills.aggregate(count=Count("id"), newest=Max("id")).values())
+    connections = f"FROM {Connection._meta.db_table} c"
+    if one_connection:
+        connections += " WHERE c.id = %(connection)s"
+    alerts = (
+        f"FROM {Alert._meta.db_table} a WHERE a.resolved_at IS NULL"
+        " AND a.connection_id = %(connection)s AND a.dataflow_id IS NULL"
+    )
+    about_connection = "0, 0, 0"
+    if one_connection:
+        about_connection = (
+            f"(SELECT MAX(c.health_message) {connections}),"
+            f" (SELECT COUNT(*) {alerts}), (SELECT MAX(a.last_seen_at) {alerts})"
+        )
+    return f"""
+        SELECT COUNT(*), SUM(d.id), MAX(d.last_activity_at), MAX(d.updated_at),
+               SUM(d.failure_count), MAX(d.retry_at),
+               SUM(CASE WHEN d.status = %(error)s THEN 1 ELSE 0 END),
+               SUM(CASE WHEN d.status = %(disabled)s THEN 1 ELSE 0 END),
+               SUM(CASE WHEN d.lock_token <> '' AND d.locked_until > %(now)s THEN 1 ELSE 0 END),
+               (SELECT COUNT(*) {backfills}), (SELECT MAX(b.id) {backfills}),
+               (SELECT COUNT(*) {connections}), (SELECT MAX(c.health_checked_at) {connections}),
+               (SELECT SUM(CASE WHEN c.health = 'failing' THEN 1 ELSE 0 END) {connections}),
+               (SELECT SUM(CASE WHEN c.health = 'healthy' THEN 1 ELSE 0 END) {connections}),
+               {about_connection}
+        FROM {dataflows}
+    """
 
 
 def dataflow_list_version(*, user: Any) -> str:
-    """The dataflows page's live version (three aggregate queries)."""
-    now = timezone.now()
-    health = Connection.objects.aggregate(
-        count=Count("id"),
-        checked=Max("health_checked_at"),
-        failing=Count("id", filter=Q(health="failing")),
-        healthy=Count("id", filter=Q(health="healthy")),
-    )
-    return live_version(
-        _dataflows_state(monitored_dataflows(user=user), now=now), tuple(health.values())
-    )
+    """The dataflows page's live version: every monitored dataflow and connection
+    (one query; the workspace is shared, see monitored_dataflows)."""
+    return live_version(_fetch_version_row(_dataflows_version_sql(one_connection=False)))
 
 
 def connection_page_version(*, connection_id: int) -> str:
-    """The destination page's live version: its health and its dataflows' state."""
-    now = timezone.now()
-    health = Connection.objects.filter(pk=connection_id).values_list(
-        "health", "health_message", "health_checked_at"
-    )
-    alerts = _open_alerts_about(dataflow=None, connection_id=connection_id).aggregate(
-        count=Count("id"), seen=Max("last_seen_at")
-    )
-    dataflows = monitored_dataflows(user=None).filter(connection_id=connection_id)
-    return live_version(tuple(health), _dataflows_state(dataflows, now=now), tuple(alerts.values()))
+    """The destination page's live version: its health, its dataflows' state and the
+    open alerts about it (one query)."""
+    sql = _dataflows_version_sql(one_connection=True)
+    return live_version(_fetch_version_row(sql, connection=connection_id))
 
 
 def connection_live_context(*, connection: Connection) -> dict[str, Any]:
@@ -804,11 +800,9 @@ def connection_dataflows(*, connection_id: int) -> list[Dataflow]:
     return list(with_display_status(dataflows, now=timezone.now()).order_by("name", "id"))
 
 
-def _open_alerts_about(*, dataflow: Any, connection_id: Any) -> QuerySet:
+def _open_alerts_about(*, dataflow: Dataflow, connection_id: int | None) -> QuerySet:
     """Open alerts about a dataflow, or about its connection as a whole."""
     from alerts.models import Alert
 
-    about = Q(connection_id=connection_id, dataflow__isnull=True)
-    if dataflow is not None:
-        about |= Q(dataflow=dataflow)
+    about = Q(dataflow=dataflow) | Q(connection_id=connection_id, dataflow__isnull=True)
     return Alert.objects.filter(about, resolved_at__isnull=True)
