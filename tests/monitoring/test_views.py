@@ -113,7 +113,7 @@ def test_detail_failures_only_and_period(logged_in_client, dataflow):
     assert html.count("/runs/") == 2
     html = logged_in_client.get(detail_url(dataflow, period="7d", failures=1)).content.decode()
     assert html.count("/runs/") == 1
-    assert 'aria-pressed="true"' in html
+    assert 'aria-current="true">Failures only ✓' in html
     html = logged_in_client.get(detail_url(dataflow, failures=1)).content.decode()
     assert "No run with failures last 24 hours" in html
 
