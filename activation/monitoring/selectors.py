@@ -22,6 +22,7 @@ from django.db.models import (
     Exists,
     F,
     IntegerField,
+    Min,
     OuterRef,
     Q,
     QuerySet,
@@ -562,12 +563,13 @@ def run_issues(*, run: ExportRun, kind: str = "", query: str = "") -> QuerySet[R
 
 
 def run_issue_summary(*, run: ExportRun) -> list[dict]:
-    """How many profiles each (kind, error code) accounts for, most frequent first."""
+    """How many distinct profiles each (kind, error code) accounts for, most frequent
+    first, with one of its reasons in words (the code is for support)."""
     return list(
         RunIssue.objects.filter(run=run)
         .order_by()
         .values("kind", "error_code")
-        .annotate(profiles=Count("id"))
+        .annotate(profiles=Count("profile_id", distinct=True), reason=Min("reason"))
         .order_by("-profiles", "error_code")[:20]
     )
 
