@@ -11,12 +11,11 @@ import pytest
 from playwright.sync_api import expect
 
 from activation.models import Dataflow, DataflowStatus
-from destinations.kinesis import client
 from destinations.models import Connection
 from tests.activation.wizard.conftest import member
 from tests.factories import ConnectionFactory, SegmentFactory
 from tests.support.a11y import blocking_violations
-from tests.support.local_kinesis import ANY_KEY, LocalKinesis
+from tests.support.local_kinesis import ANY_KEY, LocalKinesis, serving_streams
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 STREAM = "web-orders"
@@ -33,16 +32,8 @@ FOCUS_VISIBLE_JS = """() => {
 
 @pytest.fixture
 def aws(settings: Any) -> Iterator[LocalKinesis]:
-    server = LocalKinesis()
-    server.start()
-    for name in ("clickstream", STREAM):
-        server.create_stream(name, shards=1)
-    settings.KINESIS_ENDPOINT_URL = server.url
-    settings.AWS_ENDPOINT_URL = server.url
-    client.clear_client_cache()
-    yield server
-    server.stop()
-    client.clear_client_cache()
+    with serving_streams(settings, {"clickstream": 1, STREAM: 1}) as server:
+        yield server
 
 
 def tab_to(page: Any, target: Any, *, backwards: bool = False, limit: int = 200) -> None:
