@@ -444,14 +444,16 @@ def backfill_rate(backfill: Backfill, *, now: dt.datetime) -> float | None:
 
 # Why a backfill runs (Backfill.reason), as the marketer reads it.
 BACKFILL_REASONS = {
-    "activation": "the dataflow was activated",
-    "segment_added": "segment added to the dataflow",
+    "activation": "dataflow activated",
+    "segment_added": "segment added",
     "replay": "re-export requested",
 }
 
 
 @dataclass
 class BackfillRow:
+    """One segment's part (its own members; the headline counts distinct profiles)."""
+
     backfill: Backfill
     percent: int
     rate: float | None

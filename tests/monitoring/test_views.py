@@ -161,7 +161,7 @@ def test_detail_of_a_dataflow_in_error_says_what_to_do(logged_in_client, dataflo
     html = logged_in_client.get(detail_url(dataflow)).content.decode()
     assert 'role="alert"' in html and "This dataflow stopped exporting." in html
     assert "Kinesis refuses kinesis:PutRecords for this access key." in html
-    assert "What you need to do:" in html
+    assert "What happens next:" in html
     assert re.search(r"next attempt <time [^>]*>in 5 minutes</time>", html)
     # It recovers by itself: the banner never asks to enable it again.
     assert "enable it again" not in html
@@ -171,14 +171,22 @@ def test_detail_of_a_dataflow_in_error_says_what_to_do(logged_in_client, dataflo
     assert "Error code for support: <code>AccessDenied</code>" in html
 
 
-def test_detail_of_a_delayed_dataflow_says_nothing_is_needed(logged_in_client, dataflow):
+def test_detail_of_a_delayed_dataflow_says_it_once(logged_in_client, dataflow):
+    """The engine's sentence says it all (cause, what is waiting, nothing to do): the
+    banner adds only when the next attempt is, never the same thing again."""
     dataflow.failure_count = 2
-    dataflow.status_message = "Kinesis answered with an internal error; retrying."
+    dataflow.status_message = (
+        "Delivery delayed: Kinesis answered with an internal error; 50 profiles waiting."
+        " Retrying automatically, nothing to do."
+    )
     dataflow.last_error_code = "TransientError"
+    dataflow.retry_at = timezone.now() + dt.timedelta(seconds=150)
     dataflow.save()
     html = logged_in_client.get(detail_url(dataflow)).content.decode()
-    assert "Deliveries are delayed." in html and "Nothing to do:" in html
-    assert "What you need to do" not in html
+    assert 'role="status">' in html and html.count("elivery delayed") == 1
+    assert html.count("etrying automatically") == 1
+    assert re.search(r"Next attempt <time [^>]*>in 2 minutes</time>", html)
+    assert "What happens next" not in html
 
 
 def test_backfill_reasons_read_as_words(logged_in_client, dataflow):
@@ -191,7 +199,7 @@ def test_backfill_reasons_read_as_words(logged_in_client, dataflow):
         finished_at=timezone.now(),
     )
     html = logged_in_client.get(detail_url(dataflow)).content.decode()
-    assert "(segment added to the dataflow)" in html and "(segment_added)" not in html
+    assert "(segment added)" in html and "(segment_added)" not in html
     assert "5 of 5 profiles" in html and "segment members" not in html
 
 
