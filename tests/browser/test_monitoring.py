@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from activation.models import Backfill
+from activation.models import Backfill, ExportRun
 from tests.factories import (
     BackfillFactory,
     ConnectionFactory,
@@ -104,6 +104,17 @@ def test_backfill_progress_run_issue_and_delivery_lookup(logged_in_page, live_se
     page.on("response", lambda r: answers.append(r.status) if "/live/" in r.url else None)
     page.wait_for_timeout(3500)
     assert 204 in answers and set(answers) <= {200, 204}, answers
+
+    # A refresh keeps what the reader did: the focus, an opened chart table.
+    page.get_by_text("Chart data as a table").click()
+    page.locator("#action-history").focus()
+    # (an export moves a run's figures and its last activity together)
+    ExportRun.objects.filter(pk=run.pk).update(
+        profiles_received=51, last_activity_at=timezone.now()
+    )
+    expect(page.locator("#kpi-received")).to_have_text("51")
+    expect(page.locator("#chart-data")).to_have_attribute("open", "")
+    expect(page.locator("#action-history")).to_be_focused()
 
     # In a hidden tab the page stops asking; shown again, it asks at once.
     asked: list[str] = []
