@@ -54,7 +54,7 @@ def product_pages(user: Any) -> dict[str, str]:
         started_at=timezone.now() - dt.timedelta(seconds=30),
         status="running",
     )
-    DataflowFactory(
+    broken = DataflowFactory(
         connection=connection,
         name="Broken flow",
         status="error",
@@ -124,6 +124,13 @@ def product_pages(user: Any) -> dict[str, str]:
         "delivery lookup": reverse("activation:delivery_lookup")
         + "?identity=email:jane@example.com",
         "stream inspector": reverse("activation:stream_inspector", args=[connection.pk]),
+        "stream inspector read": reverse("activation:stream_inspector", args=[connection.pk])
+        + "?read=1",
+        "delivery lookup error": reverse("activation:delivery_lookup") + "?identity=nonsense",
+        "run search, nothing found": reverse("activation:run_detail", args=[dataflow.pk, run.pk])
+        + "?q=nobody",
+        "dataflow delete": reverse("activation:dataflow_delete", args=[broken.pk]),
+        "dataflow in error": reverse("activation:dataflow_detail", args=[broken.pk]),
         "wizard drafts": reverse("activation:wizard_drafts"),
         "profiles": reverse("profiles:profile_list"),
         "profile": reverse("profiles:profile_detail", args=[jane.profile_id]),
