@@ -26,10 +26,13 @@ LIVE_POLL_MS = 1500
 VERSION_PARAM = "v"
 
 
+def current_minute() -> int:
+    return int(time.time() // 60)
+
+
 def live_version(*parts: object) -> str:
     """A short, opaque version of the given values (and of the current minute)."""
-    minute = int(time.time() // 60)
-    return hashlib.blake2b(repr((minute, parts)).encode(), digest_size=8).hexdigest()
+    return hashlib.blake2b(repr((current_minute(), parts)).encode(), digest_size=8).hexdigest()
 
 
 def live_response(

@@ -695,21 +695,41 @@ def _dataflow_version_sql() -> str:
         f"FROM {Alert._meta.db_table} a WHERE a.resolved_at IS NULL AND (a.dataflow_id = d.id"
         " OR (a.connection_id = d.connection_id AND a.dataflow_id IS NULL))"
     )
+    # Every column of the dataflow (the page may show any: status, message, backfill
+    # counters, …) but those the export machinery moves without the page changing.
     return f"""
-        SELECT d.status, d.status_message, d.failure_count, d.retry_at, d.last_error_code,
-               d.last_activity_at, d.updated_at,
-               CASE WHEN d.lock_token <> '' AND d.locked_until > %(now)s THEN 1 ELSE 0 END,
-               c.health, c.health_message, c.health_checked_at,
-               (SELECT r.id {newest}), (SELECT r.last_activity_at {newest}),
-               (SELECT r.status {newest}),
-               (SELECT COUNT(*) {backfills} AND b.status IN (%(pending)s, %(running)s)),
-               (SELECT SUM(b.processed) {backfills}), (SELECT MAX(b.id) {backfills}),
-               (SELECT MAX(b.finished_at) {backfills}),
-               (SELECT COUNT(*) {alerts}), (SELECT MAX(a.last_seen_at) {alerts})
+        SELECT d.*,
+               CASE WHEN d.lock_token <> '' AND d.locked_until > %(now)s THEN 1 ELSE 0 END
+                 AS v_locked,
+               c.health AS v_health, c.health_message AS v_health_message,
+               c.health_checked_at AS v_health_checked_at,
+               (SELECT r.id {newest}) AS v_run, (SELECT r.last_activity_at {newest}) AS v_run_at,
+               (SELECT r.status {newest}) AS v_run_status,
+               (SELECT COUNT(*) {backfills} AND b.status IN (%(pending)s, %(running)s))
+                 AS v_backfills,
+               (SELECT SUM(b.processed) {backfills}) AS v_backfill_done,
+               (SELECT MAX(b.id) {backfills}) AS v_backfill_newest,
+               (SELECT MAX(b.finished_at) {backfills}) AS v_backfill_finished,
+               (SELECT COUNT(*) {alerts}) AS v_alerts,
+               (SELECT MAX(a.last_seen_at) {alerts}) AS v_alerts_seen
         FROM {Dataflow._meta.db_table} d
         LEFT JOIN {Connection._meta.db_table} c ON c.id = d.connection_id
         WHERE d.id = %(dataflow)s AND d.status <> %(draft)s
     """
+
+
+# Dataflow columns the export machinery moves without the page showing anything new
+# (the change cursor, the run lock's token and lease, the run queue's markers).
+_UNSHOWN_DATAFLOW_COLUMNS = frozenset(
+    {
+        "cursor_txid",
+        "cursor_change_id",
+        "lock_token",
+        "locked_until",
+        "run_scheduled_for",
+        "last_run_at",
+    }
+)
 
 
 def _fetch_version_row(sql: str, **params: Any) -> tuple | None:
@@ -725,7 +745,13 @@ def _fetch_version_row(sql: str, **params: Any) -> tuple | None:
     }
     with db.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.fetchone()
+        row = cursor.fetchone()
+        names = [column[0] for column in cursor.description]
+    if row is None:
+        return None
+    return tuple(
+        v for name, v in zip(names, row, strict=True) if name not in _UNSHOWN_DATAFLOW_COLUMNS
+    )
 
 
 def dataflow_page_version(*, dataflow_id: int) -> str | None:

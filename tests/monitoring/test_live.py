@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+import core.live
 from activation.models import Backfill, Dataflow, ExportRun
 from activation.monitoring import selectors as sel
 from alerts.services import alert_raise, dataflow_error_key
@@ -18,6 +19,13 @@ from tests.factories import AlertFactory, BackfillFactory, DataflowFactory, Expo
 from tests.monitoring.conftest import this_hour
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _one_minute(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Versions also move with the minute: hold it, so only data moves them here."""
+    monkeypatch.setattr(core.live, "current_minute", lambda: 29_000_000)
+
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
@@ -97,6 +105,7 @@ def test_polls_need_a_login(client, dataflow):
         "health",
         "alert",
         "lock",
+        "name",
     ],
 )
 def test_every_change_the_page_shows_changes_the_version(dataflow, change):
@@ -130,18 +139,34 @@ def test_every_change_the_page_shows_changes_the_version(dataflow, change):
         )
     elif change == "lock":
         flows.update(lock_token="abc", locked_until=now + dt.timedelta(seconds=30))
+    elif change == "name":  # any column of the dataflow the page may show
+        flows.update(name="Renamed")
     assert sel.dataflow_page_version(dataflow_id=dataflow.pk) != before
 
 
-def test_versions_move_with_the_minute_for_relative_times(dataflow, monkeypatch):
-    import core.live
+def test_what_the_page_does_not_show_leaves_the_version_alone(dataflow):
+    """A run renewing its lease or moving the change cursor past changes that export
+    nothing costs the open pages no render."""
+    flows = Dataflow.objects.filter(pk=dataflow.pk)
+    now = timezone.now()
+    flows.update(lock_token="abc", locked_until=now + dt.timedelta(seconds=30))
+    before = sel.dataflow_page_version(dataflow_id=dataflow.pk)
+    flows.update(
+        locked_until=now + dt.timedelta(seconds=60),
+        cursor_txid=42,
+        cursor_change_id=7,
+        run_scheduled_for=now,
+        last_run_at=now,
+    )
+    assert sel.dataflow_page_version(dataflow_id=dataflow.pk) == before
 
-    now = 1_800_000_000.0
-    monkeypatch.setattr(core.live.time, "time", lambda: now)
+
+def test_versions_move_with_the_minute_for_relative_times(dataflow, monkeypatch):
+    minute = 30_000_000
+    monkeypatch.setattr(core.live, "current_minute", lambda: minute)
     first = sel.dataflow_page_version(dataflow_id=dataflow.pk)
-    now += 59 - (now % 60)
     assert sel.dataflow_page_version(dataflow_id=dataflow.pk) == first
-    now += 1
+    minute += 1
     assert sel.dataflow_page_version(dataflow_id=dataflow.pk) != first
 
 
