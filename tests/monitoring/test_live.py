@@ -106,6 +106,7 @@ def test_polls_need_a_login(client, dataflow):
         "alert",
         "lock",
         "name",
+        "backfill_done",
     ],
 )
 def test_every_change_the_page_shows_changes_the_version(dataflow, change):
@@ -141,6 +142,8 @@ def test_every_change_the_page_shows_changes_the_version(dataflow, change):
         flows.update(lock_token="abc", locked_until=now + dt.timedelta(seconds=30))
     elif change == "name":  # any column of the dataflow the page may show
         flows.update(name="Renamed")
+    elif change == "backfill_done":  # the engine's distinct-profile progress
+        flows.update(backfill_done=3)
     assert sel.dataflow_page_version(dataflow_id=dataflow.pk) != before
 
 

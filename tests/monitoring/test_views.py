@@ -5,7 +5,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from activation.models import Backfill, DataflowStatus
+from activation.models import Backfill, Dataflow, DataflowStatus
 from tests.factories import (
     BackfillFactory,
     DataflowFactory,
@@ -229,6 +229,22 @@ def test_detail_is_404_for_a_draft(logged_in_client, dataflow):
     dataflow.status = DataflowStatus.DRAFT
     dataflow.save()
     assert logged_in_client.get(detail_url(dataflow)).status_code == 404
+
+
+# --- backfill progress (live: tests/monitoring/test_live.py) ------------------------------
+
+
+def test_progress_counts_the_dataflows_distinct_profiles(logged_in_client, dataflow):
+    started = timezone.now() - dt.timedelta(seconds=5)
+    BackfillFactory(dataflow=dataflow, total=200, processed=50, started_at=started)
+    Dataflow.objects.filter(pk=dataflow.pk).update(
+        backfill_total=200, backfill_done=50, backfill_started_at=started
+    )
+    page = logged_in_client.get(detail_url(dataflow)).content.decode()
+    assert 'role="progressbar"' in page and 'aria-valuenow="25"' in page
+    assert '<div aria-live="polite">' in page
+    assert "50 of 200 profiles" in page and "profiles/s" in page
+    assert "Backfill in progress" in page and ">Processing<" in page
 
 
 # --- run detail ---------------------------------------------------------------------------
