@@ -120,6 +120,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # every process shares them (e.g. CACHE_URL=redis://127.0.0.1:6379/2).
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+# How many reverse proxies in front of the web server append to
+# X-Forwarded-For; the login limits key on the address the outermost one saw.
+# 0: the header is never trusted (a client could write anything in it).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
