@@ -17,12 +17,14 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env.str("SECRET_KEY", default="insecure-local-only-key-change-me-0123456789abcdef")
+# Published with the repository, so only for a laptop and the tests: production
+# settings refuse them at start-up (config/startup_checks.py).
+DEVELOPMENT_SECRET_KEY = "insecure-local-only-key-change-me-0123456789abcdef"
+DEVELOPMENT_FIELD_ENCRYPTION_KEY = "bG9jYWwtb25seS1maWVsZC1rZXktMzItYnl0ZXMhIT0="
+SECRET_KEY = env.str("SECRET_KEY", default=DEVELOPMENT_SECRET_KEY)
 # A Fernet key (urlsafe base64 of 32 bytes). Several keys, comma separated:
 # the first encrypts, all decrypt (rotation).
-FIELD_ENCRYPTION_KEY = env.str(
-    "FIELD_ENCRYPTION_KEY", default="bG9jYWwtb25seS1maWVsZC1rZXktMzItYnl0ZXMhIT0="
-)
+FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default=DEVELOPMENT_FIELD_ENCRYPTION_KEY)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
