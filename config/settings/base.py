@@ -71,6 +71,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Tells an editor when someone took over or discarded their edit of a dataflow.
+    "activation.wizard.notices.EditHandoverNoticeMiddleware",
     # Viewers (read-only) get 403 on every write; see core/roles.py.
     "core.roles.RoleRequiredMiddleware",
     # Who is acting, for the audit log (audit/context.py).
