@@ -21,6 +21,20 @@ def production_env(**overrides: str) -> dict[str, str]:
     return env
 
 
+def deployable_env(**overrides: str) -> dict[str, str]:
+    """Production settings with every required variable set to an acceptable value."""
+    return production_env(
+        **{
+            "SECRET_KEY": STRONG_SECRET_KEY,
+            "FIELD_ENCRYPTION_KEY": KEY,
+            "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/test",
+            "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+            "CACHE_URL": "redis://127.0.0.1:6379/1",
+            **overrides,
+        }
+    )
+
+
 def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True
@@ -45,13 +59,7 @@ def test_visibility_timeout_outlives_the_hard_time_limit():
 
 
 def test_production_settings_pass_the_deploy_check():
-    env = production_env(
-        SECRET_KEY=STRONG_SECRET_KEY,
-        FIELD_ENCRYPTION_KEY=KEY,
-        DATABASE_URL="postgres://postgres@127.0.0.1:5432/test",
-        CELERY_BROKER_URL="redis://127.0.0.1:6379/0",
-        CACHE_URL="redis://127.0.0.1:6379/1",
-    )
+    env = deployable_env()
     result = manage("check", "--deploy", "--fail-level", "WARNING", env=env)
     assert result.returncode == 0, result.stderr + result.stdout
 
@@ -97,13 +105,7 @@ def test_demo_user_is_refused_outside_the_local_setup():
     ],
 )
 def test_production_refuses_to_start_with_published_empty_or_invalid_keys(variable, value, reason):
-    env = production_env(
-        SECRET_KEY=STRONG_SECRET_KEY,
-        FIELD_ENCRYPTION_KEY=KEY,
-        DATABASE_URL="postgres://postgres@127.0.0.1:5432/test",
-        CELERY_BROKER_URL="redis://127.0.0.1:6379/0",
-        CACHE_URL="redis://127.0.0.1:6379/1",
-    )
+    env = deployable_env()
     env[variable] = value
     result = manage("check", "--deploy", env=env)
     assert result.returncode != 0
@@ -113,13 +115,7 @@ def test_production_refuses_to_start_with_published_empty_or_invalid_keys(variab
 
 
 def test_celery_refuses_to_start_with_the_development_key():
-    env = production_env(
-        SECRET_KEY=settings.DEVELOPMENT_SECRET_KEY,
-        FIELD_ENCRYPTION_KEY=KEY,
-        DATABASE_URL="postgres://postgres@127.0.0.1:5432/test",
-        CELERY_BROKER_URL="redis://127.0.0.1:6379/0",
-        CACHE_URL="redis://127.0.0.1:6379/1",
-    )
+    env = deployable_env(SECRET_KEY=settings.DEVELOPMENT_SECRET_KEY)
     result = subprocess.run(
         [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO"],
         cwd=ROOT,
