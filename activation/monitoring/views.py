@@ -24,7 +24,7 @@ from activation.export.services import backfill_start
 from activation.models import Dataflow, DataflowStatus, RunIssueKind
 from activation.monitoring import inspector
 from activation.monitoring import selectors as sel
-from activation.selectors import segment_sizes
+from activation.selectors import edit_lock, segment_sizes
 from activation.services import DataflowError
 from core.roles import editor_required
 from destinations.models import Connection
@@ -101,6 +101,7 @@ def dataflow_detail(request: HttpRequest, dataflow_id: int) -> HttpResponse:
     context |= {
         "progress": sel.dataflow_backfill_progress(dataflow=dataflow, now=now),
         "open_alerts": sel.dataflow_open_alerts(dataflow=dataflow),
+        "edit_lock": edit_lock(dataflow=dataflow),
     }
     return render(request, f"{TEMPLATES}/dataflow_detail.html", context)
 

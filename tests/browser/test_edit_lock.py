@@ -53,6 +53,7 @@ def test_an_abandoned_edit_is_taken_over_and_its_editor_told(
 
     page = logged_in_page
     page.goto(f"{live_server.url}/dataflows/{live.pk}/")
+    assert "Alice Martin has an unfinished edit" in page.locator("#edit-in-progress").inner_text()
     page.get_by_role("button", name="Edit segments and mapping").click()
     lock = page.locator("#edit-lock")
     lock.wait_for()

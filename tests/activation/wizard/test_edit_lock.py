@@ -99,6 +99,17 @@ def test_edit_of_a_dataflow_someone_edits_shows_who_since_when_and_the_choices(
     assert reverse("activation:wizard_edit_discard", args=[live.pk]) in html
 
 
+def test_the_dataflow_page_says_who_is_editing_it(
+    logged_in_client: Any, live: Dataflow, alices_edit: Dataflow
+) -> None:
+    html = logged_in_client.get(
+        reverse("activation:dataflow_detail", args=[live.pk])
+    ).content.decode()
+    assert 'id="edit-in-progress"' in html
+    assert "<strong>Alice Martin</strong> has an unfinished edit of this dataflow" in html
+    assert "lets you take it over or discard it" in html
+
+
 def test_the_edit_copys_own_url_explains_instead_of_a_bare_404(
     logged_in_client: Any, alices_edit: Dataflow
 ) -> None:
