@@ -213,7 +213,14 @@ class Command(BaseCommand):
 
     def _stop_children(self) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        running = [c.process for c in reversed(self.children) if c.process is not None]
+        running = []
+        for child in reversed(self.children):
+            if child.process is None or child.restart_at is not None:
+                continue  # waiting for a restart: gone already, its group killed with it
+            if child.process.poll() is None:
+                running.append(child.process)
+            else:  # died unnoticed: what it left in its group
+                _signal_group(child.process, signal.SIGKILL)
         _stop_groups(running)
         with contextlib.suppress(FileNotFoundError):
             self.pid_file.unlink()
