@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -126,13 +126,22 @@ def local_run(tmp_path: Path) -> Iterator[LocalRun]:
     run.stop()
 
 
+def runs_the_product(*, timeout: int) -> Callable[[Callable], Callable]:
+    """Marks for a test that runs the whole local product (slow; reads /proc)."""
+
+    def mark(test: Callable) -> Callable:
+        test = pytest.mark.slow(test)
+        test = pytest.mark.timeout(timeout)(test)
+        return pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")(test)
+
+    return mark
+
+
 def test_restart_delays_double_from_one_second_up_to_thirty():
     assert [restart_delay(n) for n in range(1, 8)] == [1, 2, 4, 8, 16, 30, 30]
 
 
-@pytest.mark.slow
-@pytest.mark.timeout(900)
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@runs_the_product(timeout=900)
 def test_the_local_product_survives_broker_damage_a_dead_worker_and_a_killed_runner(
     local_run: LocalRun, tmp_path: Path
 ) -> None:
@@ -182,9 +191,7 @@ def test_the_local_product_survives_broker_damage_a_dead_worker_and_a_killed_run
     assert "Address already in use" not in second_log.read_text()
 
 
-@pytest.mark.slow
-@pytest.mark.timeout(600)
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@runs_the_product(timeout=600)
 def test_a_start_stops_what_an_earlier_runner_left_behind(
     local_run: LocalRun, tmp_path: Path
 ) -> None:
