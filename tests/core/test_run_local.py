@@ -219,3 +219,22 @@ def test_a_start_stops_what_an_earlier_runner_left_behind(
     finally:
         orphan.kill()
         orphan.wait()
+
+
+def test_a_process_is_recognised_by_its_start_time_with_or_without_proc():
+    from core.management.commands import run_local
+
+    me = os.getpid()
+    assert run_local._started(me) is not None
+    assert run_local._started_by_ps(me) is not None  # the path of systems without /proc
+    recorded = run_local._identity(me)
+    assert run_local._is_running(recorded)
+    assert not run_local._is_running({**recorded, "start": "another process"})
+    finished = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    gone = int(finished.stdout)
+    assert run_local._started(gone) is None and run_local._started_by_ps(gone) is None

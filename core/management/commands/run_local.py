@@ -259,7 +259,7 @@ class Command(BaseCommand):
                 f"stopping {leftover['name']} (pid {leftover['pid']}), left running by an "
                 f"earlier run_local (pid {runner.get('pid')}) that did not stop cleanly"
             )
-        _stop_groups([_Orphan(c["pid"]) for c in leftovers])
+        _stop_groups([_Orphan(c["pid"], c["start"]) for c in leftovers])
         self.pid_file.unlink(missing_ok=True)
 
 
@@ -288,11 +288,11 @@ def _die_with_parent(parent_pid: int) -> Callable[[], None]:
 class _Orphan:
     """A recorded process of an earlier runner, stopped like our own children."""
 
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
+    def __init__(self, pid: int, start: str) -> None:
+        self.pid, self.start = pid, start
 
     def poll(self) -> int | None:
-        return None if _state(self.pid) not in (None, "Z") else 0
+        return None if _started(self.pid) == self.start else 0
 
 
 def _stop_groups(processes: list[Any]) -> None:
@@ -303,9 +303,11 @@ def _stop_groups(processes: list[Any]) -> None:
     for process in processes:
         while process.poll() is None and time.monotonic() < deadline:
             time.sleep(0.1)
-        _signal_group(process, signal.SIGKILL)
         if isinstance(process, subprocess.Popen):
+            _signal_group(process, signal.SIGKILL)  # our child: its pid is ours until waited
             process.wait()
+        elif process.poll() is None:  # an orphan, checked again: its pid may be reused
+            _signal_group(process, signal.SIGKILL)
 
 
 def _signal_group(process: Any, signum: int) -> None:
@@ -313,10 +315,14 @@ def _signal_group(process: Any, signum: int) -> None:
         os.killpg(process.pid, signum)
 
 
-def _state(pid: int) -> str | None:
-    """The process's state letter (R, S, Z, ...), None when there is no such process."""
+def _started(pid: int) -> str | None:
+    """When process `pid` started (opaque text), None when no such process runs."""
     stat = _stat_fields(pid)
-    return stat[0] if stat else None
+    if stat is not None:
+        return None if stat[0] == "Z" else stat[19]  # state, and start time in clock ticks
+    if Path("/proc/self/stat").exists():
+        return None  # /proc works here: the process is gone
+    return _started_by_ps(pid)  # macOS and other systems without /proc
 
 
 def _stat_fields(pid: int) -> list[str] | None:
@@ -327,20 +333,31 @@ def _stat_fields(pid: int) -> list[str] | None:
     return text.rpartition(")")[2].split()  # fields from the state on (comm may hold spaces)
 
 
+def _started_by_ps(pid: int) -> str | None:
+    try:
+        answer = subprocess.run(
+            ["ps", "-o", "lstart=,stat=", "-p", str(pid)],
+            capture_output=True,
+            text=True,
+            timeout=5,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    started, _, state = answer.rpartition(" ")
+    return None if not answer or state.startswith("Z") else started
+
+
 def _identity(pid: int) -> dict[str, Any]:
     """A pid plus its start time, so a recycled pid is never mistaken for ours."""
-    stat = _stat_fields(pid)
-    return {"pid": pid, "start": stat[19] if stat else None}
+    return {"pid": pid, "start": _started(pid)}
 
 
 def _is_running(recorded: dict[str, Any]) -> bool:
     pid = recorded.get("pid")
     if not isinstance(pid, int) or pid <= 1:
         return False
-    stat = _stat_fields(pid)
-    if stat is None:  # no /proc here, or no such process: nothing we can safely stop
-        return False
-    return stat[0] != "Z" and recorded.get("start") == stat[19]
+    started = _started(pid)
+    return started is not None and started == recorded.get("start")
 
 
 def _answers(url: str) -> bool:
