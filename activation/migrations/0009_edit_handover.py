@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("activation", "0006_runissue_newest_index"),
+        ("activation", "0008_runissue_one_per_profile"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
