@@ -71,6 +71,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # NUL or lone surrogates in a query string or form: 400 naming it (core/input_policy.py).
+    "core.input_policy.RefuseUnstorableTextMiddleware",
     # Tells an editor when someone took over or discarded their edit of a dataflow.
     "activation.wizard.notices.EditHandoverNoticeMiddleware",
     # Viewers (read-only) get 403 on every write; see core/roles.py.
@@ -80,6 +82,11 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
+
+# The wizard's mapping posts two fields per attribute row (500 rows at most, see
+# activation.services.MAX_ATTRIBUTES) plus the identities: Django's default of 1,000
+# fields would refuse a mapping at the limit with a bare 400.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 5_000
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
