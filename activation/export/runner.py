@@ -23,13 +23,14 @@ import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from django.db import transaction
 from django.utils import timezone
 
 from activation.export.accounting import ChunkOutcome, Exclusion, outcome_record
 from activation.export.batching import record_problem
-from activation.export.decisions import REASON_BACKFILL, decide, is_eligible
+from activation.export.decisions import REASON_BACKFILL, audience_of, decide, is_eligible
 from activation.export.delivery import DeliveryStopped, Outgoing, RetryPolicy, Stats, deliver
 from activation.export.locking import Lease, LockLost, lease
 from activation.export.records import (
@@ -42,7 +43,7 @@ from activation.export.records import (
 from activation.export.selectors import CURRENT_STATUSES, snapshots_for
 from activation.export.sinks import Sink
 from activation.models import Backfill, BackfillStatus, Dataflow
-from profiles.changes import ChangeCursor, change_rows_after, cursor_of
+from profiles.changes import Audience, ChangeCursor, audience_rows_after
 from profiles.models import SegmentMembership
 
 logger = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ class RunReport:
 
     dataflow_id: int
     state: str = "caught_up"  # see services.dataflow_run
+    # Changes of the dataflow's audience read (the others stay in the database).
     changes_read: int = 0
     backfill_profiles: int = 0
     delivered: int = 0
@@ -86,6 +88,11 @@ class Run:
     # Profiles whose current state this run already sent (or excluded) for a
     # change: a backfill in the same run need not send them again.
     handled: set[int] = field(default_factory=set)
+    drained: bool = False
+
+    @cached_property
+    def audience(self) -> Audience:
+        return audience_of(self.context)
 
     def step(self) -> bool:
         """Export one chunk; False when there is nothing left to do."""
@@ -94,11 +101,20 @@ class Run:
     # -- captured changes ------------------------------------------------------
 
     def _changes_step(self) -> bool:
-        cursor = ChangeCursor(self.dataflow.cursor_txid, self.dataflow.cursor_change_id)
-        changes = change_rows_after(cursor, limit=CHANGE_CHUNK)
-        if not changes:
+        if self.drained:
+            # The last step read the log to its end: look again after a backfill
+            # chunk (changes committed meanwhile also queued a follow-up run).
+            self.drained = False
             return False
+        cursor = ChangeCursor(self.dataflow.cursor_txid, self.dataflow.cursor_change_id)
+        # Only the audience's changes leave the database (see decisions.audience_of);
+        # the cursor moves past the others too.
+        read = audience_rows_after(cursor, self.audience, limit=CHANGE_CHUNK)
+        if read.cursor == cursor:
+            return False
+        self.drained = read.drained
         started = time.monotonic()
+        changes = read.rows
         decision = decide(self.context, changes)
         snapshots = snapshots_for(self.context, list(decision.reasons))
         eligible = [
@@ -107,7 +123,7 @@ class Run:
             if pid in snapshots and is_eligible(pid, decision, snapshots[pid].memberships)
         ]
         outcome = self._export(eligible, decision.reasons, snapshots, started)
-        new_cursor = cursor_of(changes[-1])
+        new_cursor = read.cursor
         with transaction.atomic():
             self._advance(
                 active=not outcome.empty,

@@ -41,7 +41,8 @@ from activation.models import (
     ExportRun,
     RunIssue,
 )
-from profiles.changes import ChangeCursor, changes_after, head_cursor
+from profiles.changes import ChangeCursor, Consumer, consumers_pending, head_cursor
+from profiles.models import SegmentMembership
 
 logger = logging.getLogger(__name__)
 
@@ -155,36 +156,79 @@ def _enqueue_run(dataflow_id: int, countdown: float) -> None:
 
 
 def dataflows_schedule_for_profiles(*, profile_ids: Iterable[int]) -> int:
-    """Queue runs of the enabled dataflows whose mapped segments know these profiles."""
-    ids = list(profile_ids)
+    """Queue runs of the enabled dataflows whose audience holds these profiles.
+
+    The audience is every profile with a membership row (any status: one that
+    just left still gets its "exited" record) in a mapped segment, so a write
+    to anyone else wakes no dataflow at all.
+    """
+    ids = sorted(set(profile_ids))
+    if not ids:
+        return 0
     dataflow_ids: set[int] = set()
-    for start in range(0, len(ids), 1000):
+    for start in range(0, len(ids), 10_000):
         dataflow_ids.update(
             DataflowSegment.objects.filter(
                 dataflow__status=DataflowStatus.ENABLED,
                 dataflow__edit_of__isnull=True,
-                segment__memberships__profile_id__in=ids[start : start + 1000],
+                segment_id__in=SegmentMembership.objects.filter(
+                    profile_id__in=ids[start : start + 10_000]
+                ).values("segment_id"),
             ).values_list("dataflow_id", flat=True)
         )
     return sum(schedule_dataflow_run(dataflow_id) for dataflow_id in sorted(dataflow_ids))
 
 
 def dataflows_tick() -> int:
-    """Queue runs of every runnable dataflow with work waiting and nobody on it."""
+    """Queue runs of every runnable dataflow with work waiting and nobody on it.
+
+    One pass over the change log serves every dataflow (`consumers_pending`):
+    a dataflow is queued only when a change of its audience waits after its
+    cursor, and a dataflow with nothing of its audience waiting has its cursor
+    moved past those changes here (so it neither runs for them nor holds the
+    log back from pruning).
+    """
     now = timezone.now()
     rows = Dataflow.objects.filter(status__in=RUNNABLE, edit_of__isnull=True).values_list(
         "id", "cursor_txid", "cursor_change_id", "locked_until", "retry_at"
     )
-    backfilling = set(
-        Backfill.objects.filter(status__in=OPEN_BACKFILL).values_list("dataflow_id", flat=True)
+    free = {
+        dataflow_id: ChangeCursor(txid, change_id)
+        for dataflow_id, txid, change_id, locked_until, retry_at in rows
+        if not (locked_until and locked_until > now) and not (retry_at and retry_at > now)
+    }
+    if not free:
+        return 0
+    segments: dict[int, list[str]] = {}
+    for dataflow_id, segment_id in DataflowSegment.objects.filter(
+        dataflow_id__in=list(free)
+    ).values_list("dataflow_id", "segment_id"):
+        segments.setdefault(dataflow_id, []).append(str(segment_id))
+    scan = consumers_pending(
+        [Consumer(key, cursor, tuple(segments.get(key, ()))) for key, cursor in free.items()]
     )
-    queued = 0
-    for dataflow_id, txid, change_id, locked_until, retry_at in rows:
-        if (locked_until and locked_until > now) or (retry_at and retry_at > now):
-            continue
-        if dataflow_id in backfilling or changes_after(ChangeCursor(txid, change_id), limit=1):
-            queued += schedule_dataflow_run(dataflow_id)
-    return queued
+    if scan.idle and scan.last is not None:
+        _cursors_skip(scan.idle, scan.last, now)
+    backfilling = set(
+        Backfill.objects.filter(dataflow_id__in=list(free), status__in=OPEN_BACKFILL).values_list(
+            "dataflow_id", flat=True
+        )
+    )
+    return sum(
+        schedule_dataflow_run(dataflow_id) for dataflow_id in sorted(scan.pending | backfilling)
+    )
+
+
+def _cursors_skip(dataflow_ids: set[int], last: ChangeCursor, now: dt.datetime) -> int:
+    """Move these idle dataflows' cursors to `last`, unless a run holds one or is past it."""
+    behind = Q(cursor_txid__lt=last.txid) | Q(
+        cursor_txid=last.txid, cursor_change_id__lt=last.change_id
+    )
+    return (
+        Dataflow.objects.filter(behind, pk__in=list(dataflow_ids))
+        .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))
+        .update(cursor_txid=last.txid, cursor_change_id=last.change_id)
+    )
 
 
 def dataflows_retry_for_connection(*, connection_id: int) -> int:
