@@ -57,6 +57,7 @@ one. ``txid`` stays 0 and the cursor is the id alone.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -463,6 +464,60 @@ def _settled_after_postgresql(
         "ORDER BY txid, id LIMIT %s"
     )
     return sql, [cursor.txid, cursor.change_id, _own_transaction()[1], limit]
+
+
+def changes_delete_through(
+    cursor: ChangeCursor, *, written_before: dt.datetime, batch: int = 5_000
+) -> int:
+    """Delete the changes at or before cursor written before `written_before`; how many.
+
+    Oldest first, `batch` rows per statement, each its own short transaction
+    (outside an atomic block): plain row deletes on the (txid, id) index, no
+    table lock, so writers and readers carry on; autovacuum reuses the space.
+    Only for a cursor every reader has passed (activation's change_log_prune).
+    """
+    if connection.vendor == "postgresql":
+        sql = (
+            f"DELETE FROM {_TABLE} WHERE id IN (SELECT id FROM {_TABLE} "
+            "WHERE (txid, id) <= (%s, %s) AND created_at < %s ORDER BY txid, id LIMIT %s)"
+        )
+        params = [cursor.txid, cursor.change_id, written_before, batch]
+    else:
+        sql = (
+            f"DELETE FROM {_TABLE} WHERE id IN (SELECT id FROM {_TABLE} "
+            "WHERE id <= %s AND created_at < %s ORDER BY id LIMIT %s)"
+        )
+        params = [cursor.change_id, written_before, batch]
+    deleted = 0
+    while True:
+        with connection.cursor() as cur:
+            cur.execute(sql, params)
+            count = cur.rowcount
+        deleted += count
+        if count < batch:
+            return deleted
+
+
+def oldest_unread_written_at(cursor: ChangeCursor) -> dt.datetime | None:
+    """When the first change after cursor (settled or not) was written; None when none."""
+    if connection.vendor == "postgresql":
+        sql = (
+            f"SELECT created_at FROM {_TABLE} WHERE (txid, id) > (%s, %s) AND txid >= %s "
+            "ORDER BY txid, id LIMIT 1"
+        )
+        params = [cursor.txid, cursor.change_id, cursor.txid]
+    else:
+        sql = f"SELECT created_at FROM {_TABLE} WHERE id > %s ORDER BY id LIMIT 1"
+        params = [cursor.change_id]
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        row = cur.fetchone()
+    if row is None:
+        return None
+    moment = row[0]
+    if isinstance(moment, str):  # SQLite hands back text
+        moment = dt.datetime.fromisoformat(moment)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def head_cursor() -> ChangeCursor:

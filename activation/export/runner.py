@@ -40,7 +40,7 @@ from activation.export.records import (
     ProfileSnapshot,
     build_record,
 )
-from activation.export.selectors import CURRENT_STATUSES, snapshots_for
+from activation.export.selectors import CURRENT_STATUSES, exited_members, snapshots_for
 from activation.export.sinks import Sink
 from activation.models import Backfill, BackfillStatus, Dataflow
 from profiles.changes import Audience, ChangeCursor, audience_rows_after
@@ -281,13 +281,15 @@ def _backfill_chunk(backfills: list[Backfill], size: int) -> tuple[list[int], di
     """
     lists: list[tuple[str, list[int]]] = []
     for backfill in backfills:
-        for status in CURRENT_STATUSES:
+        memberships = [
+            SegmentMembership.objects.filter(segment_id=backfill.segment_id, status=status)
+            for status in CURRENT_STATUSES
+        ]
+        if backfill.exited_since:
+            memberships.append(exited_members(backfill.segment_id, backfill.exited_since))
+        for members in memberships:
             ids = list(
-                SegmentMembership.objects.filter(
-                    segment_id=backfill.segment_id,
-                    status=status,
-                    profile_id__gt=backfill.last_profile_id,
-                )
+                members.filter(profile_id__gt=backfill.last_profile_id)
                 .order_by("profile_id")
                 .values_list("profile_id", flat=True)[:size]
             )

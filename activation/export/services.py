@@ -6,6 +6,7 @@
 * `dataflows_tick`: the beat safety net for anything a trigger missed.
 * `dataflows_schedule_for_profiles`: the trigger when profile changes commit.
 * `deliveries_prune`: the delivery log's retention.
+* `change_log_prune`: the change log's (profiles.ProfileChange) retention.
 """
 
 from __future__ import annotations
@@ -41,7 +42,14 @@ from activation.models import (
     ExportRun,
     RunIssue,
 )
-from profiles.changes import ChangeCursor, Consumer, consumers_pending, head_cursor
+from profiles.changes import (
+    ChangeCursor,
+    Consumer,
+    changes_delete_through,
+    consumers_pending,
+    head_cursor,
+    oldest_unread_written_at,
+)
 from profiles.models import SegmentMembership
 
 logger = logging.getLogger(__name__)
@@ -75,10 +83,15 @@ def dataflow_activate(*, dataflow: Dataflow) -> list[Backfill]:
 
 @transaction.atomic
 def backfill_start(
-    *, dataflow: Dataflow, segment_ids: Iterable[uuid.UUID | str], reason: str = "segment_added"
+    *,
+    dataflow: Dataflow,
+    segment_ids: Iterable[uuid.UUID | str],
+    reason: str = "segment_added",
+    exited_since: dt.datetime | None = None,
 ) -> list[Backfill]:
     """Export the current members of these mapped segments (again, for a replay).
 
+    With `exited_since`, also the profiles that left them since then.
     An unfinished backfill of the same segment is replaced by the new one.
     Raises ValueError naming segments that are not mapped to the dataflow.
     """
@@ -98,7 +111,8 @@ def backfill_start(
             dataflow=dataflow,
             segment_id=segment_id,
             reason=reason,
-            total=segment_member_count(segment_id),
+            total=segment_member_count(segment_id, exited_since=exited_since),
+            exited_since=exited_since,
         )
         for segment_id in dict.fromkeys(wanted)
     ]
@@ -427,6 +441,75 @@ def _follow_up(dataflow_id: int, report: RunReport) -> None:
 
 
 # --- retention --------------------------------------------------------------------------
+
+# Backfill.reason of the re-export a dataflow gets when the change log was pruned
+# past it while disabled (its page shows RETENTION_BACKFILL_TEXT).
+RETENTION_BACKFILL = "retention"
+RETENTION_BACKFILL_TEXT = (
+    "Re-export of current members: the dataflow was disabled longer than the change "
+    "log keeps changes for it, so instead of the changes it missed, every member's "
+    "current state is sent (and an \u201cexited\u201d record for everyone who left meanwhile)."
+)
+# Clocks of app servers differ a little: a profile that left a segment this long
+# before the first change a dataflow missed is re-exported too.
+_CLOCK_MARGIN = dt.timedelta(minutes=5)
+
+
+def change_log_prune(*, now: dt.datetime | None = None, batch: int = 5_000) -> int:
+    """Delete the change rows every dataflow has read (older than the safety window).
+
+    The log is held at the oldest cursor of the dataflows that will read it:
+    enabled ones, ones in Error (retried), and disabled ones for at most
+    `CHANGE_LOG_RETENTION_DAYS`. A disabled dataflow missing changes older than
+    that lets go instead: its cursor moves to the head and it gets a
+    `RETENTION_BACKFILL` of its members' current state (and of those who left
+    since), which it sends once enabled again. Returns the rows deleted.
+    """
+    now = now or timezone.now()
+    retention = now - dt.timedelta(days=settings.CHANGE_LOG_RETENTION_DAYS)
+    for dataflow in Dataflow.objects.filter(
+        status=DataflowStatus.DISABLED, edit_of__isnull=True
+    ).only("pk", "cursor_txid", "cursor_change_id"):
+        cursor = ChangeCursor(dataflow.cursor_txid, dataflow.cursor_change_id)
+        missed_since = oldest_unread_written_at(cursor)
+        if missed_since is not None and missed_since < retention:
+            _cursor_expire(dataflow, cursor, missed_since=missed_since)
+    readers = Dataflow.objects.filter(
+        status__in=(*RUNNABLE, DataflowStatus.DISABLED), edit_of__isnull=True
+    ).values_list("cursor_txid", "cursor_change_id")
+    # Taken after the readers' cursors: nothing a reader has not read lies below it.
+    held = min((ChangeCursor(*pair) for pair in readers), default=head_cursor())
+    written_before = now - dt.timedelta(seconds=settings.CHANGE_LOG_SAFETY_WINDOW_S)
+    deleted = changes_delete_through(held, written_before=written_before, batch=batch)
+    if deleted:
+        logger.info("change log: deleted %s changes up to %s", deleted, held)
+    return deleted
+
+
+@transaction.atomic
+def _cursor_expire(dataflow: Dataflow, cursor: ChangeCursor, *, missed_since: dt.datetime) -> None:
+    """A disabled dataflow past retention: re-export current state instead of the changes."""
+    head = head_cursor()
+    moved = Dataflow.objects.filter(
+        pk=dataflow.pk,
+        status=DataflowStatus.DISABLED,
+        cursor_txid=cursor.txid,
+        cursor_change_id=cursor.change_id,
+    ).update(cursor_txid=head.txid, cursor_change_id=head.change_id)
+    if not moved:
+        return  # enabled (or moved) meanwhile: it reads the log itself
+    dataflow.cursor_txid, dataflow.cursor_change_id = head.txid, head.change_id
+    segment_ids = list(dataflow.mapped_segments.values_list("segment_id", flat=True))
+    backfill_start(
+        dataflow=dataflow,
+        segment_ids=segment_ids,
+        reason=RETENTION_BACKFILL,
+        exited_since=missed_since - _CLOCK_MARGIN,
+    )
+    logger.warning(
+        "dataflow %s: disabled past the change log's retention; members will be re-exported",
+        dataflow.pk,
+    )
 
 
 def deliveries_prune(*, days: int | None = None, batch: int = 10_000) -> int:
