@@ -23,7 +23,7 @@ from functools import partial
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from activation.export.accounting import run_settle
@@ -513,24 +513,46 @@ def _cursor_expire(dataflow: Dataflow, cursor: ChangeCursor, *, missed_since: dt
 
 
 def deliveries_prune(*, days: int | None = None, batch: int = 10_000) -> int:
-    """Delete delivery-log rows and run issues older than the retention (default 30 days)."""
+    """The daily retention of everything that grows with traffic or time (README
+    "Retention"): delivery-log rows and run issues after `DELIVERY_LOG_RETENTION_DAYS`
+    (default 30); hourly runs, finished backfills and resolved alerts after
+    `HISTORY_RETENTION_DAYS` (90); audit entries after `AUDIT_RETENTION_DAYS`
+    (365, 0 keeps them). Batched deletes; returns the rows deleted."""
+    from alerts.models import Alert
+    from audit.models import AuditEntry
+
+    now = timezone.now()
     days = settings.DELIVERY_LOG_RETENTION_DAYS if days is None else days
-    cutoff = timezone.now() - dt.timedelta(days=days)
-    deleted = 0
+    cutoff = now - dt.timedelta(days=days)
+    history = now - dt.timedelta(days=max(days, settings.HISTORY_RETENTION_DAYS))
     old_runs = ExportRun.objects.filter(window_start__lt=cutoff).values_list("id", flat=True)
     # Per dataflow so each batch is a range scan of the (dataflow, sent_at) index.
     batches = [
         DeliveryLog.objects.filter(dataflow_id=dataflow_id, sent_at__lt=cutoff)
         for dataflow_id in Dataflow.objects.values_list("id", flat=True)
     ]
-    batches.append(RunIssue.objects.filter(run_id__in=list(old_runs)))
-    for old in batches:
-        while True:
-            ids = list(old.values_list("id", flat=True)[:batch])
-            if not ids:
-                break
-            deleted += old.model.objects.filter(id__in=ids).delete()[0]
-    return deleted
+    batches += [
+        RunIssue.objects.filter(run_id__in=list(old_runs)),
+        ExportRun.objects.filter(window_start__lt=history),
+        Backfill.objects.filter(
+            status__in=(BackfillStatus.DONE, BackfillStatus.CANCELLED), finished_at__lt=history
+        ),
+        Alert.objects.filter(resolved_at__lt=history),
+    ]
+    if settings.AUDIT_RETENTION_DAYS:
+        audit_cutoff = now - dt.timedelta(days=settings.AUDIT_RETENTION_DAYS)
+        batches.append(AuditEntry.objects.filter(created_at__lt=audit_cutoff))
+    return sum(_delete_in_batches(old, batch) for old in batches)
+
+
+def _delete_in_batches(old: QuerySet, batch: int) -> int:
+    deleted = 0
+    while True:
+        ids = list(old.values_list("id", flat=True)[:batch])
+        if not ids:
+            return deleted
+        old.model.objects.filter(id__in=ids).delete()
+        deleted += len(ids)
 
 
 def _seconds(value: float) -> dt.timedelta:

@@ -214,6 +214,8 @@ CHANGE_LOG_SAFETY_WINDOW_S = env.int("CHANGE_LOG_SAFETY_WINDOW_S", default=600)
 CHANGE_LOG_RETENTION_DAYS = env.float("CHANGE_LOG_RETENTION_DAYS", default=7)
 # Hourly runs, finished backfills and resolved alerts older than this are deleted.
 HISTORY_RETENTION_DAYS = env.int("HISTORY_RETENTION_DAYS", default=90)
+# Audit-log entries older than this are deleted (0 keeps them forever).
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=365)
 
 LOGGING = {
     "version": 1,

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from activation.export import services
-from activation.models import Backfill, BackfillStatus, Dataflow, DataflowStatus
+from activation.models import Backfill, BackfillStatus, Dataflow, DataflowStatus, ExportRun
 from profiles.models import ProfileChange
 from tests.activation.export.conftest import (
     dataflow_for,
@@ -171,3 +171,36 @@ def test_a_long_running_writer_is_never_pruned_past(sink):
     export(dataflow, sink)
     exported = {d["personalEmail"]["address"] for d in documents(sink)}
     assert exported == {"slow@x.io", "fast@x.io"}
+
+
+def test_history_that_grows_with_time_has_a_retention(settings):
+    """Hourly runs (and their issues), finished backfills, resolved alerts and audit
+    entries past their retention go; recent ones and open alerts stay."""
+    from alerts.models import Alert
+    from audit.models import AuditEntry
+    from tests.factories import AlertFactory, BackfillFactory, ExportRunFactory, RunIssueFactory
+
+    settings.HISTORY_RETENTION_DAYS, settings.AUDIT_RETENTION_DAYS = 90, 365
+    dataflow = dataflow_for([vip_segment()])
+    now = timezone.now()
+    old, recent = now - dt.timedelta(days=91), now - dt.timedelta(days=20)
+    old_run = ExportRunFactory(dataflow=dataflow, window_start=old)
+    RunIssueFactory(run=old_run)
+    recent_run = ExportRunFactory(dataflow=dataflow, window_start=recent)
+    Backfill.objects.all().delete()
+    old_backfill = BackfillFactory(dataflow=dataflow, status=BackfillStatus.DONE, finished_at=old)
+    BackfillFactory(dataflow=dataflow, status=BackfillStatus.DONE, finished_at=recent)
+    gone = AlertFactory(dataflow=dataflow, resolved_at=old)
+    still_open = AlertFactory(dataflow=dataflow, dedupe_key="open", resolved_at=None)
+    Alert.objects.filter(pk=still_open.pk).update(created_at=old)
+    assert AuditEntry.objects.exists()
+    AuditEntry.objects.update(created_at=now - dt.timedelta(days=366))
+
+    services.deliveries_prune()
+
+    assert list(ExportRun.objects.values_list("pk", flat=True)) == [recent_run.pk]
+    assert not Backfill.objects.filter(pk=old_backfill.pk).exists()
+    assert Backfill.objects.count() == 1
+    assert list(Alert.objects.values_list("pk", flat=True)) == [still_open.pk]
+    assert gone.pk != still_open.pk
+    assert not AuditEntry.objects.exists()
