@@ -29,7 +29,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from activation.export.accounting import ChunkOutcome, Exclusion, outcome_record
-from activation.export.batching import record_problem
+from activation.export.batching import record_limit, record_problem
 from activation.export.decisions import REASON_BACKFILL, audience_of, decide, is_eligible
 from activation.export.delivery import DeliveryStopped, Outgoing, RetryPolicy, Stats, deliver
 from activation.export.locking import Lease, LockLost, lease
@@ -89,6 +89,7 @@ class Run:
     # change: a backfill in the same run need not send them again.
     handled: set[int] = field(default_factory=set)
     drained: bool = False
+    max_record_bytes: int | None = None
 
     @cached_property
     def audience(self) -> Audience:
@@ -211,8 +212,9 @@ class Run:
                 key_chars = len(record.partition_key)
                 too_large = record.size_bytes > MAX_RECORD_BYTES
                 if too_large or not 0 < key_chars <= MAX_PARTITION_KEY_CHARS:
-                    # The rare record Kinesis would refuse (record_problem says why).
-                    problem = record_problem(record)
+                    # The rare record Kinesis may refuse (record_problem says why). Over
+                    # the default 1 MiB only: does this stream take larger records?
+                    problem = record_problem(record, self._record_limit() if too_large else 0)
                     if problem:
                         outcome.excluded.append(
                             Exclusion(profile_id, record.partition_key, problem[0], problem[1])
@@ -238,6 +240,12 @@ class Run:
             raise
         outcome.processing_ms = int((time.monotonic() - started) * 1000)
         return outcome
+
+    def _record_limit(self) -> int:
+        """The stream's record size limit (KinesisSink asks the stream, once per run)."""
+        if self.max_record_bytes is None:
+            self.max_record_bytes = record_limit(getattr(self.sink, "max_record_bytes", None))
+        return self.max_record_bytes
 
     def _advance(self, *, active: bool = False, **fields: object) -> None:
         """Write progress only while this run still owns the dataflow.
