@@ -213,14 +213,7 @@ def _measure(endpoint: Any, token: str, profiles: int, interval: float) -> tuple
             },
         }
         posted[key] = time.monotonic()
-        response = client.post(
-            "/api/v1/profiles",
-            data=json.dumps(body),
-            content_type="application/json",
-            HTTP_AUTHORIZATION=f"Bearer {token}",
-        )
-        if response.status_code != 200:
-            raise RuntimeError(f"ingest failed: {response.status_code} {response.content!r}")
+        post_profiles(client, token, body)
         time.sleep(interval)
     deadline = time.monotonic() + 60
     while len(consumer.first_seen.keys() & posted.keys()) < len(posted):
@@ -231,6 +224,18 @@ def _measure(endpoint: Any, token: str, profiles: int, interval: float) -> tuple
     consumer.join(timeout=5)
     latencies = [consumer.first_seen[k] - t for k, t in posted.items() if k in consumer.first_seen]
     return latencies, len(posted) - len(latencies)
+
+
+def post_profiles(client: Any, token: str, body: Any) -> None:
+    """POST one record or a list of them to the ingestion API; all must be written."""
+    response = client.post(
+        "/api/v1/profiles",
+        data=json.dumps(body),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+    if response.status_code != 200:
+        raise RuntimeError(f"ingest failed: {response.status_code} {response.content[:300]!r}")
 
 
 def _figures(latencies: list[float], missing: int) -> Iterator[tuple[str, str]]:

@@ -45,7 +45,8 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import ROOT, bench_database
-from benchmarks.export import _percentile
+from benchmarks.delivery import _local_endpoint
+from benchmarks.export import _percentile, post_profiles
 
 DATAFLOWS = 20
 POOL = 20_000
@@ -65,29 +66,12 @@ def main() -> None:
     import django
 
     django.setup()
-    with bench_database("soak"), _endpoint() as endpoint:
+    with bench_database("soak"), _local_endpoint() as endpoint:
         token, dataflows = _world(endpoint, args.dataflows)
         with _processes(endpoint.url) as workers:
             figures = _soak(endpoint, token, dataflows, workers, args.rate, args.minutes)
     for name, value in figures:
         print(f"{name}: {value}", flush=True)
-
-
-@contextmanager
-def _endpoint() -> Iterator[Any]:
-    from django.conf import settings
-
-    from destinations.kinesis import client
-    from tests.support.local_kinesis import LocalKinesisProcess
-
-    server = LocalKinesisProcess()
-    server.start()
-    settings.KINESIS_ENDPOINT_URL = settings.AWS_ENDPOINT_URL = server.url
-    client.clear_client_cache()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def _world(endpoint: Any, count: int) -> tuple[str, list[Any]]:
@@ -243,14 +227,7 @@ def _soak(
             )
             if first_window[0] <= points < first_window[1]:
                 posted[version] = time.monotonic()
-        response = client.post(
-            "/api/v1/profiles",
-            data=json.dumps(records),
-            content_type="application/json",
-            HTTP_AUTHORIZATION=f"Bearer {token}",
-        )
-        if response.status_code != 200:
-            raise RuntimeError(f"ingest failed: {response.status_code} {response.content[:300]!r}")
+        post_profiles(client, token, records)
         # A steady pace: the next batch when it is due, however long this one took.
         due = started + sequence / rate
         time.sleep(max(0.0, due - time.monotonic()))
@@ -310,17 +287,28 @@ def _wait_caught_up(dataflows: list[Any], *, timeout: float) -> float:
 
 
 def _lost_records(endpoint: Any, dataflows: list[Any]) -> int:
+    """Consumer check per stream: a current member's last record is its final state; a
+    profile that left has its "exited" record last (later writes do not export it)."""
+    from activation.export.selectors import CURRENT_STATUSES
     from profiles.models import SegmentMembership
-    from tests.support.consumer import mismatches
+    from tests.support.consumer import expected_documents, last_document_per_key, mismatches
 
     lost = 0
     for dataflow in dataflows:
-        segment_id = dataflow.mapped_segments.get().segment_id
-        audience = SegmentMembership.objects.filter(segment_id=segment_id).values_list(
+        memberships = SegmentMembership.objects.filter(
+            segment_id=dataflow.mapped_segments.get().segment_id
+        )
+        current = memberships.filter(status__in=CURRENT_STATUSES).values_list(
             "profile_id", flat=True
         )
+        left = memberships.exclude(status__in=CURRENT_STATUSES).values_list("profile_id", flat=True)
         entries = endpoint.read_stream(dataflow.connection.stream_name)
-        problems = mismatches(dataflow=dataflow, profile_ids=list(audience), entries=entries)
+        problems = mismatches(dataflow=dataflow, profile_ids=list(current), entries=entries)
+        last = last_document_per_key(entries)
+        for key, document in expected_documents(dataflow=dataflow, profile_ids=list(left)).items():
+            seen = last.get(key, {}).get("segmentMembership")
+            if seen != document["segmentMembership"]:
+                problems.append(f"{key}: last membership {seen} != {document['segmentMembership']}")
         lost += len(problems)
         for problem in problems[:3]:
             _note(f"dataflow {dataflow.pk}: {problem}")
