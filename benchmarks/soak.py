@@ -241,7 +241,7 @@ def _soak(
     db_growth = _db_size(connection) - db_start
     lost = _lost_records(endpoint, dataflows)
     time.sleep(SAFETY_WINDOW_S + 65)  # one more prune after the safety window
-    latencies = sorted(probe.first_seen[v] - t for v, t in posted.items() if v in probe.first_seen)
+    latencies = _latencies(posted, probe.first_seen)
     missing = len(posted) - len(latencies)
     _note(f"latency samples {len(latencies)}, never seen {missing}")
     return [
@@ -257,6 +257,23 @@ def _soak(
         ("soak_change_log_rows_end", str(ProfileChange.objects.count())),
         ("soak_db_growth_mb", f"{db_growth:.0f}"),
     ]
+
+
+def _latencies(posted: dict[str, float], first_seen: dict[str, float]) -> list[float]:
+    """Per write, until a record of that profile with this or a later version was read:
+    a run sends a profile's latest state, so a write followed quickly by another one
+    of the same profile arrives as the later one."""
+    seen: dict[str, list[tuple[int, float]]] = {}
+    for version, moment in first_seen.items():
+        profile, sequence = version.rsplit("-", 1)
+        seen.setdefault(profile, []).append((int(sequence), moment))
+    latencies = []
+    for version, posted_at in posted.items():
+        profile, sequence = version.rsplit("-", 1)
+        arrivals = [m for s, m in seen.get(profile, ()) if s >= int(sequence)]
+        if arrivals:
+            latencies.append(min(arrivals) - posted_at)
+    return sorted(latencies)
 
 
 def _wait_caught_up(dataflows: list[Any], *, timeout: float) -> float:
