@@ -50,6 +50,7 @@ def first_name(sink, key: str) -> str:
     return document["person"]["name"]["firstName"]
 
 
+@pytest.mark.django_db  # before any transactional test flushes the migrations' rows
 def test_beat_prunes_the_change_log_every_minute():
     task = PeriodicTask.objects.get(task="activation.tasks.change_log_prune_task")
     assert task.enabled and task.interval.every == 60
