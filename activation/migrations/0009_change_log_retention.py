@@ -17,7 +17,7 @@ def backwards(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("activation", "0006_runissue_newest_index"),
+        ("activation", "0008_runissue_one_per_profile"),
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
     operations = [
