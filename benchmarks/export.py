@@ -23,16 +23,15 @@ import argparse
 import json
 import math
 import os
-import signal
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from benchmarks.common import background_process
 
 ROOT = Path(__file__).resolve().parent.parent
 STREAM = "latency-stream"
@@ -140,32 +139,9 @@ def _worker(endpoint_url: str) -> Iterator[None]:
     }
     for name in ("KINESIS_CALL_HOOK", "EXPORT_SINK"):
         env.pop(name, None)
-    with tempfile.NamedTemporaryFile("w+", suffix=".log") as log:
-        argv = [sys.executable, "-m", "celery", "-A", "config", "worker", "-c", "1", "-l", "INFO"]
-        worker = subprocess.Popen(
-            [*argv, "-n", f"export-bench-{os.getpid()}@%h"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            deadline = time.monotonic() + 60
-            while "ready" not in Path(log.name).read_text():
-                if time.monotonic() > deadline or worker.poll() is not None:
-                    raise RuntimeError(
-                        "the Celery worker did not start:\n" + Path(log.name).read_text()
-                    )
-                time.sleep(0.2)
-            yield
-        finally:
-            os.killpg(worker.pid, signal.SIGTERM)
-            try:
-                worker.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(worker.pid, signal.SIGKILL)
-                worker.wait()
+    argv = [sys.executable, "-m", "celery", "-A", "config", "worker", "-c", "1", "-l", "INFO"]
+    with background_process([*argv, "-n", f"export-bench-{os.getpid()}@%h"], env, ready="ready"):
+        yield
 
 
 class _Consumer(threading.Thread):

@@ -33,7 +33,6 @@ import argparse
 import json
 import os
 import random
-import signal
 import subprocess
 import sys
 import tempfile
@@ -44,7 +43,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import ROOT, bench_database
+from benchmarks.common import ROOT, background_process, bench_database
 from benchmarks.delivery import _local_endpoint
 from benchmarks.export import _percentile, post_profiles
 
@@ -134,28 +133,9 @@ def _processes(endpoint_url: str) -> Iterator[list[subprocess.Popen]]:
     schedule = Path(tempfile.mkdtemp()) / "beat-schedule"
     commands.append([*celery, "beat", "-s", str(schedule)])
     with ExitStack() as stack:
-        started = [stack.enter_context(_process(command, env)) for command in commands]
+        started = [stack.enter_context(background_process(command, env)) for command in commands]
         time.sleep(5)  # workers connected, beat scheduled
         yield started[:2]
-
-
-@contextmanager
-def _process(command: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen]:
-    with tempfile.NamedTemporaryFile("w+", suffix=".log") as log:
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        try:
-            yield process
-        finally:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-            if process.returncode not in (0, -signal.SIGTERM, -signal.SIGKILL):
-                print(Path(log.name).read_text()[-3000:], file=sys.stderr)
 
 
 class _Probe(threading.Thread):
