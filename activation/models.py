@@ -207,6 +207,9 @@ class Backfill(models.Model):
     total = models.PositiveIntegerField(default=0)
     processed = models.PositiveIntegerField(default=0)
     last_profile_id = models.BigIntegerField(default=0)
+    # Also export profiles that left the segment since then (with their "exited"
+    # status): set when the change log was pruned past a disabled dataflow.
+    exited_since = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

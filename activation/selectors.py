@@ -387,6 +387,31 @@ class Capacity:
     record_bytes: int = 0
     error: str = ""
     notes: list[str] = field(default_factory=list)
+    # The stream's largest record (MaxRecordSizeInKiB; Kinesis' default when unknown).
+    max_record_bytes: int = MIB
+
+    @property
+    def max_record_kib(self) -> int:
+        return self.max_record_bytes // 1024
+
+    @property
+    def size_warning(self) -> str:
+        """The sample record against this stream's own record size limit."""
+        from activation.export.batching import record_limit
+
+        limit = record_limit(self.max_record_bytes)
+        if self.record_bytes > limit:
+            return (
+                f"The sample record is {self.record_bytes:,} bytes, over this stream's "
+                f"{limit:,}-byte record limit: such profiles are excluded from the export. "
+                "Map fewer or smaller attributes."
+            )
+        if self.record_bytes > limit * 0.9:
+            return (
+                f"The sample record is {self.record_bytes:,} bytes, close to this stream's "
+                f"{limit:,}-byte record limit: larger profiles would be excluded."
+            )
+        return ""
 
     @property
     def backfill_seconds(self) -> float:
@@ -451,12 +476,14 @@ def stream_capacity(*, connection: Connection, records: int, record_bytes: int) 
         summary = describe_stream_summary(credentials_for(connection), connection.stream_name)
     except KinesisError as error:
         return Capacity(records=records, record_bytes=record_bytes, error=str(error))
-    return capacity_for(
+    capacity = capacity_for(
         mode=summary.mode,
         shard_count=summary.shard_count,
         records=records,
         record_bytes=record_bytes,
     )
+    capacity.max_record_bytes = summary.max_record_bytes
+    return capacity
 
 
 # --- who is editing a live dataflow ---------------------------------------------------

@@ -398,8 +398,9 @@ def _warnings(dataflow: Dataflow, record: object, segments: list) -> list[str]:
     size = getattr(record, "size_bytes", 0)
     if size > MAX_RECORD_BYTES:
         warnings.append(
-            f"The sample record is {size:,} bytes, over Kinesis' 1 MiB limit: such profiles "
-            "are excluded from the export. Map fewer or smaller attributes."
+            f"The sample record is {size:,} bytes, over Kinesis' 1 MiB default record limit: "
+            "unless the stream takes larger records (its limit is shown with its capacity), "
+            "such profiles are excluded from the export. Map fewer or smaller attributes."
         )
     elif size > NEAR_LIMIT_BYTES:
         warnings.append(

@@ -231,6 +231,16 @@ EXPORT_STUCK_AFTER_S = env.float("EXPORT_STUCK_AFTER_S", default=30.0)
 EXPORT_RECORD_REFUSAL_ATTEMPTS = env.int("EXPORT_RECORD_REFUSAL_ATTEMPTS", default=3)
 EXPORT_FAILED_RUN_RETRY_CAP_S = env.float("EXPORT_FAILED_RUN_RETRY_CAP_S", default=60.0)
 DELIVERY_LOG_RETENTION_DAYS = env.int("DELIVERY_LOG_RETENTION_DAYS", default=30)
+# The change log (profiles.ProfileChange) keeps what some dataflow has not read
+# yet, plus this many seconds of history (README "Retention").
+CHANGE_LOG_SAFETY_WINDOW_S = env.int("CHANGE_LOG_SAFETY_WINDOW_S", default=600)
+# A disabled dataflow holds the change log for at most this long; after that it
+# re-exports its members' current state when enabled again.
+CHANGE_LOG_RETENTION_DAYS = env.float("CHANGE_LOG_RETENTION_DAYS", default=7)
+# Hourly runs, finished backfills and resolved alerts older than this are deleted.
+HISTORY_RETENTION_DAYS = env.int("HISTORY_RETENTION_DAYS", default=90)
+# Audit-log entries older than this are deleted (0 keeps them forever).
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=365)
 
 LOGGING = {
     "version": 1,

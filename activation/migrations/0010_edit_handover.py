@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("activation", "0008_runissue_one_per_profile"),
+        ("activation", "0009_change_log_retention"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
