@@ -22,8 +22,9 @@ from activation.export.services import backfill_start
 from activation.models import Dataflow, DataflowStatus, RunIssueKind
 from activation.monitoring import inspector
 from activation.monitoring import selectors as sel
-from activation.selectors import segment_sizes
+from activation.selectors import edit_lock, segment_sizes
 from activation.services import DataflowError
+from core.input_policy import parse_id
 from core.live import VERSION_PARAM, live_response
 from core.roles import editor_required
 from destinations.models import Connection
@@ -32,10 +33,7 @@ TEMPLATES = "activation/monitoring"
 
 
 def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value else None
-    except ValueError:
-        return None
+    return parse_id(value)  # the input policy's ids: 1..2^63-1, else None
 
 
 def _dataflow_or_404(request: HttpRequest, dataflow_id: int) -> Dataflow:
@@ -96,6 +94,7 @@ def _dataflow_page(request: HttpRequest, dataflow: Dataflow, *, live_version: st
         "live_url": f"{live_url}?{query.urlencode()}" if query else live_url,
         "progress": sel.dataflow_backfill_progress(dataflow=dataflow, now=now),
         "open_alerts": sel.dataflow_open_alerts(dataflow=dataflow),
+        "edit_lock": edit_lock(dataflow=dataflow),
     }
     if tab == "runs":
         period = sel.PERIODS.get(request.GET.get("period", ""), sel.PERIODS[sel.DEFAULT_PERIOD])
@@ -213,6 +212,8 @@ def delivery_lookup(request: HttpRequest) -> HttpResponse:
     profile_id = _int(request.GET.get("profile"))
     dataflow_id = _int(request.GET.get("dataflow"))
     context: dict = {"identity": identity, "dataflow_id": dataflow_id, "error": ""}
+    if not identity and request.GET.get("profile", "").strip() and profile_id is None:
+        context["error"] = "A profile id is a whole number from 1."
     match = None
     try:
         if identity:
