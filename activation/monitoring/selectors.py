@@ -34,6 +34,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Trunc
 from django.utils import timezone
 
+from activation.export.services import RETENTION_BACKFILL, RETENTION_BACKFILL_TEXT
 from activation.models import (
     Backfill,
     BackfillStatus,
@@ -454,7 +455,10 @@ BACKFILL_REASONS = {
     "activation": "dataflow activated",
     "segment_added": "segment added",
     "replay": "re-export requested",
+    RETENTION_BACKFILL: "re-export after a long pause",
 }
+# The longer explanation a backfill reason needs, shown beside it.
+BACKFILL_REASON_HELP = {RETENTION_BACKFILL: RETENTION_BACKFILL_TEXT}
 
 
 @dataclass
@@ -469,6 +473,10 @@ class BackfillRow:
     def reason_text(self) -> str:
         reason = self.backfill.reason
         return BACKFILL_REASONS.get(reason, reason.replace("_", " "))
+
+    @property
+    def reason_help(self) -> str:
+        return BACKFILL_REASON_HELP.get(self.backfill.reason, "")
 
 
 @dataclass
