@@ -7,6 +7,8 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self) -> None:
+        # Celery signal receivers: task log context and durations, graceful shutdown.
+        import core.observability.worker  # noqa: F401
         from core.roles import sync_roles
 
         # Models added after the roles migration still get their permissions.

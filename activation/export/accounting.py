@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from activation.export.delivery import Delivered, Failure
 from activation.models import DeliveryLog, ExportRun, RunIssue, RunIssueKind, RunStatus
+from core.observability.metrics import export_outcome_observed
 
 # Issue rows per run window and kind; counters go on counting past it.
 MAX_ISSUES_PER_WINDOW = 10_000
@@ -76,6 +77,12 @@ def window_of(moment: dt.datetime) -> dt.datetime:
 
 def outcome_record(dataflow_id: int, outcome: ChunkOutcome, *, now: dt.datetime) -> None:
     """Add a chunk's counts to its hour's run, its issues and its delivery log rows."""
+    export_outcome_observed(
+        dataflow_id,
+        delivered=len(outcome.delivered),
+        excluded=[e.error_code for e in outcome.excluded],
+        failed=[f.error_code for f in outcome.failed],
+    )
     if outcome.delivered:
         _deliveries_add(dataflow_id, outcome.delivered, now)
     if outcome.empty:

@@ -41,6 +41,9 @@ from activation.models import (
     ExportRun,
     RunIssue,
 )
+from core.observability.logging import log_context
+from core.observability.metrics import observed_sink
+from core.observability.worker import shutdown_requested
 from profiles.changes import ChangeCursor, changes_after, head_cursor
 
 logger = logging.getLogger(__name__)
@@ -233,7 +236,7 @@ def dataflow_run(
         report.state = "locked"
         return report
     try:
-        with gc_paused():
+        with gc_paused(), log_context(dataflow_id=dataflow_id, run_id=token[:12]):
             _run_claimed(dataflow_id, token, report, sink, policy, budget_s, started)
     finally:
         lock_release(dataflow_id, token)
@@ -248,6 +251,7 @@ def dataflow_run(
         report.backfill_profiles,
         report.delivered,
         report.elapsed_s,
+        extra={"dataflow_id": dataflow_id, "run_id": token[:12]},
     )
     return report
 
@@ -288,14 +292,15 @@ def _run_claimed(
         run = Run(
             dataflow=dataflow,
             context=export_context_for(dataflow),
-            sink=sink or sink_for(dataflow),
+            sink=observed_sink(sink or sink_for(dataflow), dataflow_id),
             lease=Lease(dataflow_id=dataflow_id, token=token),
             policy=policy or RetryPolicy.from_settings(),
             report=report,
         )
         report.state = "caught_up"
         while run.step():
-            if time.monotonic() >= deadline:
+            # A worker shutting down (SIGTERM) hands the rest to a fresh run now.
+            if time.monotonic() >= deadline or shutdown_requested():
                 report.state = "more"
                 break
     except DeliveryStopped as stop:
