@@ -215,8 +215,7 @@ DELIVERY_LOG_RETENTION_DAYS = env.int("DELIVERY_LOG_RETENTION_DAYS", default=30)
 LOG_FORMAT = env.str("LOG_FORMAT", default="text")
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = logging_config(fmt=LOG_FORMAT, level=LOG_LEVEL)
-# Workers keep the project's log format and context instead of Celery's own.
-CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Celery workers and beat keep this configuration too (core/observability/worker.py).
 # First, so the request id, the timing and the access-log line cover everything.
 MIDDLEWARE = ["core.observability.middleware.RequestObservabilityMiddleware", *MIDDLEWARE]
 # /metrics: a bearer token, or client addresses/networks allowed to scrape. With

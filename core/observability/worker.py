@@ -45,6 +45,12 @@ def shutdown_reset() -> None:
     _shutdown[0] = 0
 
 
+@signals.setup_logging.connect(dispatch_uid="observability.setup_logging")
+def _keep_project_logging(**_: Any) -> None:
+    """Workers and beat log through the project's LOGGING (format, context, LOG_LEVEL):
+    with a receiver here Celery leaves logging alone (`-l` is then ignored)."""
+
+
 @signals.worker_shutting_down.connect(dispatch_uid="observability.worker_shutting_down")
 def _on_worker_shutting_down(sig: str = "", how: str = "", **_: Any) -> None:
     shutdown_request()
