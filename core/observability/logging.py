@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
+from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter as _JsonFormatter
 
 # The fields of the log context, in the order the text format shows them.
@@ -65,9 +66,14 @@ class ContextFilter(logging.Filter):
 
 
 class JsonFormatter(_JsonFormatter):
-    """One JSON object per line: timestamp, level, logger, message, context, exception."""
+    """One JSON object per line: timestamp, level, logger, message, context, exception.
+
+    Django's request logging attaches the request object: its repr is the full
+    path with the query string, which can carry identities, so it is left out.
+    """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("reserved_attrs", [*RESERVED_ATTRS, "request"])
         kwargs.setdefault("timestamp", True)
         kwargs.setdefault("rename_fields", {"levelname": "level", "name": "logger"})
         super().__init__("%(levelname)s %(name)s %(message)s", *args, **kwargs)

@@ -35,6 +35,17 @@ def test_json_lines_carry_the_context():
     }
 
 
+def test_a_logged_request_object_never_brings_its_query_string():
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/dataflows/deliveries/?identity=email:jane@example.com")
+    record = a_record("Not Found: %s", request.path)
+    record.request, record.status_code = request, 404
+    document = json.loads(JsonFormatter().format(record))
+    assert document["status_code"] == 404
+    assert "jane@example.com" not in json.dumps(document)
+
+
 def test_text_lines_are_readable_with_the_context_appended():
     with log.log_context(dataflow_id=3, run_id="cafe"):
         line = TextFormatter().format(a_record("run done"))
