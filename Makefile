@@ -1,13 +1,15 @@
 # Two commands set everything up on a fresh machine:
 #   make run   - the product on embedded defaults (SQLite, moto Kinesis, filesystem broker)
-#   make test  - ruff and the whole test suite (browser tests included)
+#   make test  - ruff and the whole test suite (browser tests included), on the local
+#                PostgreSQL and Redis when they answer (as CI runs it), else SQLite
+#   make test-fast - the inner loop: no lint, no browser, fault, broker or slow tests
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell sha1sum requirements.lock | cut -c1-12)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint install chromium bench bench-ingest bench-pages clean
+.PHONY: run test test-fast lint install chromium bench bench-ingest bench-pages clean
 
 $(STAMP): requirements.lock
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -29,8 +31,21 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# The suite runs on the production path (PostgreSQL, Redis) whenever the local
+# servers answer; DATABASE_URL / CELERY_BROKER_URL from the environment win.
+# Without PostgreSQL it runs on SQLite and the summary names what was skipped.
+LOCAL_PG := postgres://postgres@127.0.0.1:5432/test
+LOCAL_REDIS := redis://127.0.0.1:6379/0
+TEST_ENV = if [ -z "$${DATABASE_URL:-}" ] && pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then \
+	  export DATABASE_URL=$(LOCAL_PG); fi; \
+	if [ -z "$${CELERY_BROKER_URL:-}" ] && redis-cli -h 127.0.0.1 ping 2>/dev/null | grep -q PONG; then \
+	  export CELERY_BROKER_URL=$(LOCAL_REDIS); fi;
+
 test: $(STAMP) chromium lint
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(TEST_ENV) $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+test-fast: $(STAMP)
+	$(TEST_ENV) $(VENV)/bin/pytest -q -m "not browser and not fault and not broker and not slow" $(PYTEST_ARGS)
 
 # Benchmarks print `name: value` lines (under 10 minutes on 2 cores). They need
 # PostgreSQL and Redis: DATABASE_URL and CELERY_BROKER_URL, else the local defaults
@@ -49,7 +64,7 @@ bench-ingest: $(STAMP)
 
 # Monitoring pages with 10,000 runs and 100,000 delivery-log rows (p95 target < 150 ms).
 bench-pages: $(STAMP)
-	$(PY) -m benchmarks.pages
+	$(BENCH_ENV) $(PY) -m benchmarks.pages
 
 clean:
 	rm -rf var/broker var/test-*.sqlite3

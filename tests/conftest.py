@@ -140,3 +140,17 @@ def logged_in_page(page: Any, live_server: Any, user: Any) -> Any:
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(f"{live_server.url}/catalog/")
     return page
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """One loud line when the production path's tests were skipped (no PostgreSQL)."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    postgres_only = [r for r in skipped if "PostgreSQL" in str(r.longrepr)]
+    if postgres_only:
+        terminalreporter.write_line(
+            f"!!! {len(postgres_only)} tests of the PostgreSQL path were SKIPPED (rule compiler, "
+            "change capture): start PostgreSQL on 127.0.0.1:5432 and run `make test`, or set "
+            "DATABASE_URL=postgres://... !!!",
+            red=True,
+            bold=True,
+        )
