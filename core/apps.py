@@ -7,7 +7,9 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self) -> None:
-        # Celery signal receivers: task log context and durations, graceful shutdown.
+        # Deploy checks; Celery signal receivers (task log context and durations,
+        # graceful shutdown).
+        import core.observability.checks
         import core.observability.worker  # noqa: F401
         from core.roles import sync_roles
 

@@ -49,6 +49,19 @@ def test_an_address_allow_list(client, settings):
     assert client.get("/metrics").status_code == 200
 
 
+def test_the_deploy_check_warns_when_nobody_may_read_the_metrics(settings, monkeypatch, tmp_path):
+    from core.observability.checks import metrics_access, metrics_directory
+
+    settings.METRICS_OPEN, settings.METRICS_TOKEN, settings.METRICS_ALLOWED_IPS = False, "", []
+    assert [m.id for m in metrics_access()] == ["observability.W001"]
+    settings.METRICS_TOKEN = TOKEN
+    assert metrics_access() == []
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "missing"))
+    assert [m.id for m in metrics_directory()] == ["observability.E001"]
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    assert metrics_directory() == []
+
+
 def test_production_refuses_without_token_or_allow_list():
     from pathlib import Path
 
