@@ -34,9 +34,8 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
-
 from tests.support.local_kinesis import LocalKinesisProcess, free_port  # noqa: E402
+from tests.support.metrics import Scrape  # noqa: E402
 
 STREAM = "prod-smoke"
 DEMO_PROFILES = 400
@@ -143,22 +142,6 @@ def wait(check: Callable[[], bool], what: str, stack: Stack, seconds: float = DE
             return
         time.sleep(0.5)
     raise SystemExit(f"timed out waiting for {what}")
-
-
-def figures(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
-
-
-def total(scraped: dict, name: str, **labels: str) -> float:
-    return sum(
-        value
-        for (sample, sample_labels), value in scraped.items()
-        if sample == name and all(dict(sample_labels).get(k) == v for k, v in labels.items())
-    )
 
 
 def database_urls(url: str) -> tuple[str, str, str]:
@@ -327,24 +310,23 @@ def main() -> int:
         scraper = Http(f"http://127.0.0.1:{port}", metrics_token)
         assert Http(f"http://127.0.0.1:{port}").call("GET", "/metrics")[0] == 401
 
-        def scrape() -> dict:
+        def scrape() -> Scrape:
             status, content = scraper.call("GET", "/metrics")
             assert status == 200, (status, content[:500])
-            return figures(content.decode())
+            return Scrape(content.decode())
 
         state: dict[str, Any] = {}
 
         def settled() -> bool:
             scraped = scrape()
-            delivered = total(scraped, "streamline_export_records_delivered_total", dataflow=label)
+            delivered = scraped.value("streamline_export_records_delivered_total", dataflow=label)
             caught_up = (
-                total(scraped, "streamline_export_lag_seconds", dataflow=label) == 0
-                and total(scraped, "streamline_backfill_pending_profiles", dataflow=label) == 0
-                and total(scraped, "streamline_changelog_pending_rows", dataflow=label) == 0
+                scraped.value("streamline_export_lag_seconds", dataflow=label) == 0
+                and scraped.value("streamline_backfill_pending_profiles", dataflow=label) == 0
+                and scraped.value("streamline_changelog_pending_rows", dataflow=label) == 0
             )
             # Task durations are recorded just after a task returns: wait for them too.
-            tasks = total(
-                scraped,
+            tasks = scraped.value(
                 "streamline_celery_task_duration_seconds_count",
                 task="activation.tasks.dataflow_run_task",
             )
@@ -362,7 +344,7 @@ def main() -> int:
             ("records read back from the stream", len(entries)),
             ("  distinct profiles (partition keys)", len({e.partition_key for e in entries})),
             *(
-                (f"{name}{{dataflow={label}}}", total(scraped, name, dataflow=label))
+                (f"{name}{{dataflow={label}}}", scraped.value(name, dataflow=label))
                 for name in (
                     "streamline_export_records_delivered_total",
                     "streamline_export_records_failed_total",
@@ -378,14 +360,13 @@ def main() -> int:
             *(
                 (
                     f"streamline_ingestion_records_total{{source=api,outcome={o}}}",
-                    total(scraped, "streamline_ingestion_records_total", source="api", outcome=o),
+                    scraped.value("streamline_ingestion_records_total", source="api", outcome=o),
                 )
                 for o in ("accepted", "rejected")
             ),
             (
                 "streamline_celery_task_duration_seconds_count{task=dataflow_run_task}",
-                total(
-                    scraped,
+                scraped.value(
                     "streamline_celery_task_duration_seconds_count",
                     task="activation.tasks.dataflow_run_task",
                 ),
@@ -393,15 +374,14 @@ def main() -> int:
             (
                 "streamline_http_requests_total{route=api:*}",
                 sum(
-                    v
-                    for (n, labels), v in scraped.items()
-                    if n == "streamline_http_requests_total"
-                    and dict(labels).get("route", "").startswith("api:")
+                    sample.value
+                    for sample in scraped.matching("streamline_http_requests_total")
+                    if sample.labels.get("route", "").startswith("api:")
                 ),
             ),
             (
                 "streamline_celery_queue_length (all queues)",
-                total(scraped, "streamline_celery_queue_length"),
+                scraped.value("streamline_celery_queue_length"),
             ),
         ]
         width = max(len(name) for name, _ in report)
@@ -446,7 +426,7 @@ def main() -> int:
                 ),
                 (
                     "no queue length figure",
-                    not any(n == "streamline_celery_queue_length" for n, _ in scraped),
+                    not scraped.has("streamline_celery_queue_length"),
                 ),
             )
             if bad

@@ -215,7 +215,8 @@ DELIVERY_LOG_RETENTION_DAYS = env.int("DELIVERY_LOG_RETENTION_DAYS", default=30)
 LOG_FORMAT = env.str("LOG_FORMAT", default="text")
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = logging_config(fmt=LOG_FORMAT, level=LOG_LEVEL)
-# Celery workers and beat keep this configuration too (core/observability/worker.py).
+# (Celery workers and beat log through it too: core/observability/worker.py.)
+
 # First, so the request id, the timing and the access-log line cover everything.
 MIDDLEWARE = ["core.observability.middleware.RequestObservabilityMiddleware", *MIDDLEWARE]
 # /metrics: a bearer token, or client addresses/networks allowed to scrape. With

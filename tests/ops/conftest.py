@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from tests.faults.conftest import (  # noqa: F401 - shared: a local Kinesis, real workers, a world
     kinesis_server,
@@ -14,31 +13,7 @@ from tests.faults.conftest import (  # noqa: F401 - shared: a local Kinesis, rea
     worker,
     world,
 )
-
-
-class Scrape:
-    """One scrape of /metrics, parsed; `value(name, **labels)` sums matching samples."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.samples = [
-            sample for family in text_string_to_metric_families(text) for sample in family.samples
-        ]
-
-    def value(self, name: str, **labels: str) -> float:
-        return sum(
-            sample.value
-            for sample in self.samples
-            if sample.name == name
-            and all(sample.labels.get(key) == value for key, value in labels.items())
-        )
-
-    def has(self, name: str, **labels: str) -> bool:
-        return any(
-            sample.name == name
-            and all(sample.labels.get(key) == value for key, value in labels.items())
-            for sample in self.samples
-        )
+from tests.support.metrics import Scrape
 
 
 @pytest.fixture
