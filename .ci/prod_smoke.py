@@ -41,6 +41,14 @@ STREAM = "prod-smoke"
 DEMO_PROFILES = 400
 INGESTED = 30
 DEADLINE_S = 120
+# E-mail identities of some current segment members (printed one per line).
+MEMBER_EMAILS = (
+    "from profiles.models import Identity, SegmentMembership\n"
+    "members = SegmentMembership.objects.filter(status__in=['realized', 'existing'])\n"
+    "emails = Identity.objects.filter(namespace='email', profile_id__in="
+    "members.values('profile_id')).order_by('value').values_list('value', flat=True)\n"
+    f"print('\\n'.join(list(dict.fromkeys(emails))[:{INGESTED}]))"
+)
 
 
 def say(message: str) -> None:
@@ -144,6 +152,10 @@ def wait(check: Callable[[], bool], what: str, stack: Stack, seconds: float = DE
     raise SystemExit(f"timed out waiting for {what}")
 
 
+def first_names(entries: list) -> set[str]:
+    return {e.document.get("person", {}).get("name", {}).get("firstName") for e in entries}
+
+
 def database_urls(url: str) -> tuple[str, str, str]:
     """(the smoke database's URL, its name, the server's maintenance database URL)."""
     parts = urlsplit(url)
@@ -220,6 +232,8 @@ def main() -> int:
         )
         api_token = stack.manage("api_token", "smoke").strip().splitlines()[-1]
         stack.manage("generate_demo_data", "--profiles", str(DEMO_PROFILES), "--segments", "2")
+        member_emails = stack.manage("shell", "--no-imports", "-c", MEMBER_EMAILS).split()
+        assert len(member_emails) == INGESTED, member_emails
         say(f"database {db_name} migrated, demo data created ({time.monotonic() - started:.0f} s)")
 
         python = sys.executable
@@ -293,18 +307,17 @@ def main() -> int:
         label = str(dataflow["id"])
         say(f"connection {connection['id']} and dataflow {label} created through the API")
 
-        # Changes after activation: every demo member's first name, plus one bad record.
-        members = [
+        # Changes after activation: members renamed through the ingestion API (each must
+        # reach the stream with its new name), plus one bad record.
+        renamed = {email: f"Renamed{n}" for n, email in enumerate(member_emails)}
+        updates = [
             {
-                "identityMap": {"email": [{"id": f"smoke{n}@example.com"}]},
-                "attributes": {
-                    "person": {"name": {"firstName": f"Smoke{n}"}},
-                    "personalEmail": {"address": f"smoke{n}@example.com"},
-                },
+                "identityMap": {"email": [{"id": email}]},
+                "attributes": {"person": {"name": {"firstName": name}}},
             }
-            for n in range(INGESTED)
+            for email, name in renamed.items()
         ]
-        status, _ = web.call("POST", "/api/v1/profiles", [*members, {"identityMap": {"fax": []}}])
+        status, _ = web.call("POST", "/api/v1/profiles", [*updates, {"identityMap": {"fax": []}}])
         assert status == 207, status
 
         scraper = Http(f"http://127.0.0.1:{port}", metrics_token)
@@ -334,7 +347,8 @@ def main() -> int:
                 return False
             entries = kinesis.read_stream(STREAM)
             state.update(scraped=scraped, entries=entries)
-            return len(entries) == delivered
+            # Every renamed member's change has reached the stream, and nothing else is left.
+            return len(entries) == delivered and set(renamed.values()) <= first_names(entries)
 
         wait(settled, "the export to reach the stream and the metrics", stack)
         scraped, entries = state["scraped"], state["entries"]
@@ -343,6 +357,10 @@ def main() -> int:
         report = [
             ("records read back from the stream", len(entries)),
             ("  distinct profiles (partition keys)", len({e.partition_key for e in entries})),
+            (
+                "  renamed members whose new name arrived",
+                len(set(renamed.values()) & first_names(entries)),
+            ),
             *(
                 (f"{name}{{dataflow={label}}}", scraped.value(name, dataflow=label))
                 for name in (
