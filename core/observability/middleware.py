@@ -23,6 +23,8 @@ REQUEST_ID_HEADER = "X-Request-ID"
 # An incoming id is kept only when it is short and plain (it lands in logs).
 _SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 UNMATCHED = "<unmatched>"
+# Methods outside this set (anyone can send any) are counted as "other".
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 def request_id_of(request: HttpRequest) -> str:
@@ -66,7 +68,7 @@ class RequestObservabilityMiddleware:
             route = route_of(request)
             http_observed(
                 route=route,
-                method=request.method or "",
+                method=request.method if request.method in METHODS else "other",
                 status=response.status_code,
                 seconds=seconds,
             )

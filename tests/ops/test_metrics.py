@@ -90,6 +90,8 @@ def test_http_requests_are_counted_by_route_name_not_path(client, scrape):
         + 1
     )
     assert after.has("streamline_http_requests_total", route="<unmatched>", status="404")
+    client.generic("BREW", "/healthz")
+    assert scrape().has("streamline_http_requests_total", route="healthz", method="other")
     assert "12345" not in after.text
 
 
