@@ -1,4 +1,4 @@
-"""`manage.py check --deploy`: metrics that nobody may read, or cannot be written."""
+"""`manage.py check --deploy`: metrics that nobody may read (info), or cannot be written."""
 
 from __future__ import annotations
 
@@ -6,18 +6,19 @@ import os
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.core.checks import CheckMessage, Error, Info, register
 
 
-@register(Tags.security, deploy=True)
+@register(deploy=True)
 def metrics_access(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     if settings.METRICS_OPEN or settings.METRICS_TOKEN or settings.METRICS_ALLOWED_IPS:
         return []
+    # Info, not a warning: metrics that nobody reads are safe, only not useful.
     return [
-        Warning(
+        Info(
             "/metrics answers 403 to everyone.",
             hint="Set METRICS_TOKEN (a bearer token) or METRICS_ALLOWED_IPS for the scraper.",
-            id="observability.W001",
+            id="observability.I001",
         )
     ]
 

@@ -49,11 +49,11 @@ def test_an_address_allow_list(client, settings):
     assert client.get("/metrics").status_code == 200
 
 
-def test_the_deploy_check_warns_when_nobody_may_read_the_metrics(settings, monkeypatch, tmp_path):
+def test_the_deploy_check_says_when_nobody_may_read_the_metrics(settings, monkeypatch, tmp_path):
     from core.observability.checks import metrics_access, metrics_directory
 
     settings.METRICS_OPEN, settings.METRICS_TOKEN, settings.METRICS_ALLOWED_IPS = False, "", []
-    assert [m.id for m in metrics_access()] == ["observability.W001"]
+    assert [m.id for m in metrics_access()] == ["observability.I001"]
     settings.METRICS_TOKEN = TOKEN
     assert metrics_access() == []
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "missing"))
