@@ -11,7 +11,7 @@ import json
 import re
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -308,11 +308,22 @@ def namespace_coverage(*, dataflow: Dataflow) -> dict[str, float]:
 PARTITION_KEY_PREFERENCE = ["ecid", "crmid", "email", "phone"]
 
 
-def default_partition_key(*, dataflow: Dataflow, coverage: dict[str, float] | None = None) -> str:
-    """The most stable namespace every sampled member has, else the profile id."""
+def default_partition_key(
+    *,
+    dataflow: Dataflow,
+    coverage: dict[str, float] | None = None,
+    exported: Collection[str] = (),
+) -> str:
+    """The most stable namespace every sampled member has, else the profile id.
+
+    Only among the `exported` namespaces when some are chosen (a key must be an
+    identity the record carries: activation.services.partition_key_error).
+    """
     if coverage is None:
         coverage = namespace_coverage(dataflow=dataflow)
-    complete = [ns for ns, share in coverage.items() if share >= 1.0]
+    complete = [
+        ns for ns, share in coverage.items() if share >= 1.0 and (not exported or ns in exported)
+    ]
     for namespace in PARTITION_KEY_PREFERENCE:
         if namespace in complete:
             return namespace

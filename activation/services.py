@@ -132,10 +132,32 @@ def _validate_mapping(
     ]
     if not attributes and not identities:
         problems.append("Map at least one attribute or identity.")
-    if partition_key_source != PROFILE_ID and not NAMESPACE_RE.match(partition_key_source or ""):
-        problems.append("Choose the partition key: the profile id or an identity namespace.")
+    if key_problem := partition_key_error(partition_key_source, identities):
+        problems.append(key_problem)
     if problems:
         raise ValidationError(problems)
+
+
+def partition_key_error(partition_key_source: str, identities: Sequence[IdentitySpec]) -> str:
+    """Why this partition key cannot go with these exported identities ("" when it can).
+
+    The key travels with every record, so it may only be the profile id or an
+    identity the record itself carries (hashed when that namespace is exported
+    hashed, which the builder does): never a raw identity the mapping left out.
+    No identity selected means every namespace is exported as is.
+    """
+    if partition_key_source == PROFILE_ID:
+        return ""
+    if not NAMESPACE_RE.match(partition_key_source or ""):
+        return "Choose the partition key: the profile id or an identity namespace."
+    exported = [spec.namespace for spec in identities]
+    if exported and partition_key_source not in exported:
+        return (
+            f"The partition key “{partition_key_source}” is an identity this dataflow does "
+            "not export, so its value would leave in the stream unmapped: choose the "
+            f"profile id or an exported identity ({', '.join(exported)})."
+        )
+    return ""
 
 
 # --- the draft ----------------------------------------------------------------------
@@ -538,7 +560,12 @@ def _status_set(*, dataflow: Dataflow, user: Any, status: DataflowStatus, refusa
 
 @transaction.atomic
 def dataflow_enable(*, dataflow: Dataflow, user: Any) -> Dataflow:
-    """Resume exporting; what changed while disabled goes out in the next run."""
+    """Resume exporting: a run starts at once and sends what changed while disabled.
+
+    At once whatever was queued before: a run queued while the dataflow was
+    disabled found it inactive and ended, but its debounce mark would hold new
+    runs back for half a minute, and a failed run's retry time would too.
+    """
     from activation.export.services import schedule_dataflow_run
 
     _status_set(
@@ -548,7 +575,8 @@ def dataflow_enable(*, dataflow: Dataflow, user: Any) -> Dataflow:
         refusal="Finish the activation wizard before enabling this dataflow.",
     )
     pk = dataflow.pk
-    transaction.on_commit(lambda: schedule_dataflow_run(pk))
+    Dataflow.objects.filter(pk=pk).update(retry_at=None)
+    transaction.on_commit(lambda: schedule_dataflow_run(pk, force=True))
     return dataflow
 
 

@@ -250,6 +250,7 @@ def dataflow_create(request: HttpRequest, response: HttpResponse, payload: Dataf
             {"connectionId": "no such connection"},
         )
     attributes = _attributes(payload.profile_selectors)
+    identities = _identities(payload.identity_selectors)
     try:
         with transaction.atomic():
             draft = services.dataflow_draft_create(user=request.user, connection=connection)
@@ -260,12 +261,14 @@ def dataflow_create(request: HttpRequest, response: HttpResponse, payload: Dataf
             partition_key = (
                 payload.partition_key.source.strip()
                 if payload.partition_key
-                else wizard_selectors.default_partition_key(dataflow=draft)
+                else wizard_selectors.default_partition_key(
+                    dataflow=draft, exported=[spec.namespace for spec in identities]
+                )
             )
             services.dataflow_set_mapping(
                 dataflow=draft,
                 attributes=attributes,
-                identities=_identities(payload.identity_selectors),
+                identities=identities,
                 partition_key_source=partition_key,
                 export_only_on_value_change=payload.options.export_only_on_value_change,
             )

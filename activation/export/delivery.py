@@ -1,11 +1,15 @@
 """Sending records through a sink with retries, never losing one.
 
 Records go out in PutRecords-sized batches, one batch at a time. Entries that
-fail inside a successful call (`ProvisionedThroughputExceededException`,
-`InternalFailure`) are resent alone; a whole call that fails with a
-retryable error (throttling, KMS throttling, internal error, timeout,
-unreachable endpoint) is resent whole (a timed-out call may have succeeded:
-the resend is a duplicate with the same `_id`). Waits grow exponentially,
+fail inside a successful call with a code that means "later"
+(`ProvisionedThroughputExceededException`, `InternalFailure`,
+`KMSThrottlingException`, ...) are resent alone, without limit. An entry
+refused with any other code (`InvalidArgumentException`, or a code we do not
+know) is about that record: after `refusal_attempts` refusals it is given up
+(`refused`, excluded by the caller with the code) and the others go on. A
+whole call that fails with a retryable error (throttling, KMS throttling,
+internal error, timeout, unreachable endpoint) is resent whole (a timed-out
+call may have succeeded: the resend is a duplicate with the same `_id`). Waits grow exponentially,
 capped, with jitter. Because a batch is finished before the next starts and
 a profile appears once per batch, a retried earlier state of a profile can
 never land after a later one.
@@ -27,7 +31,7 @@ from django.conf import settings
 from activation.export.batching import batches
 from activation.export.records import BuiltRecord
 from activation.export.sinks import Sink
-from destinations.kinesis.client import KinesisError
+from destinations.kinesis.client import KinesisError, entry_error_retryable
 
 
 # Outgoing and Delivered are made once per record: plain slots classes (a frozen
@@ -36,6 +40,8 @@ from destinations.kinesis.client import KinesisError
 class Outgoing:
     record: BuiltRecord
     reason: str
+    # Times the stream refused this record with a code that is not worth retrying.
+    refusals: int = 0
 
 
 @dataclass(slots=True)
@@ -64,6 +70,8 @@ class RetryPolicy:
     base_s: float = 0.1
     cap_s: float = 5.0
     stuck_after_s: float = 30.0
+    # Sends of a record refused with a non-retryable per-record code before giving up.
+    refusal_attempts: int = 3
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
     rng: random.Random = field(default_factory=random.Random)
@@ -74,6 +82,7 @@ class RetryPolicy:
             base_s=settings.EXPORT_RETRY_BASE_S,
             cap_s=settings.EXPORT_RETRY_CAP_S,
             stuck_after_s=settings.EXPORT_STUCK_AFTER_S,
+            refusal_attempts=settings.EXPORT_RECORD_REFUSAL_ATTEMPTS,
         )
 
     def delay(self, attempt: int) -> float:
@@ -119,12 +128,26 @@ def deliver(
     policy: RetryPolicy,
     before_call: Callable[[], None] = lambda: None,
     stats: Stats | None = None,
+    refused: list[Failure] | None = None,
 ) -> list[Delivered]:
-    """Send every item; return where each landed, in order of success."""
+    """Send every item; return where each landed, in order of success.
+
+    Records the stream refused for good are appended to `refused` (code and
+    message of the last refusal); they are neither delivered nor retried.
+    """
     stats = stats or Stats()
     delivered: list[Delivered] = []
+    refused = [] if refused is None else refused
     for batch in batches(items, lambda item: item.record.size_bytes):
-        _send_batch(sink, batch, delivered, policy=policy, before_call=before_call, stats=stats)
+        _send_batch(
+            sink,
+            batch,
+            delivered,
+            refused,
+            policy=policy,
+            before_call=before_call,
+            stats=stats,
+        )
     return delivered
 
 
@@ -132,6 +155,7 @@ def _send_batch(
     sink: Sink,
     batch: list[Outgoing],
     delivered: list[Delivered],
+    refused: list[Failure],
     *,
     policy: RetryPolicy,
     before_call: Callable[[], None],
@@ -156,11 +180,14 @@ def _send_batch(
             failed = []
             for item, result in zip(pending, results, strict=True):
                 if result.error_code:
+                    error = (result.error_code, result.error_message or result.error_code)
+                    if not entry_error_retryable(result.error_code):
+                        item.refusals += 1
+                        if item.refusals >= policy.refusal_attempts:
+                            refused.append(_refusal(item, error, item.refusals))
+                            continue
                     failed.append(item)
-                    errors[item.record.profile_id] = (
-                        result.error_code,
-                        result.error_message or result.error_code,
-                    )
+                    errors[item.record.profile_id] = error
                 else:
                     record = item.record
                     delivered.append(  # positional: once per delivered record
@@ -186,6 +213,16 @@ def _send_batch(
         policy.sleep(wait)
         attempt += 1
         pending = failed
+
+
+def _refusal(item: Outgoing, error: tuple[str, str], attempts: int) -> Failure:
+    code, message = error
+    return Failure(
+        profile_id=item.record.profile_id,
+        partition_key=item.record.partition_key,
+        error_code=code,
+        message=f"The stream refused this record {attempts} times ({code}): {message}",
+    )
 
 
 def _stopped(

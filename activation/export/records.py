@@ -16,10 +16,18 @@ Record format (SPEC §3), compact JSON in UTF-8::
                                                     mappingCreatedAt, mappingUpdatedAt]}}},
      "identityMap": {"<namespace>": [{"id": "..."}], "<ns>_lc_sha256": [{"id": "<hex>"}]}}
 
-`_id` (XDM's record identifier) is a fresh random id per built record. Every
-resend of that record (a retried batch, a timed-out call that may have
-succeeded) carries the same bytes, so a consumer deduplicates on `_id`; a
-later export of the same profile is a new record with a new `_id`.
+`_id` (XDM's record identifier, 32 hex digits) names one export of one
+profile: the exporter derives it from the dataflow, the profile and what
+caused the export (`record_id_for`), so every resend of that export carries
+the same `_id` — a retried batch, a timed-out call that may have succeeded,
+and the chunk in flight when a worker died, rebuilt by the next run — and a
+consumer deduplicates on it. A later export of the same profile (a new change,
+a new backfill) has a new `_id`. The review sample gets a random one.
+
+A profile whose record cannot be built (text that is not valid Unicode, a NUL
+character, a number JSON cannot represent, anything the builder chokes on)
+raises `UnbuildableRecord` with a reason naming the value: the exporter
+excludes that profile and goes on with the others.
 """
 
 from __future__ import annotations
@@ -30,9 +38,12 @@ import datetime as dt
 import functools
 import hashlib
 import json
+import sys
 import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from django.db import Error as DatabaseError
 
 if TYPE_CHECKING:
     from activation.models import Dataflow
@@ -45,9 +56,21 @@ MAX_PARTITION_KEY_CHARS = 256
 # Kinesis: a record's data plus its partition key (UTF-8 bytes) at most 1 MiB.
 MAX_RECORD_BYTES = 1024 * 1024
 HASH_SUFFIX = "_lc_sha256"
-# json.dumps(document, ensure_ascii=False, separators=(",", ":")) without building
-# an encoder per record: the same bytes.
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+UNBUILDABLE_CODE = "UnbuildableRecord"
+# json.dumps(document, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+# without building an encoder per record: the same bytes. NaN and Infinity are
+# refused: they are not JSON, and a consumer's parser would reject the record.
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+# How a NUL character looks in the encoded data (JSON escapes control characters).
+_NUL_ESCAPED = b"\\u0000"
+
+
+class UnbuildableRecord(ValueError):  # noqa: N818 - a verdict on one profile's data
+    """This profile's record cannot be built; `reason` says which value and why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +110,8 @@ class ExportContext:
     attribute_plan: tuple[tuple[tuple[str, ...], tuple[str, ...], str], ...] = field(init=False)
     # namespaces, decided once: (namespace, identityMap key, hashed).
     identity_plan: tuple[tuple[str, str, bool], ...] | None = field(init=False)
+    # The namespace whose value is the partition key, or None: the profile id.
+    key_namespace: str | None = field(init=False)
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -110,6 +135,9 @@ class ExportContext:
             if self.namespaces is None
             else tuple((ns, ns + HASH_SUFFIX if h else ns, h) for ns, h in self.namespaces),
         )
+        source = self.partition_key_source
+        exported = source and source != PROFILE_ID_SOURCE and self.exports_namespace(source)
+        set_(self, "key_namespace", source if exported else None)
 
     def _segment_extra(self, info: SegmentInfo) -> dict[str, Any]:
         extra: dict[str, Any] = {}
@@ -125,14 +153,16 @@ class ExportContext:
     def hashed(self, namespace: str) -> bool:
         return namespace in self.hashed_namespaces
 
+    def exports_namespace(self, namespace: str) -> bool:
+        """Does identityMap carry this namespace (every namespace when none is selected)?"""
+        return self.namespaces is None or any(ns == namespace for ns, _ in self.namespaces)
+
     def needed_namespaces(self) -> set[str] | None:
         """Identity namespaces a record reads, or None for all of them."""
         if self.namespaces is None:
             return None
-        needed = {ns for ns, _ in self.namespaces}
-        if self.partition_key_source != PROFILE_ID_SOURCE:
-            needed.add(self.partition_key_source)
-        return needed
+        # The partition key is one of them or the profile id (key_namespace).
+        return {ns for ns, _ in self.namespaces}
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,28 +199,145 @@ class BuiltRecord:
 def build_record(
     context: ExportContext, snapshot: ProfileSnapshot, *, record_id: str | None = None
 ) -> BuiltRecord:
-    """The record for one profile: compact JSON Data and its PartitionKey."""
-    record_id = record_id or new_record_id()
+    """The record for one profile: compact JSON Data and its PartitionKey.
+
+    Raises UnbuildableRecord (and only that) when this profile's data cannot
+    make a valid record.
+    """
+    try:
+        return _build(context, snapshot, record_id or new_record_id())
+    except UnbuildableRecord:
+        raise
+    except Exception as exc:
+        raise UnbuildableRecord(_unbuildable_reason(context, snapshot, exc)) from exc
+
+
+def _build(context: ExportContext, snapshot: ProfileSnapshot, record_id: str) -> BuiltRecord:
     document: dict[str, Any] = {RECORD_ID_KEY: record_id}
     _put_attributes(document, context, snapshot.attributes)
     document["segmentMembership"] = {"ups": _segment_entries(context, snapshot)}
     document["identityMap"] = _identity_map(context, snapshot.identities)
     data = _encode(document).encode("utf-8")
     key = partition_key_for(context, snapshot)
+    if _NUL_ESCAPED in data or "\x00" in key:
+        # One scan of the bytes; the rare hit is confirmed value by value (a text
+        # may legitimately hold a backslash followed by "u0000").
+        problem = _bad_value(document) or _bad_text("the partition key", key)
+        if problem:
+            raise UnbuildableRecord(_not_exported(problem))
     # Positional: this runs once per exported profile.
     return BuiltRecord(snapshot.profile_id, record_id, data, key, len(data) + _utf8_len(key))
+
+
+def record_id_for(seed: str, profile_id: int, cause: str) -> str:
+    """The `_id` of one export: 32 hex digits from the dataflow (`seed`), the profile
+    and what caused the export (a change, a backfill). Deterministic, so a resend
+    of the same export, even by another run after a crash, carries the same id."""
+    return hashlib.blake2b(f"{seed}|{profile_id}|{cause}".encode(), digest_size=16).hexdigest()
+
+
+def unreadable_reason(exc: Exception) -> str:
+    """Why a profile whose stored state cannot even be read (say, a number of more
+    digits than Python reads) is not exported."""
+    text = printable(str(exc))
+    if "integer string conversion" in text:  # Python's guard against huge numbers
+        why = f"a number in it has more than {sys.get_int_max_str_digits():,} digits"
+    else:
+        why = f"{type(exc).__name__}: {text[:300]}"
+    return (
+        f"The profile's stored data cannot be read ({why}). The profile is not exported "
+        "until it is corrected; its next change exports it."
+    )
+
+
+def _not_exported(problem: str) -> str:
+    return (
+        f"The record cannot be built: {problem}. The profile is not exported until it is "
+        "corrected; its next change exports it."
+    )
+
+
+def _unbuildable_reason(context: ExportContext, snapshot: ProfileSnapshot, exc: Exception) -> str:
+    """Name the value that broke the build when it can be found, else the error."""
+    problem = None
+    try:
+        document: dict[str, Any] = {}
+        _put_attributes(document, context, snapshot.attributes)
+        problem = _bad_value(document)
+        for namespace, value in snapshot.identities:
+            if problem:
+                break
+            if context.exports_namespace(namespace):
+                problem = _bad_text(f"its {printable(str(namespace))} identity", value)
+    except Exception:  # the snapshot itself is malformed: report the original error
+        problem = None
+    return _not_exported(problem or f"{type(exc).__name__}: {printable(str(exc))}")
+
+
+def _bad_value(value: Any, path: str = "") -> str | None:
+    """The first value under `value` that cannot go into a record, and why."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            where = printable(f"{path}.{key}" if path else str(key))
+            problem = _bad_text(f"the key {where}", key) if isinstance(key, str) else None
+            problem = problem or _bad_value(item, where)
+            if problem:
+                return problem
+        return None
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            problem = _bad_value(item, f"{path}[{index}]")
+            if problem:
+                return problem
+        return None
+    if isinstance(value, str):
+        return _bad_text(path, value)
+    try:
+        _encode(value)
+    except (ValueError, TypeError, OverflowError) as exc:
+        if isinstance(value, float):
+            return f"{path} holds {value!r}, which is not a JSON number"
+        return f"{path} holds a value JSON cannot represent ({printable(str(exc))})"
+    return None
+
+
+def _bad_text(where: str, text: str) -> str | None:
+    if "\x00" in text:
+        return f"{where} holds a NUL character (U+0000), which is not allowed in text"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        code = ord(text[exc.start])
+        return f"{where} holds text that is not valid Unicode (a lone surrogate, U+{code:04X})"
+    return None
+
+
+def printable(text: str) -> str:
+    """`text` safe to store and show: lone surrogates and NUL spelled out as escapes."""
+    text = text.replace("\x00", "\\x00")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
 
 
 def record_for_profile(*, dataflow: Dataflow, profile_id: int) -> BuiltRecord:
     """The record the exporter would send for this profile now (the review sample).
 
-    Raises Profile.DoesNotExist when there is no such profile.
+    Raises Profile.DoesNotExist when there is no such profile, UnbuildableRecord
+    when the exporter would exclude it.
     """
     from activation.export.selectors import export_context_for, snapshots_for
     from profiles.models import Profile
 
     context = export_context_for(dataflow)
-    snapshot = snapshots_for(context, [profile_id]).get(profile_id)
+    try:
+        snapshot = snapshots_for(context, [profile_id]).get(profile_id)
+    except DatabaseError:
+        raise
+    except Exception as exc:
+        raise UnbuildableRecord(unreadable_reason(exc)) from exc
     if snapshot is None:
         raise Profile.DoesNotExist(f"profile {profile_id} does not exist")
     return build_record(context, snapshot)
@@ -202,9 +349,11 @@ def partition_key_for(context: ExportContext, snapshot: ProfileSnapshot) -> str:
     The key is hashed like identityMap when the namespace is exported hashed (no
     raw email in the stream's metadata), and a value longer than 256 characters
     is replaced by its SHA-256: still stable per profile, still spread evenly.
+    A namespace the dataflow does not export never becomes the key (the mapping
+    refuses it; an older dataflow that names one is keyed by the profile id).
     """
-    source = context.partition_key_source
-    if source and source != PROFILE_ID_SOURCE:
+    source = context.key_namespace
+    if source is not None:
         value = ""
         for namespace, candidate in snapshot.identities:
             if namespace == source and candidate:

@@ -12,32 +12,51 @@ A chunk's position (cursor, backfill progress) moves only in the transaction
 that records its deliveries, and only after every record of the chunk was
 accepted by the stream. A crash or a stop leaves the position where it was
 and the chunk is exported again (at-least-once; the consumer deduplicates
-on `_id`). Records are built from the profile's current state, so a resent
+on `_id`, which is derived from the dataflow, the profile and the change or
+backfill that caused the export, so the resent chunk carries the ids of its
+first send). Records are built from the profile's current state, so a resent
 chunk never takes a profile back in time.
+
+One profile never holds up the others: a profile whose state cannot be read
+or whose record cannot be built, and a record the stream refuses for good,
+are excluded with their reason, and the chunk and the position go on.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from django.db import Error as DatabaseError
 from django.db import transaction
 from django.utils import timezone
 
 from activation.export.accounting import ChunkOutcome, Exclusion, outcome_record
 from activation.export.batching import record_problem
 from activation.export.decisions import REASON_BACKFILL, decide, is_eligible
-from activation.export.delivery import DeliveryStopped, Outgoing, RetryPolicy, Stats, deliver
+from activation.export.delivery import (
+    DeliveryStopped,
+    Failure,
+    Outgoing,
+    RetryPolicy,
+    Stats,
+    deliver,
+)
 from activation.export.locking import Lease, LockLost, lease
 from activation.export.records import (
     MAX_PARTITION_KEY_CHARS,
     MAX_RECORD_BYTES,
+    UNBUILDABLE_CODE,
     ExportContext,
     ProfileSnapshot,
+    UnbuildableRecord,
     build_record,
+    partition_key_for,
+    printable,
+    record_id_for,
+    unreadable_reason,
 )
 from activation.export.selectors import CURRENT_STATUSES, snapshots_for
 from activation.export.sinks import Sink
@@ -100,13 +119,15 @@ class Run:
             return False
         started = time.monotonic()
         decision = decide(self.context, changes)
-        snapshots = snapshots_for(self.context, list(decision.reasons))
+        snapshots = self._snapshots(list(decision.reasons))
         eligible = [
             pid
             for pid in decision.reasons
             if pid in snapshots and is_eligible(pid, decision, snapshots[pid].memberships)
         ]
-        outcome = self._export(eligible, decision.reasons, snapshots, started)
+        # What caused each export: the profile's latest change in the chunk.
+        causes = {change.profile_id: f"change:{change.id}" for change in changes}
+        outcome = self._export(eligible, decision.reasons, causes, snapshots, started)
         new_cursor = cursor_of(changes[-1])
         with transaction.atomic():
             self._advance(
@@ -132,8 +153,10 @@ class Run:
         started = time.monotonic()
         chunk, per_segment, finished = _backfill_chunk(backfills, BACKFILL_CHUNK)
         todo = [profile_id for profile_id in chunk if profile_id not in self.handled]
-        snapshots = snapshots_for(self.context, todo)
-        outcome = self._export(todo, dict.fromkeys(todo, REASON_BACKFILL), snapshots, started)
+        snapshots = self._snapshots(todo)
+        cause = "backfill:" + ",".join(str(backfill.pk) for backfill in backfills)
+        reasons = dict.fromkeys(todo, REASON_BACKFILL)
+        outcome = self._export(todo, reasons, dict.fromkeys(todo, cause), snapshots, started)
         now = timezone.now()
         with transaction.atomic():
             self._advance(active=not outcome.empty)
@@ -173,17 +196,42 @@ class Run:
 
     # -- shared ----------------------------------------------------------------
 
+    def _snapshots(self, profile_ids: list[int]) -> dict[int, ProfileSnapshot]:
+        """The profiles' current state; one whose stored data cannot be read (a number
+        too long for Python, say) becomes an `UnreadableProfile` instead of failing
+        the chunk. Halves are retried, so k bad profiles cost O(k log n) reads."""
+        try:
+            return snapshots_for(self.context, profile_ids)
+        except DatabaseError:
+            raise  # about the database, not one profile
+        except Exception as exc:
+            if len(profile_ids) > 1:
+                half = len(profile_ids) // 2
+                return {
+                    **self._snapshots(profile_ids[:half]),
+                    **self._snapshots(profile_ids[half:]),
+                }
+            [profile_id] = profile_ids
+            logger.warning("dataflow %s: profile %s unreadable", self.dataflow.pk, profile_id)
+            return {profile_id: _unreadable(self.context, profile_id, exc)}
+
     def _export(
         self,
         profile_ids: list[int],
         reasons: dict[int, str],
+        causes: dict[int, str],
         snapshots: dict[int, ProfileSnapshot],
         started: float,
     ) -> ChunkOutcome:
-        """Build and send the records of these profiles; raise DeliveryStopped on a stop."""
+        """Build and send the records of these profiles; raise DeliveryStopped on a stop.
+
+        A profile whose record cannot be built, or that the stream refuses for
+        good, is excluded with its reason; the others go on.
+        """
         outcome = ChunkOutcome()
         outcome.received = sum(1 for pid in profile_ids if pid in snapshots)
-        record_id = record_ids()
+        seed = f"{self.dataflow.pk}:{self.dataflow.created_at.isoformat()}"
+        refused: list[Failure] = []
 
         def outgoing() -> Iterator[Outgoing]:
             # Lazily, so at most one PutRecords batch of built records is in memory.
@@ -191,7 +239,17 @@ class Run:
                 snapshot = snapshots.get(profile_id)
                 if snapshot is None:  # deleted since it changed: nothing to export
                     continue
-                record = build_record(self.context, snapshot, record_id=next(record_id))
+                try:
+                    if snapshot.__class__ is UnreadableProfile:
+                        raise UnbuildableRecord(snapshot.reason)
+                    record_id = record_id_for(seed, profile_id, causes[profile_id])
+                    record = build_record(self.context, snapshot, record_id=record_id)
+                except UnbuildableRecord as exc:
+                    identity = _issue_identity(self.context, snapshot)
+                    outcome.excluded.append(
+                        Exclusion(profile_id, identity, UNBUILDABLE_CODE, exc.reason)
+                    )
+                    continue
                 key_chars = len(record.partition_key)
                 too_large = record.size_bytes > MAX_RECORD_BYTES
                 if too_large or not 0 < key_chars <= MAX_PARTITION_KEY_CHARS:
@@ -211,15 +269,18 @@ class Run:
                 policy=self.policy,
                 before_call=self.lease.keep,
                 stats=self.report.stats,
+                refused=refused,
             )
         except DeliveryStopped as stop:
             outcome.delivered, outcome.failed = stop.delivered, stop.failed
+            outcome.excluded += _refusals(refused)
             outcome.processing_ms = int((time.monotonic() - started) * 1000)
             with transaction.atomic():
                 self._advance(active=not outcome.empty)
                 outcome_record(self.dataflow.pk, outcome, now=timezone.now())
             self._count(outcome)
             raise
+        outcome.excluded += _refusals(refused)
         outcome.processing_ms = int((time.monotonic() - started) * 1000)
         return outcome
 
@@ -246,13 +307,38 @@ class Run:
         self.report.failed += len(outcome.failed)
 
 
-def record_ids(block: int = 512) -> Iterator[str]:
-    """Random record ids (32 hex digits, as unique as a UUID4 each), drawn in blocks:
-    one UUID object per record costs more than the rest of building it."""
-    while True:
-        digits = os.urandom(16 * block).hex()
-        for start in range(0, len(digits), 32):
-            yield digits[start : start + 32]
+@dataclass(frozen=True, slots=True)
+class UnreadableProfile(ProfileSnapshot):
+    """A profile whose stored state could not be read: excluded with `reason`."""
+
+    reason: str = ""
+
+
+def _unreadable(context: ExportContext, profile_id: int, exc: Exception) -> UnreadableProfile:
+    # Its memberships still say whether the dataflow exports it at all.
+    memberships = {
+        str(segment_id): (status, qualified_at)
+        for segment_id, status, qualified_at in SegmentMembership.objects.filter(
+            profile_id=profile_id, segment_id__in=list(context.segments)
+        ).values_list("segment_id", "status", "last_qualification_time")
+    }
+    return UnreadableProfile(profile_id, {}, [], memberships, unreadable_reason(exc))
+
+
+def _issue_identity(context: ExportContext, snapshot: ProfileSnapshot) -> str:
+    """What a run issue shows for a profile whose record was not built: its key, or id."""
+    try:
+        return printable(partition_key_for(context, snapshot))
+    except Exception:
+        return str(snapshot.profile_id)
+
+
+def _refusals(refused: list[Failure]) -> list[Exclusion]:
+    """Records the stream refused for good, as exclusions with the stream's code."""
+    return [
+        Exclusion(f.profile_id, printable(f.partition_key), f.error_code, printable(f.message))
+        for f in refused
+    ]
 
 
 def _backfill_chunk(backfills: list[Backfill], size: int) -> tuple[list[int], dict[str, int], bool]:

@@ -225,6 +225,8 @@ def dataflow_run(
         report.state = "missing"
         return report
     if row["status"] not in RUNNABLE or row["edit_of_id"]:
+        # This queued run ends here: let the next trigger queue one (enabling does).
+        Dataflow.objects.filter(pk=dataflow_id).update(run_scheduled_for=None)
         report.state = "inactive"
         return report
     if row["retry_at"] and row["retry_at"] > timezone.now():

@@ -20,6 +20,7 @@ from activation.services import (
     AttributeSpec,
     IdentitySpec,
     attribute_errors,
+    partition_key_error,
 )
 from destinations.models import Connection
 
@@ -120,6 +121,7 @@ class MappingForm:
         self.partition_key = partition_key
         self.export_only_on_value_change = export_only_on_value_change
         self.errors: list[str] = []
+        self.partition_key_error = ""
         self.notice = ""
         self._mark_known()
 
@@ -242,9 +244,18 @@ class MappingForm:
         self.errors = []
         if not self.rows and not any(row.selected for row in self.identities):
             self.errors.append("Map at least one attribute or identity.")
+        self.partition_key_error = ""
         if self.partition_key not in {value for value, _ in self.partition_key_choices}:
-            self.errors.append("Choose the partition key: the profile id or an identity namespace.")
-        return not self.errors and not any(row.errors for row in self.rows)
+            self.partition_key_error = "Choose the partition key: the profile id or an identity."
+        else:
+            self.partition_key_error = partition_key_error(
+                self.partition_key, self.identity_specs()
+            )
+        return (
+            not self.errors
+            and not self.partition_key_error
+            and not any(row.errors for row in self.rows)
+        )
 
     def specs(self) -> list[AttributeSpec]:
         return [AttributeSpec(row.source_path, row.target_path) for row in self.rows]

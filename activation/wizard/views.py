@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from activation import selectors, services
-from activation.export.records import MAX_RECORD_BYTES, record_for_profile
+from activation.export.records import MAX_RECORD_BYTES, UnbuildableRecord, record_for_profile
 from activation.models import Dataflow, DataflowStatus
 from activation.wizard.forms import (
     DestinationForm,
@@ -324,6 +324,8 @@ def _sample(dataflow: Dataflow, requested: str, after: str) -> dict:
         record = record_for_profile(dataflow=dataflow, profile_id=profile_id)
     except Profile.DoesNotExist:
         return {"sample_error": f"Profile {profile_id} no longer exists.", "record": None}
+    except UnbuildableRecord as exc:
+        return {"sample_error": f"Profile {profile_id} is excluded: {exc.reason}", "record": None}
     pretty = json.dumps(json.loads(record.data), indent=2, ensure_ascii=False)
     return {"sample_error": error, "record": record, "pretty": pretty}
 

@@ -206,6 +206,9 @@ EXPORT_MIN_RUN_INTERVAL_S = env.float("EXPORT_MIN_RUN_INTERVAL_S", default=1.0)
 EXPORT_RETRY_BASE_S = env.float("EXPORT_RETRY_BASE_S", default=0.1)
 EXPORT_RETRY_CAP_S = env.float("EXPORT_RETRY_CAP_S", default=5.0)
 EXPORT_STUCK_AFTER_S = env.float("EXPORT_STUCK_AFTER_S", default=30.0)
+# Sends of a record the stream refuses with a per-record code that is not worth
+# retrying (not throttling, not an internal failure) before it is excluded.
+EXPORT_RECORD_REFUSAL_ATTEMPTS = env.int("EXPORT_RECORD_REFUSAL_ATTEMPTS", default=3)
 EXPORT_FAILED_RUN_RETRY_CAP_S = env.float("EXPORT_FAILED_RUN_RETRY_CAP_S", default=60.0)
 DELIVERY_LOG_RETENTION_DAYS = env.int("DELIVERY_LOG_RETENTION_DAYS", default=30)
 

@@ -472,6 +472,17 @@ _INVALID = {
 _SERVICE_PREFIX = {"kinesis": "kinesis", "sts": "sts", "iam": "iam"}
 
 
+def entry_error_retryable(code: str) -> bool:
+    """Is a per-record ErrorCode of PutRecords worth sending that record again?
+
+    AWS documents ProvisionedThroughputExceededException and InternalFailure;
+    KMS throttling and the other throttling or transient codes mean the same
+    ("later"). Any other code (InvalidArgumentException, or one we do not know,
+    as another Kinesis implementation may answer) is about the record itself.
+    """
+    return code in _THROTTLED or code in _TRANSIENT
+
+
 def _map_error(exc: Exception, *, operation: str, ctx: _Context) -> KinesisError | None:
     from botocore import exceptions as bx
 

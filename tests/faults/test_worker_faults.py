@@ -5,6 +5,8 @@ Beat is played by the test: it sends `dataflows_tick_task` the way the beat
 schedule does, at the moments that matter.
 """
 
+from collections import Counter
+
 import pytest
 from django.conf import settings
 from django.db import transaction
@@ -61,9 +63,12 @@ def test_a_worker_killed_mid_backfill_loses_nothing_after_restart(
     entries = local_kinesis.read_stream(STREAM)
     seen = tally(entries)
     assert len(seen.keys) == BACKFILL
-    twice = [key for key, count in seen.records_per_key.items() if count > 1]
-    # Only the batch in flight when the worker died was sent again.
-    assert len(twice) == BATCH and max(seen.records_per_key.values()) == 2
+    # Only the batch in flight when the worker died was sent again, and every copy
+    # carries the `_id` of its first send: deduplicated on `_id`, one record a profile.
+    copies = Counter(entry.partition_key for entry in entries)
+    assert sorted(Counter(copies.values()).items()) == [(1, BACKFILL - BATCH), (2, BATCH)]
+    assert seen.duplicate_copies == BATCH and seen.unique_records == BACKFILL
+    assert set(seen.records_per_key.values()) == {1}
     assert mismatches(dataflow=dataflow, profile_ids=all_profile_ids(), entries=entries) == []
     assert Backfill.objects.get(pk=backfill.pk).processed == BACKFILL
 

@@ -57,6 +57,21 @@ def _write(profiles_upsert: Any, batch: list[dict[str, Any]]) -> list[int]:
     return [r.profile_id for r in results]
 
 
+def store_raw_attributes(profile_id: int, document_json: str) -> None:
+    """Overwrite a profile's attributes in SQL, as a legacy row may hold them (values the
+    write path refuses today, such as a number of 5,000 digits), without a change row."""
+    from django.db import connection
+
+    from profiles.models import Profile
+
+    cast = "::jsonb" if connection.vendor == "postgresql" else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Profile._meta.db_table} SET attributes = %s{cast} WHERE id = %s",
+            [document_json, profile_id],
+        )
+
+
 @dataclass
 class ExportWorld:
     user: Any

@@ -179,3 +179,48 @@ def test_before_call_runs_before_every_attempt():
     deliver(sink, items(1), policy=policy(clock), before_call=lambda: seen.append(len(sink.calls)))
 
     assert seen == [0, 1]
+
+
+@pytest.mark.parametrize("code", ["InvalidArgumentException", "SomeCodeNobodyKnows"])
+def test_a_record_refused_for_good_is_given_up_after_bounded_attempts(code):
+    clock = FakeClock()
+    # Record 1 is refused at every send; record 3 is throttled twice on the way.
+    sink = ScriptedSink([{1: code, 3: THROTTLED}, {0: code, 1: THROTTLED}, {0: code}])
+    refused = []
+
+    delivered = deliver(sink, items(5), policy=policy(clock), refused=refused)
+
+    assert sink.calls == [["p0", "p1", "p2", "p3", "p4"], ["p1", "p3"], ["p1", "p3"]]
+    assert sorted(d.profile_id for d in delivered) == [0, 2, 3, 4]
+    [failure] = refused
+    assert (failure.profile_id, failure.partition_key, failure.error_code) == (1, "p1", code)
+    assert failure.message == f"The stream refused this record 3 times ({code}): {code} (test)"
+
+
+def test_the_bound_on_refusals_is_a_setting(settings):
+    settings.EXPORT_RECORD_REFUSAL_ATTEMPTS = 1
+    clock = FakeClock()
+    sink = ScriptedSink([{0: "InvalidArgumentException"}])
+    refused = []
+    configured = RetryPolicy.from_settings()
+    configured.sleep, configured.clock = clock.sleep, lambda: clock.now
+
+    delivered = deliver(sink, items(2), policy=configured, refused=refused)
+
+    assert [d.profile_id for d in delivered] == [1]
+    assert [f.profile_id for f in refused] == [0]
+    assert len(sink.calls) == 1 and clock.sleeps == []
+
+
+@pytest.mark.parametrize(
+    "code", [THROTTLED, "InternalFailure", "KMSThrottlingException", "ServiceUnavailable"]
+)
+def test_retryable_per_record_codes_are_retried_without_a_bound(code):
+    clock = FakeClock()
+    sink = ScriptedSink([{0: code}] * 10 + [{}])
+    refused = []
+
+    delivered = deliver(sink, items(1), policy=policy(clock), refused=refused)
+
+    assert [d.profile_id for d in delivered] == [0] and refused == []
+    assert len(sink.calls) == 11

@@ -3,6 +3,7 @@
 import datetime as dt
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
@@ -189,3 +190,61 @@ def test_the_tasks_are_thin_wrappers_over_the_services(settings):
     assert dataflow_run_task(dataflow.pk) == "caught_up"
     assert shared_memory_sink.accepted == 1
     assert deliveries_prune_task() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_enabling_a_dataflow_created_disabled_starts_its_backfill_at_once(sink, enqueued):
+    from activation.services import dataflow_disable, dataflow_enable
+
+    upsert("ann@example.com", GOLD)  # a member to backfill
+    segment = vip_segment()
+    upsert("bob@example.com", GOLD)
+    with transaction.atomic():  # as the API creates a dataflow with state "disabled"
+        dataflow = dataflow_for([segment])
+        dataflow_disable(dataflow=dataflow, user=dataflow.created_by)
+    # The run queued by the activation finds it disabled and ends.
+    assert services.dataflow_run(dataflow_id=dataflow.pk, sink=sink).state == "inactive"
+    enqueued.clear()
+
+    dataflow_enable(dataflow=dataflow, user=dataflow.created_by)
+
+    assert enqueued == [(dataflow.pk, 0.0)]
+    assert export(dataflow, sink).backfill_profiles == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_enabling_sends_what_changed_while_disabled_at_once(sink, enqueued):
+    from activation.services import dataflow_disable, dataflow_enable
+
+    dataflow = dataflow_for([vip_segment()])
+    export(dataflow, sink)
+    upsert("ann@example.com", GOLD)  # queues a run ...
+    dataflow_disable(dataflow=dataflow, user=dataflow.created_by)  # ... disabled at once
+    services.dataflow_run(dataflow_id=dataflow.pk, sink=sink)
+    for n in range(4):
+        upsert(f"p{n}@example.com", GOLD)
+    Dataflow.objects.filter(pk=dataflow.pk).update(
+        last_run_at=timezone.now() - dt.timedelta(seconds=3)
+    )
+    enqueued.clear()
+
+    dataflow_enable(dataflow=dataflow, user=dataflow.created_by)
+
+    assert enqueued == [(dataflow.pk, 0.0)]
+    assert export(dataflow, sink).delivered == 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_enabling_a_failed_dataflow_does_not_wait_for_its_retry_time(enqueued):
+    from activation.services import dataflow_enable
+
+    dataflow = dataflow_for([vip_segment()])
+    Dataflow.objects.filter(pk=dataflow.pk).update(
+        status="error", retry_at=timezone.now() + dt.timedelta(minutes=1), last_run_at=None
+    )
+    enqueued.clear()
+
+    dataflow_enable(dataflow=dataflow, user=dataflow.created_by)
+
+    assert enqueued == [(dataflow.pk, 0.0)]
+    assert Dataflow.objects.get(pk=dataflow.pk).retry_at is None

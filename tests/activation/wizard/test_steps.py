@@ -51,7 +51,7 @@ def test_mapping_is_complete_only_once_saved(user: Any, connection: Any, two_seg
         dataflow=draft,
         attributes=[],
         identities=[IdentitySpec("email", hashed=True)],
-        partition_key_source="ecid",
+        partition_key_source="email",
     )
     assert step_complete(draft, Step.MAPPING)
     assert first_incomplete_step(draft) is None

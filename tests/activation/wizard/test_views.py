@@ -423,7 +423,7 @@ def test_review_warns_about_an_attribute_most_members_lack(
         dataflow=draft,
         attributes=[AttributeSpec("loyalty.tier")],
         identities=[IdentitySpec("email")],
-        partition_key_source="ecid",
+        partition_key_source="email",
     )
     body = logged_in_client.get(url("review", draft)).content.decode()
     assert "loyalty.tier is missing in 100 % of sampled members" in body
