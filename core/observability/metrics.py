@@ -63,7 +63,7 @@ FAILED = Counter(
 )
 RETRIES = Counter(
     f"{PREFIX}_export_record_retries",
-    "Records resent after a failed attempt (a per-record error or a retryable whole-call "
+    "Records resent after a failed attempt (a retryable per-record error or whole-call "
     "error), per dataflow and error code.",
     ["dataflow", "code"],
 )
@@ -168,8 +168,13 @@ class ObservedSink:
         PUT_DURATION.labels(self.label).observe(time.perf_counter() - started)
         errors = _counts(r.error_code for r in results if r.error_code)
         PUT_CALLS.labels(self.label, "partial" if errors else "ok").inc()
+        from destinations.kinesis.client import entry_error_retryable
+
         for code, count in errors.items():
-            RETRIES.labels(self.label, code).inc(count)
+            # A refusal (a code about the record itself) is not a retry: the record
+            # ends up excluded with that code (activation.export.delivery).
+            if entry_error_retryable(code):
+                RETRIES.labels(self.label, code).inc(count)
         return results
 
     def __getattr__(self, name: str) -> Any:

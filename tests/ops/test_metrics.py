@@ -185,6 +185,47 @@ def test_export_figures_count_deliveries_retries_calls_and_lag(
     assert done.value("streamline_dataflows", status="enabled") >= 1
 
 
+class RefusesOne(MemorySink):
+    """Refuses the record of one partition key every time, with a code about the record."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__()
+        self.key = key
+
+    def put_records(self, entries):
+        accepted = iter(super().put_records([e for e in entries if e[1] != self.key]))
+        return [
+            EntryResult(None, None, "InvalidArgumentException", "bad record")
+            if key == self.key
+            else next(accepted)
+            for _, key in entries
+        ]
+
+
+def test_a_refused_record_is_excluded_with_its_code_and_not_counted_as_a_retry(
+    world, queued_runs, scrape, settings
+):
+    settings.EXPORT_RETRY_BASE_S = settings.EXPORT_RETRY_CAP_S = 0.001
+    dataflow = world.dataflow(backfill=False)
+    label = str(dataflow.pk)
+    upsert(person(n) for n in range(10))
+    before = scrape()
+    report = dataflow_run(dataflow_id=dataflow.pk, sink=RefusesOne("ecid-5"))
+    assert (report.delivered, report.excluded) == (9, 1)
+    after = scrape()
+    code = "InvalidArgumentException"
+    for name, labels, added in (
+        ("streamline_export_records_delivered_total", {}, 9),
+        ("streamline_export_records_excluded_total", {"reason": code}, 1),
+        ("streamline_export_record_retries_total", {}, 0),
+    ):
+        assert (
+            after.value(name, dataflow=label, **labels)
+            - before.value(name, dataflow=label, **labels)
+            == added
+        ), name
+
+
 def test_backfill_pending_members(world, queued_runs, scrape):
     upsert(person(n) for n in range(30))
     dataflow = world.dataflow()
