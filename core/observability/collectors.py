@@ -24,7 +24,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import F, Sum
 from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -82,20 +81,17 @@ def export_state_metrics() -> Iterator[GaugeMetricFamily]:
         labels=["dataflow"],
     )
     by_status = GaugeMetricFamily(f"{PREFIX}_dataflows", "Dataflows per status.", labels=["status"])
-    left = {
-        row["dataflow_id"]: max(row["left"] or 0, 0)
-        for row in Backfill.objects.filter(status__in=OPEN_BACKFILL)
-        .values("dataflow_id")
-        .annotate(left=Sum(F("total") - F("processed")))
-    }
+    backfilling = set(
+        Backfill.objects.filter(status__in=OPEN_BACKFILL).values_list("dataflow_id", flat=True)
+    )
     now = timezone.now()
     statuses: dict[str, int] = {}
     # Per label: lag (the worst), pending rows and backfill members (summed), so
     # dataflows counted under "other" still give one sample each.
     figures: dict[str, list[float]] = {}
     live = Dataflow.objects.filter(edit_of__isnull=True).exclude(status="draft")
-    for dataflow_id, status, txid, change_id in live.values_list(
-        "id", "status", "cursor_txid", "cursor_change_id"
+    for dataflow_id, status, txid, change_id, total, done in live.values_list(
+        "id", "status", "cursor_txid", "cursor_change_id", "backfill_total", "backfill_done"
     ):
         statuses[status] = statuses.get(status, 0) + 1
         if status not in RUNNABLE:
@@ -105,7 +101,8 @@ def export_state_metrics() -> Iterator[GaugeMetricFamily]:
         current = figures.setdefault(dataflow_label(dataflow_id), [0.0, 0, 0])
         current[0] = max(current[0], seconds)
         current[1] += _rows_after(txid, change_id)
-        current[2] += left.get(dataflow_id, 0)
+        # The progress the dataflow page shows (distinct profiles), while a backfill is open.
+        current[2] += max(total - done, 0) if dataflow_id in backfilling else 0
     for label, (seconds, rows, members) in figures.items():
         lag.add_metric([label], seconds)
         pending.add_metric([label], rows)
