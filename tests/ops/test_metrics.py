@@ -144,12 +144,15 @@ class ThrottledOnce(MemorySink):
         return results
 
 
-def test_export_figures_count_deliveries_retries_calls_and_lag(
-    world, queued_runs, scrape, settings
-):
+@pytest.fixture
+def changes_dataflow(world, queued_runs, settings):
+    """An enabled dataflow exporting changes from now on (no backfill), fast retries."""
     settings.EXPORT_RETRY_BASE_S = settings.EXPORT_RETRY_CAP_S = 0.001
-    dataflow = world.dataflow(backfill=False)
-    label = str(dataflow.pk)
+    return world.dataflow(backfill=False)
+
+
+def test_export_figures_count_deliveries_retries_calls_and_lag(changes_dataflow, scrape):
+    dataflow, label = changes_dataflow, str(changes_dataflow.pk)
     upsert(person(n) for n in range(120))
     huge = person(999)
     huge["attributes"]["person"]["name"]["firstName"] = "x" * (1024 * 1024)
@@ -203,11 +206,9 @@ class RefusesOne(MemorySink):
 
 
 def test_a_refused_record_is_excluded_with_its_code_and_not_counted_as_a_retry(
-    world, queued_runs, scrape, settings
+    changes_dataflow, scrape
 ):
-    settings.EXPORT_RETRY_BASE_S = settings.EXPORT_RETRY_CAP_S = 0.001
-    dataflow = world.dataflow(backfill=False)
-    label = str(dataflow.pk)
+    dataflow, label = changes_dataflow, str(changes_dataflow.pk)
     upsert(person(n) for n in range(10))
     before = scrape()
     report = dataflow_run(dataflow_id=dataflow.pk, sink=RefusesOne("ecid-5"))
