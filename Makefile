@@ -75,3 +75,11 @@ bench-pages: $(STAMP)
 
 clean:
 	rm -rf var/broker var/test-*.sqlite3
+
+# Production mode end to end (CI runs it after the suite): production settings,
+# gunicorn, two Celery workers and beat on PostgreSQL and Redis, a moto server as
+# Kinesis; exports through the API, then checks /metrics against the stream and
+# /readyz. Needs DATABASE_URL (PostgreSQL server) and CELERY_BROKER_URL (Redis).
+.PHONY: prod-smoke
+prod-smoke: $(STAMP)
+	$(BENCH_ENV) $(PY) .ci/prod_smoke.py

@@ -47,6 +47,9 @@ from activation.models import (
     ExportRun,
     RunIssue,
 )
+from core.observability.logging import log_context
+from core.observability.metrics import observed_sink
+from core.observability.worker import shutdown_requested
 from destinations.kinesis.client import KinesisError
 from destinations.kinesis.problems import Problem, problem_of, waiting_text
 from destinations.models import Health
@@ -322,7 +325,7 @@ def dataflow_run(
         report.state = "locked"
         return report
     try:
-        with gc_paused():
+        with gc_paused(), log_context(dataflow_id=dataflow_id, run_id=token[:12]):
             _run_claimed(dataflow_id, token, report, sink, policy, budget_s, started)
     finally:
         lock_release(dataflow_id, token)
@@ -337,6 +340,7 @@ def dataflow_run(
         report.backfill_profiles,
         report.delivered,
         report.elapsed_s,
+        extra={"dataflow_id": dataflow_id, "run_id": token[:12]},
     )
     return report
 
@@ -440,7 +444,7 @@ def _run_claimed(
         run = Run(
             dataflow=dataflow,
             context=export_context_for(dataflow),
-            sink=sink or sink_for(dataflow),
+            sink=observed_sink(sink or sink_for(dataflow), dataflow_id),
             lease=Lease(dataflow_id=dataflow_id, token=token),
             policy=policy or RetryPolicy.from_settings(),
             report=report,
@@ -452,7 +456,8 @@ def _run_claimed(
             if report.delivered > delivered:
                 delivered = report.delivered
                 watch.delivered()
-            if time.monotonic() >= deadline:
+            # A worker shutting down (SIGTERM) hands the rest to a fresh run now.
+            if time.monotonic() >= deadline or shutdown_requested():
                 report.state = "more"
                 break
     except DeliveryStopped as stop:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import environ
 
+from core.observability.logging import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -242,15 +244,22 @@ HISTORY_RETENTION_DAYS = env.int("HISTORY_RETENTION_DAYS", default=90)
 # Audit-log entries older than this are deleted (0 keeps them forever).
 AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=365)
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {
-        # botocore logs request bodies at DEBUG, which can carry secrets.
-        "botocore": {"level": "WARNING"},
-        "urllib3": {"level": "WARNING"},
-    },
-}
+# --- Observability (core/observability/; README "Operations") -------------------
+# Logs: LOG_FORMAT "json" (one object per line; production's default) or "text"
+# (make run, tests); every line carries the request/user/dataflow/run/task context.
+LOG_FORMAT = env.str("LOG_FORMAT", default="text")
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = logging_config(fmt=LOG_FORMAT, level=LOG_LEVEL)
+# (Celery workers and beat log through it too: core/observability/worker.py.)
+
+# First, so the request id, the timing and the access-log line cover everything.
+MIDDLEWARE = ["core.observability.middleware.RequestObservabilityMiddleware", *MIDDLEWARE]
+# /metrics: a bearer token, or client addresses/networks allowed to scrape. With
+# neither set, only METRICS_OPEN serves them (on here; production turns it off).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
+METRICS_OPEN = env.bool("METRICS_OPEN", default=True)
+# Distinct dataflow ids a process puts in metric labels; the rest count as "other".
+METRICS_DATAFLOW_LABEL_LIMIT = env.int("METRICS_DATAFLOW_LABEL_LIMIT", default=500)
+# /readyz: each dependency (database, broker, cache) must answer within this.
+READINESS_TIMEOUT_S = env.float("READINESS_TIMEOUT_S", default=2.0)
