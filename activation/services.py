@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from activation import selectors
 from activation.export.records import PROFILE_ID_SOURCE, RESERVED_KEYS
 from activation.models import (
     AttributeMapping,
@@ -25,8 +26,11 @@ from activation.models import (
     DataflowChange,
     DataflowSegment,
     DataflowStatus,
+    EditHandover,
+    EditHandoverAction,
     IdentitySelection,
 )
+from activation.selectors import EditLock
 from activation.wizard.steps import STEPS, Step, first_incomplete_step
 from core.input_policy import printable
 from destinations.models import Connection
@@ -410,14 +414,38 @@ def dataflow_finish(*, dataflow: Dataflow, user: Any, name: str) -> Dataflow:
 # --- editing a live dataflow ----------------------------------------------------------
 
 
+class EditInProgressError(DataflowError):
+    """Someone else is editing this live dataflow; `lock` says who and since when."""
+
+    def __init__(self, lock: EditLock) -> None:
+        super().__init__(
+            f"{lock.editor_name} has been editing this dataflow since "
+            f"{lock.since:%Y-%m-%d %H:%M} UTC (last change {lock.last_change:%Y-%m-%d %H:%M} "
+            "UTC); take over or discard that edit first."
+        )
+        self.lock = lock
+
+
 @transaction.atomic
-def dataflow_edit_start(*, dataflow: Dataflow, user: Any) -> Dataflow:
-    """A draft copy of a live dataflow to walk through the wizard (resumed if one exists)."""
+def dataflow_edit_start(*, dataflow: Dataflow, user: Any, take_over: bool = False) -> Dataflow:
+    """A draft copy of a live dataflow to walk through the wizard.
+
+    One edit per dataflow: the editor's own edit is resumed; another user's
+    raises EditInProgressError, unless `take_over`, which hands that edit (its
+    changes so far) to `user` and leaves a notice for its previous editor.
+    """
     original = Dataflow.objects.select_for_update().get(pk=dataflow.pk)
     if original.status == DataflowStatus.DRAFT:
         raise DataflowError("This dataflow is still a draft: continue its wizard instead.")
-    existing = original.edit_drafts.first()
+    existing = original.edit_drafts.select_related("created_by").first()
     if existing is not None:
+        if existing.created_by_id == user.pk:
+            return existing
+        if not take_over:
+            raise EditInProgressError(selectors.edit_lock_of_draft(draft=existing))
+        _hand_over(draft=existing, user=user, action=EditHandoverAction.TAKEN_OVER)
+        existing.created_by = user
+        existing.save(update_fields=["created_by", "updated_at"])
         return existing
     draft = Dataflow.objects.create(
         connection=original.connection,
@@ -440,6 +468,53 @@ def dataflow_edit_start(*, dataflow: Dataflow, user: Any) -> Dataflow:
         for row in original.mapped_segments.all()
     )
     return draft
+
+
+@transaction.atomic
+def dataflow_edit_discard(*, dataflow: Dataflow, user: Any) -> bool:
+    """Discard the unfinished edit of a live dataflow, whoever started it.
+
+    Its editor, when not `user`, is told when they come back. False when
+    nobody was editing it.
+    """
+    original = Dataflow.objects.select_for_update().get(pk=dataflow.pk)
+    drafts = list(original.edit_drafts.select_related("created_by"))
+    for draft in drafts:
+        if draft.created_by_id != user.pk:
+            _hand_over(draft=draft, user=user, action=EditHandoverAction.DISCARDED)
+        draft.delete()
+    return bool(drafts)
+
+
+def _hand_over(*, draft: Dataflow, user: Any, action: EditHandoverAction) -> None:
+    lock = selectors.edit_lock_of_draft(draft=draft)
+    EditHandover.objects.create(
+        dataflow_id=draft.edit_of_id,
+        draft_id=draft.pk,
+        action=action,
+        previous_editor=draft.created_by,
+        by=user,
+        edit_started_at=lock.since,
+    )
+    logger.info(
+        "user %s %s the edit of dataflow %s started by user %s",
+        user.pk,
+        action.label,
+        draft.edit_of_id,
+        draft.created_by_id,
+    )
+
+
+@transaction.atomic
+def edit_handovers_take_unseen(*, user: Any, draft_id: int | None = None) -> list[EditHandover]:
+    """The notices for `user` not shown yet (only those about `draft_id` if given),
+    marked as seen: the caller shows them."""
+    unseen = EditHandover.objects.select_for_update().filter(previous_editor=user, seen_at=None)
+    if draft_id is not None:
+        unseen = unseen.filter(draft_id=draft_id)
+    notices = list(unseen.select_related("by", "dataflow"))
+    EditHandover.objects.filter(pk__in=[n.pk for n in notices]).update(seen_at=timezone.now())
+    return notices
 
 
 def _copy_mapping(*, source: Dataflow, target: Dataflow) -> None:

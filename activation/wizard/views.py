@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_http_methods, require_POST
@@ -27,6 +27,7 @@ from activation.wizard.forms import (
     MappingForm,
     segment_selection,
 )
+from activation.wizard.notices import edit_handover_notice
 from activation.wizard.steps import Step, blocking_step, resume_step, step_states
 from core.input_policy import parse_id
 from core.roles import editor_required
@@ -56,7 +57,9 @@ def live_dataflow_url(dataflow: Dataflow) -> str:
 
 def _load_draft(request: HttpRequest, pk: int, step: Step) -> Dataflow | HttpResponse:
     """The user's draft at `step`, or a redirect when it is finished or a step is skipped."""
-    dataflow = get_object_or_404(selectors.dataflows_for_user(user=request.user), pk=pk)
+    dataflow = selectors.dataflows_for_user(user=request.user).filter(pk=pk).first()
+    if dataflow is None:
+        return _not_yours(request, pk)
     if dataflow.status != DataflowStatus.DRAFT:
         messages.info(request, f"“{dataflow.name}” is already active; edit it to change it.")
         return _redirect(request, live_dataflow_url(dataflow))
@@ -75,6 +78,72 @@ def _context(dataflow: Dataflow | None, step: Step, **extra: object) -> dict:
         "editing": bool(dataflow and dataflow.edit_of_id),
         **extra,
     }
+
+
+# --- one edit per live dataflow: who holds it, take over, discard ----------------------
+
+
+def _not_yours(request: HttpRequest, pk: int) -> HttpResponse:
+    """For a draft URL the user cannot open: who is editing instead, or what became of
+    the user's own edit (taken over or discarded by someone else), else 404."""
+    lock = selectors.someone_elses_edit(pk=pk, user=request.user)
+    if lock is not None:
+        return _edit_locked(request, lock)
+    handover = selectors.edit_handover_of_draft(draft_id=pk, user=request.user)
+    if handover is None:
+        raise Http404("No such draft.")
+    if handover.draft_id not in getattr(request, "edit_handover_notices", ()):
+        messages.warning(request, edit_handover_notice(handover))
+    return _redirect(request, live_dataflow_url(handover.dataflow))
+
+
+def _edit_locked(request: HttpRequest, lock: selectors.EditLock) -> HttpResponse:
+    """Who is editing the live dataflow and since when, with take over and discard (409)."""
+    context = {"lock": lock, "dataflow": lock.draft.edit_of}
+    return render(request, T + "edit_locked.html", context, status=409)
+
+
+@login_required
+@require_POST
+def wizard_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Edit a live dataflow: walk the same steps on a draft copy (one per dataflow).
+
+    When another user is editing it, say who and since when, and offer to take
+    over their edit (`take_over=1`) or discard it.
+    """
+    dataflow = get_object_or_404(selectors.dataflows_for_user(user=request.user), pk=pk)
+    before = selectors.edit_lock(dataflow=dataflow)
+    take_over = request.POST.get("take_over") == "1"
+    try:
+        draft = services.dataflow_edit_start(
+            dataflow=dataflow, user=request.user, take_over=take_over
+        )
+    except services.EditInProgressError as busy:
+        return _edit_locked(request, busy.lock)
+    except services.DataflowError as error:
+        messages.error(request, str(error))
+        return redirect("activation:wizard_resume", pk=dataflow.pk)
+    if take_over and before is not None and before.editor.pk != request.user.pk:
+        messages.success(
+            request,
+            f"You took over {before.editor_name}'s edit, with their changes so far; "
+            "they are told when they come back.",
+        )
+    return redirect(_step_url(Step.SEGMENTS, draft))
+
+
+@login_required
+@require_POST
+def wizard_edit_discard(request: HttpRequest, pk: int) -> HttpResponse:
+    """Discard the unfinished edit of a live dataflow, whoever started it."""
+    dataflow = get_object_or_404(selectors.dataflows_for_user(user=request.user), pk=pk)
+    lock = selectors.edit_lock(dataflow=dataflow)
+    if services.dataflow_edit_discard(dataflow=dataflow, user=request.user) and lock:
+        mine = lock.editor.pk == request.user.pk
+        whose = "your" if mine else f"{lock.editor_name}'s"
+        told = "" if mine else " They are told when they come back."
+        messages.success(request, f"Discarded {whose} unfinished edit of “{dataflow.name}”.{told}")
+    return redirect(live_dataflow_url(dataflow))
 
 
 # --- start, resume, drafts ----------------------------------------------------------------
@@ -130,7 +199,9 @@ def wizard_destination(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def wizard_resume(request: HttpRequest, pk: int) -> HttpResponse:
-    dataflow = get_object_or_404(selectors.dataflows_for_user(user=request.user), pk=pk)
+    dataflow = selectors.dataflows_for_user(user=request.user).filter(pk=pk).first()
+    if dataflow is None:
+        return _not_yours(request, pk)
     if dataflow.status != DataflowStatus.DRAFT:
         return redirect(live_dataflow_url(dataflow))
     return redirect(_step_url(resume_step(dataflow), dataflow))
@@ -161,19 +232,6 @@ def wizard_discard(request: HttpRequest, pk: int) -> HttpResponse:
     if dataflow.edit_of_id:
         return redirect(live_dataflow_url(dataflow.edit_of))
     return redirect("activation:wizard_drafts")
-
-
-@login_required
-@require_POST
-def wizard_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    """Edit a live dataflow: walk the same steps on a draft copy (one per dataflow)."""
-    dataflow = get_object_or_404(selectors.dataflows_for_user(user=request.user), pk=pk)
-    try:
-        draft = services.dataflow_edit_start(dataflow=dataflow, user=request.user)
-    except services.DataflowError as error:
-        messages.error(request, str(error))
-        return redirect("activation:wizard_resume", pk=dataflow.pk)
-    return redirect(_step_url(Step.SEGMENTS, draft))
 
 
 # --- segments ----------------------------------------------------------------------------
@@ -340,8 +398,9 @@ def _warnings(dataflow: Dataflow, record: object, segments: list) -> list[str]:
     size = getattr(record, "size_bytes", 0)
     if size > MAX_RECORD_BYTES:
         warnings.append(
-            f"The sample record is {size:,} bytes, over Kinesis' 1 MiB limit: such profiles "
-            "are excluded from the export. Map fewer or smaller attributes."
+            f"The sample record is {size:,} bytes, over Kinesis' 1 MiB default record limit: "
+            "unless the stream takes larger records (its limit is shown with its capacity), "
+            "such profiles are excluded from the export. Map fewer or smaller attributes."
         )
     elif size > NEAR_LIMIT_BYTES:
         warnings.append(

@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
+from activation.monitoring.selectors import connection_live_context
 from core.roles import editor_required
 from destinations import selectors, services
 from destinations.kinesis import client as kinesis
@@ -164,6 +165,7 @@ def _detail_context(connection: Connection, **extra: Any) -> dict[str, Any]:
         "policy_json": as_json(policy),
         "steps": progress(Step.CHECK),
         "dataflow_count": getattr(connection, "dataflow_count", 0),
+        **connection_live_context(connection=connection),
         **extra,
     }
 
