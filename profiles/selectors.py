@@ -2,7 +2,8 @@
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
@@ -201,16 +202,44 @@ class ChangeSummary:
     change: ProfileChange
     paths: list[tuple[str, bool]]
     more_paths: int
+    # (segment id, its name or "" once deleted, realized/exited)
+    memberships: list[tuple[str, str, str]] = field(default_factory=list)
 
 
-def change_summary(change: ProfileChange, *, limit: int = PATHS_PER_CHANGE) -> ChangeSummary:
+def change_summary(
+    change: ProfileChange,
+    *,
+    limit: int = PATHS_PER_CHANGE,
+    segment_names: dict[str, str] | None = None,
+) -> ChangeSummary:
     changed = set(change.changed_paths)
     written = change.written_paths
+    names = segment_names or {}
     return ChangeSummary(
         change=change,
         paths=[(path, path in changed) for path in written[:limit]],
         more_paths=max(0, len(written) - limit),
+        memberships=[
+            (segment_id, names.get(segment_id, ""), status)
+            for segment_id, status in (change.membership_changes or {}).items()
+        ],
     )
+
+
+def change_summaries(changes: list[ProfileChange]) -> list[ChangeSummary]:
+    """The profile page's change rows, segments named (one query for every name)."""
+    ids = {segment_id for c in changes for segment_id in (c.membership_changes or {})}
+    valid = [pk for pk in ids if parse_uuid(pk) is not None]
+    rows = Segment.objects.filter(pk__in=valid).values_list("pk", "name")
+    names = {str(pk): name for pk, name in rows}
+    return [change_summary(c, segment_names=names) for c in changes]
+
+
+def parse_uuid(text: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(text))
+    except ValueError:
+        return None
 
 
 def profile_memberships(profile: Profile) -> QuerySet[SegmentMembership]:

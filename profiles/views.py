@@ -28,7 +28,7 @@ from profiles.segments import (
 from profiles.selectors import (
     attribute_paths_sample,
     attributes_page,
-    change_summary,
+    change_summaries,
     profile_memberships,
     profile_recent_changes,
     profiles_search,
@@ -295,7 +295,7 @@ def profile_detail(request: HttpRequest, profile_id: int) -> HttpResponse:
         "attributes": attributes,
         "attributes_json": json.dumps(attributes.document, indent=2, ensure_ascii=False),
         "memberships": profile_memberships(profile),
-        "changes": [change_summary(c) for c in profile_recent_changes(profile)],
+        "changes": change_summaries(profile_recent_changes(profile)),
         "form": form,
     }
     return render(

@@ -28,3 +28,22 @@ def audit_delta(change: dict) -> dict | None:
         "added": [item for item in after if item not in before],
         "removed": [item for item in before if item not in after],
     }
+
+
+# What a "created dataflow" entry lists: what was activated, from its "after" snapshot
+# (the draft it was finished from held the same mapping, so its changes show only the status).
+ACTIVATED_FIELDS = (
+    ("segments", "Segments"),
+    ("attributes", "Attributes"),
+    ("identities", "Identities"),
+    ("partitionKey", "Partition key"),
+    ("connection", "Destination"),
+)
+
+
+@register.filter
+def audit_activated(entry: Any) -> list[tuple[str, str]]:
+    """(label, text) of what a created dataflow activates; [] for any other entry."""
+    if entry.action != "created" or entry.object_type != "dataflow" or not entry.after:
+        return []
+    return [(label, audit_value(entry.after.get(key))) for key, label in ACTIVATED_FIELDS]
