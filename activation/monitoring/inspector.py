@@ -103,3 +103,41 @@ def stream_inspect(*, connection: Connection, limit: int) -> Inspection:
             )
         )
     return Inspection(records=inspected)
+
+
+@dataclass(frozen=True)
+class DeliveredRecord:
+    """A delivered record read back from its stream, or why it could not be."""
+
+    record: InspectedRecord | None = None
+    error: str = ""
+
+
+def delivered_record(
+    *, connection: Connection, shard_id: str, sequence_number: str
+) -> DeliveredRecord:
+    """The payload of one delivery, read back from the stream by its shard and sequence
+    number (nothing is stored twice: the stream is the record of what was sent)."""
+    from destinations.kinesis import client
+
+    creds = client.credentials_for(connection)
+    try:
+        record = client.read_record_at(creds, connection.stream_name, shard_id, sequence_number)
+    except client.KinesisError as error:
+        return DeliveredRecord(error=f"The stream could not be read: {error}")
+    if record is None:
+        return DeliveredRecord(
+            error="The record is no longer in the stream (older than its retention period)."
+        )
+    pretty, is_json = pretty_data(record.data)
+    return DeliveredRecord(
+        record=InspectedRecord(
+            shard_id=record.shard_id,
+            sequence_number=record.sequence_number,
+            partition_key=record.partition_key,
+            arrived_at=record.arrived_at,
+            size=len(record.data) + len(record.partition_key.encode()),
+            pretty=pretty,
+            is_json=is_json,
+        )
+    )

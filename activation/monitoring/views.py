@@ -16,10 +16,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.http import require_GET
 
 from activation import services
 from activation.export.services import backfill_start
-from activation.models import Dataflow, DataflowStatus, RunIssueKind
+from activation.models import Dataflow, DataflowStatus, DeliveryLog, RunIssueKind
 from activation.monitoring import inspector
 from activation.monitoring import selectors as sel
 from activation.selectors import edit_lock, segment_sizes
@@ -240,6 +241,29 @@ def delivery_lookup(request: HttpRequest) -> HttpResponse:
     if request.htmx and request.htmx.target == "lookup-results":
         template += "#lookup-results"
     return render(request, template, context)
+
+
+@login_required
+@require_GET
+def delivery_record(request: HttpRequest, delivery_id: int) -> HttpResponse:
+    """One delivery's payload, read back from the stream (delivery lookup, on demand)."""
+    delivery = get_object_or_404(
+        DeliveryLog.objects.select_related("dataflow__connection").filter(
+            dataflow__in=sel.monitored_dataflows(user=request.user)
+        ),
+        pk=delivery_id,
+    )
+    connection = delivery.dataflow.connection
+    if connection is None or not delivery.sequence_number:
+        read = inspector.DeliveredRecord(error="This delivery has no stream position to read.")
+    else:
+        read = inspector.delivered_record(
+            connection=connection,
+            shard_id=delivery.shard_id,
+            sequence_number=delivery.sequence_number,
+        )
+    context = {"delivery": delivery, "read": read}
+    return render(request, f"{TEMPLATES}/delivery_lookup.html#delivery-record", context)
 
 
 @login_required

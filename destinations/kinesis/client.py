@@ -1071,6 +1071,41 @@ def read_recent_records(
     return newest[:limit]
 
 
+def read_record_at(
+    creds: AwsCredentials, stream_name: str, shard_id: str, sequence_number: str
+) -> StreamRecord | None:
+    """The record stored under (shard, sequence number), read back from the stream
+    (GetShardIterator AT_SEQUENCE_NUMBER, one GetRecords); None once retention dropped it."""
+    client, ctx = _kinesis(creds, stream_name)
+    try:
+        iterator = _call(
+            client,
+            "GetShardIterator",
+            ctx=ctx,
+            StreamName=stream_name,
+            ShardId=shard_id,
+            ShardIteratorType="AT_SEQUENCE_NUMBER",
+            StartingSequenceNumber=sequence_number,
+        ).get("ShardIterator")
+        page = (
+            _call(client, "GetRecords", ctx=ctx, ShardIterator=iterator, Limit=1)
+            if iterator
+            else {}
+        )
+    except AccessDenied as exc:
+        raise _inspector_denied(exc, ctx) from exc
+    for record in page.get("Records", []):
+        if record["SequenceNumber"] == sequence_number:
+            return StreamRecord(
+                shard_id=shard_id,
+                sequence_number=sequence_number,
+                partition_key=record["PartitionKey"],
+                data=bytes(record["Data"]),
+                arrived_at=record.get("ApproximateArrivalTimestamp"),
+            )
+    return None
+
+
 def _seq(sequence_number: str) -> int:
     return int(sequence_number) if sequence_number.isdigit() else 0
 

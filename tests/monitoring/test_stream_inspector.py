@@ -90,3 +90,39 @@ def test_read_policy_lists_the_read_actions_on_the_stream():
         "kinesis:GetRecords",
     ]
     assert policy["Resource"] == "arn:x" and policy["Effect"] == "Allow"
+
+
+def test_the_delivery_lookup_reads_a_delivered_record_back(logged_in_client, connection, aws):
+    from tests.factories import DataflowFactory, DeliveryLogFactory
+
+    aws.put_record(StreamName="acme-events", Data=b'{"n": 1}', PartitionKey="k1")
+    put = aws.put_record(
+        StreamName="acme-events", Data=json.dumps({"profileId": 7}), PartitionKey="jane"
+    )
+    delivery = DeliveryLogFactory(
+        dataflow=DataflowFactory(connection=connection),
+        profile_id=7,
+        shard_id=put["ShardId"],
+        sequence_number=put["SequenceNumber"],
+    )
+    url = reverse("activation:delivery_record", args=[delivery.pk])
+    html = logged_in_client.get(url).content.decode()
+    assert "&quot;profileId&quot;: 7" in html and "<code>jane</code>" in html
+    assert "&quot;n&quot;" not in html  # exactly that record, not its neighbour
+    lookup = logged_in_client.get(reverse("activation:delivery_lookup"), {"profile": 7})
+    assert url in lookup.content.decode()  # the "Show record" button
+
+
+def test_a_record_gone_from_the_stream_says_so(logged_in_client, connection, aws):
+    from tests.factories import DataflowFactory, DeliveryLogFactory
+
+    put = aws.put_record(StreamName="acme-events", Data=b"{}", PartitionKey="k")
+    delivery = DeliveryLogFactory(
+        dataflow=DataflowFactory(connection=connection),
+        shard_id=put["ShardId"],
+        sequence_number=str(int(put["SequenceNumber"]) + 10**6),
+    )
+    html = logged_in_client.get(
+        reverse("activation:delivery_record", args=[delivery.pk])
+    ).content.decode()
+    assert 'role="status"' in html and "<pre>" not in html
