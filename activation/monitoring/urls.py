@@ -6,9 +6,7 @@ from activation.monitoring import views
 urlpatterns = [
     path("", views.dataflow_list, name="dataflow_list"),
     path("deliveries/", views.delivery_lookup, name="delivery_lookup"),
-    path(
-        "deliveries/<int:delivery_id>/record/", views.delivery_record, name="delivery_record"
-    ),
+    path("deliveries/<int:delivery_id>/record/", views.delivery_record, name="delivery_record"),
     path("streams/<int:connection_id>/", views.stream_inspector, name="stream_inspector"),
     path("streams/<int:connection_id>/live/", views.connection_live, name="connection_live"),
     path("<int:dataflow_id>/", views.dataflow_detail, name="dataflow_detail"),
