@@ -49,6 +49,19 @@ def pretty_data(data: bytes) -> tuple[str, bool]:
         return text, False
 
 
+def records_matching(records: list[InspectedRecord], text: str) -> list[InspectedRecord]:
+    """Records whose partition key is text, or whose payload names it (a profile id or an
+    identity value, e.g. "profileId": 42 or jane@example.com)."""
+    profile_field = f'"profileId": {text}' if text.isdigit() else None
+    return [
+        r
+        for r in records
+        if r.partition_key == text
+        or (profile_field is not None and profile_field in r.pretty)
+        or (profile_field is None and text in r.pretty)
+    ]
+
+
 def read_policy(*, missing_action: str, arn: str) -> str:
     """The IAM statement that grants the inspector's reads on one stream."""
     actions = (

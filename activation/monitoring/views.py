@@ -266,15 +266,44 @@ def delivery_record(request: HttpRequest, delivery_id: int) -> HttpResponse:
     return render(request, f"{TEMPLATES}/delivery_lookup.html#delivery-record", context)
 
 
+def _inspector_trail(origin: str, connection: Connection) -> list[tuple[str, str]]:
+    """The breadcrumb of the page the inspector was opened from (?from=...)."""
+    kind, _, ident = origin.partition("-")
+    if kind == "destination":
+        return [
+            ("Destinations", reverse("destinations:list")),
+            (connection.name, reverse("destinations:detail", args=[connection.pk])),
+        ]
+    dataflow = None
+    if kind == "dataflow" and (pk := parse_id(ident)) is not None:
+        dataflow = Dataflow.objects.filter(pk=pk, connection=connection).first()
+    trail = [("Dataflows", reverse("activation:dataflow_list"))]
+    if dataflow is not None:
+        trail.append((dataflow.name, reverse("activation:dataflow_detail", args=[dataflow.pk])))
+    return trail
+
+
 @login_required
 def stream_inspector(request: HttpRequest, connection_id: int) -> HttpResponse:
     connection = get_object_or_404(Connection, pk=connection_id)
     limit = _int(request.GET.get("limit")) or inspector.DEFAULT_LIMIT
     if limit not in inspector.LIMITS:
         limit = inspector.DEFAULT_LIMIT
-    context = {"connection": connection, "limit": limit, "limits": inspector.LIMITS}
+    origin = request.GET.get("from", "")[:40]
+    match = request.GET.get("match", "").strip()[:200]
+    context = {
+        "connection": connection,
+        "limit": limit,
+        "limits": inspector.LIMITS,
+        "origin": origin,
+        "trail": _inspector_trail(origin, connection),
+        "match": match,
+    }
     if request.GET.get("read") == "1":
-        context["inspection"] = inspector.stream_inspect(connection=connection, limit=limit)
+        inspection = inspector.stream_inspect(connection=connection, limit=limit)
+        if match:
+            inspection.records = inspector.records_matching(inspection.records, match)
+        context["inspection"] = inspection
     template = f"{TEMPLATES}/stream_inspector.html"
     if request.htmx and request.htmx.target == "inspector-results":
         template += "#inspector-results"

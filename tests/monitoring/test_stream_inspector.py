@@ -126,3 +126,35 @@ def test_a_record_gone_from_the_stream_says_so(logged_in_client, connection, aws
         reverse("activation:delivery_record", args=[delivery.pk])
     ).content.decode()
     assert 'role="status"' in html and "<pre>" not in html
+
+
+def test_the_breadcrumb_follows_where_the_inspector_was_opened_from(logged_in_client, connection):
+    from tests.factories import DataflowFactory
+
+    flow = DataflowFactory(connection=connection, name="Newsletter")
+    url = reverse("activation:stream_inspector", args=[connection.pk])
+    from_flow = logged_in_client.get(url, {"from": f"dataflow-{flow.pk}"}).content.decode()
+    crumbs = from_flow[from_flow.index('class="breadcrumbs"') :][:600]
+    assert (
+        reverse("activation:dataflow_detail", args=[flow.pk]) in crumbs and "Newsletter" in crumbs
+    )
+    from_destination = logged_in_client.get(url, {"from": "destination"}).content.decode()
+    crumbs = from_destination[from_destination.index('class="breadcrumbs"') :][:600]
+    assert reverse("destinations:detail", args=[connection.pk]) in crumbs
+    assert "Acme stream" in crumbs and "Dataflows" not in crumbs
+    detail = logged_in_client.get(reverse("activation:dataflow_detail", args=[flow.pk]))
+    assert f"{url}?from=dataflow-{flow.pk}" in detail.content.decode()
+
+
+def test_the_inspector_filters_by_partition_key_or_profile(logged_in_client, connection, aws):
+    for n in range(5):
+        document = {"profileId": 40 + n, "identityMap": {"email": [{"id": f"p{n}@example.com"}]}}
+        aws.put_record(StreamName="acme-events", Data=json.dumps(document), PartitionKey=f"k{n}")
+    by_key = inspect(logged_in_client, connection, match="k2")
+    assert by_key.count('<li class="card record">') == 1 and "p2@example.com" in by_key
+    by_profile = inspect(logged_in_client, connection, match="43")
+    assert by_profile.count('<li class="card record">') == 1 and "p3@example.com" in by_profile
+    by_identity = inspect(logged_in_client, connection, match="p4@example.com")
+    assert by_identity.count('<li class="card record">') == 1
+    none = inspect(logged_in_client, connection, match="nobody")
+    assert "None of the last 25 records has the partition key or profile" in none
