@@ -26,7 +26,12 @@ from profiles.models import (
     SegmentMembership,
 )
 from profiles.rules import validate_rule
-from profiles.segments import segment_create, segment_schedule_evaluation, segment_update
+from profiles.segments import (
+    segment_create,
+    segment_delete,
+    segment_schedule_evaluation,
+    segment_update,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -142,6 +147,14 @@ class SegmentAdmin(admin.ModelAdmin):
             active=data["active"],
         )
         obj.pk, obj.created_at, obj.updated_at = created.pk, created.created_at, created.updated_at
+
+    # Deleting goes through the service: each dataflow that exported it records why.
+    def delete_model(self, request: HttpRequest, obj: Segment) -> None:
+        segment_delete(segment=obj, user=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        for segment in queryset:
+            segment_delete(segment=segment, user=request.user)
 
     @admin.action(description="Re-evaluate selected segments over every profile")
     def reevaluate(self, request: HttpRequest, queryset: Any) -> None:

@@ -139,3 +139,12 @@ def test_a_post_changes_the_name_and_nothing_else(admin_client):
 
 
 INLINE_PREFIXES = ["mapped_segments", "attribute_mappings", "identity_selections"]
+
+
+def test_deleting_a_segment_in_admin_tells_its_dataflows(admin_client):
+    mapped = DataflowSegmentFactory(segment__name="Gone")
+    admin_client.post(
+        reverse("admin:profiles_segment_delete", args=[mapped.segment_id]), {"post": "yes"}
+    )
+    change = DataflowChange.objects.get(dataflow=mapped.dataflow)
+    assert change.summary == "Segment “Gone” was deleted; this dataflow no longer exports it."
