@@ -101,21 +101,21 @@ def stream_inspect(*, connection: Connection, limit: int) -> Inspection:
         )
     except client.KinesisError as error:
         return Inspection(error=str(error), error_code=error.code)
-    inspected = []
-    for record in records:
-        pretty, is_json = pretty_data(record.data)
-        inspected.append(
-            InspectedRecord(
-                shard_id=record.shard_id,
-                sequence_number=record.sequence_number,
-                partition_key=record.partition_key,
-                arrived_at=record.arrived_at,
-                size=len(record.data) + len(record.partition_key.encode()),
-                pretty=pretty,
-                is_json=is_json,
-            )
-        )
-    return Inspection(records=inspected)
+    return Inspection(records=[inspected(record) for record in records])
+
+
+def inspected(record: Any) -> InspectedRecord:
+    """A record read from the stream (client.StreamRecord), as the pages show it."""
+    pretty, is_json = pretty_data(record.data)
+    return InspectedRecord(
+        shard_id=record.shard_id,
+        sequence_number=record.sequence_number,
+        partition_key=record.partition_key,
+        arrived_at=record.arrived_at,
+        size=len(record.data) + len(record.partition_key.encode()),
+        pretty=pretty,
+        is_json=is_json,
+    )
 
 
 @dataclass(frozen=True)
@@ -142,15 +142,4 @@ def delivered_record(
         return DeliveredRecord(
             error="The record is no longer in the stream (older than its retention period)."
         )
-    pretty, is_json = pretty_data(record.data)
-    return DeliveredRecord(
-        record=InspectedRecord(
-            shard_id=record.shard_id,
-            sequence_number=record.sequence_number,
-            partition_key=record.partition_key,
-            arrived_at=record.arrived_at,
-            size=len(record.data) + len(record.partition_key.encode()),
-            pretty=pretty,
-            is_json=is_json,
-        )
-    )
+    return DeliveredRecord(record=inspected(record))

@@ -1078,15 +1078,14 @@ def read_record_at(
     (GetShardIterator AT_SEQUENCE_NUMBER, one GetRecords); None once retention dropped it."""
     client, ctx = _kinesis(creds, stream_name)
     try:
-        iterator = _call(
+        iterator = _shard_iterator(
             client,
-            "GetShardIterator",
-            ctx=ctx,
-            StreamName=stream_name,
-            ShardId=shard_id,
+            ctx,
+            stream_name,
+            shard_id,
             ShardIteratorType="AT_SEQUENCE_NUMBER",
             StartingSequenceNumber=sequence_number,
-        ).get("ShardIterator")
+        )
         page = (
             _call(client, "GetRecords", ctx=ctx, ShardIterator=iterator, Limit=1)
             if iterator
@@ -1106,6 +1105,15 @@ def read_record_at(
     return None
 
 
+def _shard_iterator(
+    client: Any, ctx: _Context, stream_name: str, shard_id: str, **position: Any
+) -> str | None:
+    answer = _call(
+        client, "GetShardIterator", ctx=ctx, StreamName=stream_name, ShardId=shard_id, **position
+    )
+    return answer.get("ShardIterator")
+
+
 def _seq(sequence_number: str) -> int:
     return int(sequence_number) if sequence_number.isdigit() else 0
 
@@ -1113,15 +1121,9 @@ def _seq(sequence_number: str) -> int:
 def _read_shard_tail(
     client: Any, ctx: _Context, stream_name: str, shard_id: str, limit: int, since: dt.datetime
 ) -> list[StreamRecord]:
-    iterator = _call(
-        client,
-        "GetShardIterator",
-        ctx=ctx,
-        StreamName=stream_name,
-        ShardId=shard_id,
-        ShardIteratorType="AT_TIMESTAMP",
-        Timestamp=since,
-    ).get("ShardIterator")
+    iterator = _shard_iterator(
+        client, ctx, stream_name, shard_id, ShardIteratorType="AT_TIMESTAMP", Timestamp=since
+    )
     tail: deque[StreamRecord] = deque(maxlen=max(limit, 1))
     for _ in range(_MAX_GET_RECORDS_CALLS_PER_SHARD):
         if not iterator:
