@@ -74,7 +74,7 @@ def test_the_page_links_to_the_stream_inspector(logged_in_client: Any, connectio
         reverse("destinations:detail", args=[connection.pk])
     ).content.decode()
     inspector = reverse("activation:stream_inspector", args=[connection.pk])
-    assert f'href="{inspector}"' in html
+    assert f'href="{inspector}?from=destination"' in html  # the breadcrumb leads back here
     page = logged_in_client.get(inspector + "?read=1").content.decode()
     assert "streamlineTestRecord" in page
 
