@@ -11,6 +11,7 @@ urlpatterns = [
     path("wizard/<int:pk>/destination/", views.wizard_destination, name="wizard_destination"),
     path("wizard/<int:pk>/segments/", views.wizard_segments, name="wizard_segments"),
     path("wizard/<int:pk>/mapping/", views.wizard_mapping, name="wizard_mapping"),
+    path("wizard/<int:pk>/mapping/save/", views.wizard_mapping_save, name="wizard_mapping_save"),
     path("wizard/<int:pk>/schema/", views.wizard_schema, name="wizard_schema"),
     path("wizard/<int:pk>/review/", views.wizard_review, name="wizard_review"),
     path("wizard/<int:pk>/sample/", views.wizard_sample, name="wizard_sample"),
