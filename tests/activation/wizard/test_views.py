@@ -342,7 +342,7 @@ def test_each_change_is_saved_as_it_is_made(
     assert "<html" not in body and 'name="source_path"' not in body  # never the inputs typed in
     assert "All changes saved." in body
     draft.refresh_from_db()
-    assert [(m.source_path, m.target_path) for m in draft.attribute_mappings.all()][0] == (
+    assert next((m.source_path, m.target_path) for m in draft.attribute_mappings.all()) == (
         "person.name.firstName",
         "first",
     )
