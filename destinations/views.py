@@ -10,13 +10,21 @@ from destinations.catalog import CATALOG
 
 @login_required
 def catalog(request: HttpRequest) -> HttpResponse:
-    return render(request, "destinations/catalog.html", {"destination_types": CATALOG})
+    context = {
+        "destination_types": CATALOG,
+        "resume_draft": selectors.connection_draft_resumable(owner=request.user),
+    }
+    return render(request, "destinations/catalog.html", context)
 
 
 @login_required
 def connection_list(request: HttpRequest) -> HttpResponse:
     connections = selectors.connection_list()
-    return render(request, "destinations/connection_list.html", {"connections": connections})
+    context = {
+        "connections": connections,
+        "resume_draft": selectors.connection_draft_resumable(owner=request.user),
+    }
+    return render(request, "destinations/connection_list.html", context)
 
 
 @login_required

@@ -27,7 +27,7 @@ def local_kinesis(settings: Any) -> Iterator[LocalKinesis]:
     server.start()
     server.create_stream(STREAM, shards=2)
     settings.KINESIS_ENDPOINT_URL = server.url
-    settings.AWS_ENDPOINT_URL = server.url
+    settings.STS_ENDPOINT_URL = settings.IAM_ENDPOINT_URL = server.url
     client.clear_client_cache()
     yield server
     server.stop()

@@ -30,7 +30,7 @@ def aws(settings: Any) -> Iterator[LocalKinesis]:
         for name in ("clickstream", STREAM, "zz-archive"):
             server.create_stream(name, shards=2 if name == STREAM else 1)
         settings.KINESIS_ENDPOINT_URL = server.url
-        settings.AWS_ENDPOINT_URL = server.url
+        settings.STS_ENDPOINT_URL = settings.IAM_ENDPOINT_URL = server.url
         settings.KINESIS_MAX_ATTEMPTS = 1
         kinesis.clear_client_cache()
         yield server
