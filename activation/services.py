@@ -274,6 +274,24 @@ def dataflow_set_mapping(
     return dataflow
 
 
+def _clean_name(name: str) -> str:
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": "Give the dataflow a name."})
+    if len(name) > 200:
+        raise ValidationError({"name": "Use at most 200 characters."})
+    return name
+
+
+@transaction.atomic
+def dataflow_set_name(*, dataflow: Dataflow, name: str) -> Dataflow:
+    """The name typed on the review step, kept on the draft as it is typed."""
+    _require_draft(dataflow)
+    dataflow.name = _clean_name(name)
+    dataflow.save(update_fields=["name", "updated_at"])
+    return dataflow
+
+
 @transaction.atomic
 def dataflow_draft_discard(*, dataflow: Dataflow) -> None:
     _require_draft(dataflow)
@@ -348,11 +366,7 @@ def dataflow_finish(*, dataflow: Dataflow, user: Any, name: str) -> Dataflow:
     step = first_incomplete_step(dataflow)
     if step is not None:
         raise WizardIncompleteError(step)
-    name = name.strip()
-    if not name:
-        raise ValidationError({"name": "Give the dataflow a name."})
-    if len(name) > 200:
-        raise ValidationError({"name": "Use at most 200 characters."})
+    name = _clean_name(name)
     if dataflow.edit_of_id:
         return _edit_apply(draft=dataflow, user=user, name=name)
 

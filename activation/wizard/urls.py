@@ -14,6 +14,7 @@ urlpatterns = [
     path("wizard/<int:pk>/mapping/save/", views.wizard_mapping_save, name="wizard_mapping_save"),
     path("wizard/<int:pk>/schema/", views.wizard_schema, name="wizard_schema"),
     path("wizard/<int:pk>/review/", views.wizard_review, name="wizard_review"),
+    path("wizard/<int:pk>/name/", views.wizard_name_save, name="wizard_name_save"),
     path("wizard/<int:pk>/sample/", views.wizard_sample, name="wizard_sample"),
     path("wizard/<int:pk>/capacity/", views.wizard_capacity, name="wizard_capacity"),
     path("wizard/<int:pk>/finish/", views.wizard_finish, name="wizard_finish"),

@@ -468,6 +468,23 @@ def wizard_review(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@require_POST
+def wizard_name_save(request: HttpRequest, pk: int) -> HttpResponse:
+    """Autosave (htmx) of the name typed on the review step; answers its error slot."""
+    dataflow = _load_draft(request, pk, Step.REVIEW)
+    if isinstance(dataflow, HttpResponse):
+        return dataflow
+    form = FinishForm(request.POST)
+    if form.is_valid():
+        try:
+            services.dataflow_set_name(dataflow=dataflow, name=form.cleaned_data["name"])
+        except ValidationError as error:
+            form.add_error("name", error.messages)
+    context = {"form": form, "oob": True, "name_saved": not form.errors}
+    return render(request, T + "review.html#name-errors", context)
+
+
+@login_required
 def wizard_sample(request: HttpRequest, pk: int) -> HttpResponse:
     """Another sample record (htmx fragment; without htmx, the review page)."""
     dataflow = _load_draft(request, pk, Step.REVIEW)

@@ -110,3 +110,12 @@ def test_mapping_choices_survive_reload_step_pills_and_back(
     page.get_by_role("heading", name="Sample record").wait_for()
     page.go_back()
     assert_choices_kept(page)
+
+    # The review step's name is kept as it is typed, too.
+    page.get_by_role("link", name="Review").click()
+    with page.expect_response(lambda r: "/name/" in r.url and r.status == 200):
+        page.get_by_label("Dataflow name").fill("Welcome journey")
+        page.get_by_label("Dataflow name").press("Tab")
+    page.get_by_text("Name saved.").wait_for()
+    page.reload()
+    assert page.get_by_label("Dataflow name").input_value() == "Welcome journey"

@@ -658,3 +658,19 @@ def test_the_only_destination_is_preselected(logged_in_client: Any, connection: 
     page = logged_in_client.get(reverse("activation:wizard_start")).content.decode()
     assert f'value="{connection.pk}"' in page
     assert "checked" in page.split(f'value="{connection.pk}"')[1].split(">")[0]
+
+
+def test_the_name_is_saved_as_it_is_typed(
+    logged_in_client: Any, user: Any, connection: Any, two_segments
+) -> None:
+    draft = ready_draft(user, connection, list(two_segments))
+    save = url("name_save", draft)
+    body = logged_in_client.post(save, {"name": "Welcome journey"}, headers=HTMX).content
+    assert b"Name saved." in body and b'hx-swap-oob="true"' in body
+    draft.refresh_from_db()
+    assert draft.name == "Welcome journey"
+    assert 'value="Welcome journey"' in logged_in_client.get(url("review", draft)).content.decode()
+    body = logged_in_client.post(save, {"name": "  "}, headers=HTMX).content.decode()
+    assert "Give the dataflow a name." in body.split('id="name-errors"')[1]
+    draft.refresh_from_db()
+    assert draft.name == "Welcome journey"  # the last valid name is kept
