@@ -127,6 +127,8 @@ def wizard_destination(request: HttpRequest, pk: int) -> HttpResponse:
             services.dataflow_set_connection(
                 dataflow=dataflow, connection=form.cleaned_data["connection"]
             )
+            if request.htmx and request.POST.get("action") == "autosave":
+                return HttpResponse(status=204)
             return redirect(_step_url(Step.SEGMENTS, dataflow))
     context = _context(dataflow, Step.DESTINATION, form=form, connections=connections)
     return render(request, T + "destination.html", context, status=400 if form.errors else 200)

@@ -104,6 +104,13 @@ def test_the_destination_can_be_changed_on_a_new_draft(
     assert response.url == url("segments", draft)
     draft.refresh_from_db()
     assert draft.connection == other
+    # Over htmx, a change of the choice is saved as it is made, without leaving the step.
+    response = logged_in_client.post(
+        url("destination", draft), {"connection": connection.pk, "action": "autosave"}, headers=HTMX
+    )
+    assert response.status_code == 204
+    draft.refresh_from_db()
+    assert draft.connection == connection
 
 
 # --- refusing skipped steps, finished drafts, other people's drafts ---------------------------
