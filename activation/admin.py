@@ -53,6 +53,7 @@ class ExportRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "identities_activated",
         "identities_excluded",
         "identities_failed",
+        "delivered_after_retries",
         "status",
     ]
     list_filter = ["status", "dataflow", "window_start"]
@@ -62,7 +63,7 @@ class ExportRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(RunIssue)
 class RunIssueAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["run", "profile_id", "kind", "error_code"]
+    list_display = ["run", "profile_id", "kind", "attempts", "error_code"]
     raw_id_fields = ["run"]
     list_filter = ["kind", "error_code"]
     search_fields = ["identity", "reason"]

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from destinations.models import Connection
 from profiles.models import Segment
@@ -38,6 +39,12 @@ class Dataflow(models.Model):
     lock_token = models.CharField(max_length=64, blank=True)
     locked_until = models.DateTimeField(null=True, blank=True)
     last_activity_at = models.DateTimeField(null=True, blank=True)
+    # Backfill progress in distinct profiles (the unit of the review and the KPIs): the
+    # open backfills export `backfill_total` profiles, `backfill_done` of them so far,
+    # since `backfill_started_at` (activation/export/services.backfill_progress_reset).
+    backfill_total = models.PositiveIntegerField(default=0)
+    backfill_done = models.PositiveIntegerField(default=0)
+    backfill_started_at = models.DateTimeField(null=True, blank=True)
     # Export scheduling (activation/export/scheduling.py): a run task is queued
     # (debounce marker), when the last run started, and after a failed run the
     # earliest retry with the count and code of consecutive failures.
@@ -69,8 +76,10 @@ class DataflowSegment(models.Model):
 
     dataflow = models.ForeignKey(Dataflow, on_delete=models.CASCADE, related_name="mapped_segments")
     segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="+")
-    mapping_created_at = models.DateTimeField(auto_now_add=True)
-    mapping_updated_at = models.DateTimeField(auto_now=True)
+    # Set explicitly (not auto_now): an edit's draft copy carries the live mapping's
+    # times, so the review sample shows what "Save changes" will send.
+    mapping_created_at = models.DateTimeField(default=timezone.now)
+    mapping_updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         constraints = [
@@ -187,7 +196,11 @@ class RunStatus(models.TextChoices):
 
 
 class ExportRun(models.Model):
-    """A dataflow's export accounting for one hour (the reference's streaming run)."""
+    """A dataflow's export accounting for one hour (the reference's streaming run).
+
+    Counters are distinct profiles, each in its final outcome for the window
+    (activation/export/accounting.py): received = activated + excluded + failed.
+    """
 
     dataflow = models.ForeignKey(Dataflow, on_delete=models.CASCADE, related_name="runs")
     window_start = models.DateTimeField()
@@ -198,6 +211,8 @@ class ExportRun(models.Model):
     identities_activated = models.PositiveIntegerField(default=0)
     identities_excluded = models.PositiveIntegerField(default=0)
     identities_failed = models.PositiveIntegerField(default=0)
+    # Of the activated profiles, those that needed more than one attempt.
+    delivered_after_retries = models.PositiveIntegerField(default=0)
     status = models.CharField(
         max_length=16, choices=RunStatus.choices, default=RunStatus.PROCESSING
     )
@@ -207,6 +222,15 @@ class ExportRun(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["dataflow", "window_start"], name="run_unique_window")
         ]
+        indexes = [
+            # Runs with failed profiles (few): every delivered chunk asks whether its
+            # profiles failed in one of them (accounting._failures_resolve).
+            models.Index(
+                fields=["dataflow"],
+                condition=models.Q(identities_failed__gt=0),
+                name="exportrun_failing",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.dataflow_id} @ {self.window_start:%Y-%m-%d %H:00}"
@@ -215,21 +239,31 @@ class ExportRun(models.Model):
 class RunIssueKind(models.TextChoices):
     EXCLUDED = "excluded", "Excluded"
     FAILED = "failed", "Failed"
+    # Activated, but only after failed attempts (the attempts and the last error say which).
+    RETRIED = "retried", "Delivered after retries"
 
 
 class RunIssue(models.Model):
-    """A profile excluded from or failed in a run, with the reason."""
+    """A profile of a run window that was excluded, failed, or needed retries: one row per
+    profile and window, in its final outcome, with its attempts and last error."""
 
     run = models.ForeignKey(ExportRun, on_delete=models.CASCADE, related_name="issues")
     profile_id = models.BigIntegerField()
     identity = models.CharField(max_length=600, blank=True)
     kind = models.CharField(max_length=16, choices=RunIssueKind.choices)
+    # The last error (or the reason of an exclusion).
     error_code = models.CharField(max_length=100)
     reason = models.TextField()
+    # Sends of this profile's records in the window (0 for an exclusion: never sent).
+    attempts = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "profile_id"], name="runissue_one_per_profile")
+        ]
         indexes = [
             models.Index(fields=["run", "kind"]),
             # A run's newest issues first (the run page), without sorting all of them.

@@ -236,8 +236,37 @@ def dataflow_set_segments(*, dataflow: Dataflow, segment_ids: Iterable[uuid.UUID
     DataflowSegment.objects.bulk_create(
         [DataflowSegment(dataflow=dataflow, segment_id=sid) for sid in wanted - current]
     )
+    if dataflow.edit_of_id:
+        _edit_mapping_times(dataflow)
     _touch(dataflow, Step.SEGMENTS)
     return dataflow
+
+
+def _edit_mapping_times(draft: Dataflow) -> None:
+    """Give an edit draft's segments the times "Save changes" will give the live ones.
+
+    A kept segment keeps its mappingCreatedAt, and its mappingUpdatedAt unless the
+    draft changes the mapping (then the time of that change); a segment new to the
+    dataflow is mapped when the draft added it. The review sample is built from the
+    draft, so it shows the exact record Save sends (`_edit_apply` copies these).
+    """
+    original = draft.edit_of
+    live = {
+        row.segment_id: row for row in DataflowSegment.objects.filter(dataflow_id=draft.edit_of_id)
+    }
+    before, after = mapping_snapshot(original), mapping_snapshot(draft)
+    changed = any(before[key] != after[key] for key in _MAPPING_KEYS)
+    now = timezone.now()
+    for row in DataflowSegment.objects.filter(dataflow=draft, segment_id__in=list(live)):
+        kept = live[row.segment_id]
+        updated = kept.mapping_updated_at
+        if changed:
+            # Already stamped by an earlier change of this draft: keep that time.
+            updated = row.mapping_updated_at if row.mapping_updated_at > updated else now
+        if (row.mapping_created_at, row.mapping_updated_at) != (kept.mapping_created_at, updated):
+            DataflowSegment.objects.filter(pk=row.pk).update(
+                mapping_created_at=kept.mapping_created_at, mapping_updated_at=updated
+            )
 
 
 @transaction.atomic
@@ -270,6 +299,8 @@ def dataflow_set_mapping(
     dataflow.partition_key_source = partition_key_source
     dataflow.export_only_on_value_change = export_only_on_value_change
     dataflow.save(update_fields=["partition_key_source", "export_only_on_value_change"])
+    if dataflow.edit_of_id:
+        _edit_mapping_times(dataflow)
     _touch(dataflow, Step.MAPPING)
     return dataflow
 
@@ -408,8 +439,13 @@ def dataflow_edit_start(*, dataflow: Dataflow, user: Any) -> Dataflow:
     )
     _copy_mapping(source=original, target=draft)
     DataflowSegment.objects.bulk_create(
-        DataflowSegment(dataflow=draft, segment_id=sid)
-        for sid in original.mapped_segments.values_list("segment_id", flat=True)
+        DataflowSegment(
+            dataflow=draft,
+            segment_id=row.segment_id,
+            mapping_created_at=row.mapping_created_at,
+            mapping_updated_at=row.mapping_updated_at,
+        )
+        for row in original.mapped_segments.all()
     )
     return draft
 
@@ -430,6 +466,10 @@ def _copy_mapping(*, source: Dataflow, target: Dataflow) -> None:
         IdentitySelection(dataflow=target, namespace=s.namespace, hashed=s.hashed)
         for s in source.identity_selections.all()
     )
+
+
+# What a mapping change is (a change of segments or name is not one).
+_MAPPING_KEYS = ("attributes", "identities", "partition_key", "export_only_on_value_change")
 
 
 def snapshot_diff(before: dict, after: dict) -> dict:
@@ -532,20 +572,26 @@ def _edit_apply(*, draft: Dataflow, user: Any, name: str) -> Dataflow:
     kept = set(before["segments"]) & set(after["segments"])
     added_ids = [uuid.UUID(s["id"]) for s in diff.get("segments", {}).get("added", [])]
     removed_ids = [uuid.UUID(s["id"]) for s in diff.get("segments", {}).get("removed", [])]
+    # The draft's segment times are the ones its review sample showed (_edit_mapping_times).
+    times = {
+        row.segment_id: (row.mapping_created_at, row.mapping_updated_at)
+        for row in draft.mapped_segments.all()
+    }
     # Removed segments simply stop exporting: no "exited" record per member.
     original.mapped_segments.filter(segment_id__in=removed_ids).delete()
     DataflowSegment.objects.bulk_create(
-        DataflowSegment(dataflow=original, segment_id=sid) for sid in added_ids
-    )
-    mapping_changed = any(
-        key in diff
-        for key in ("attributes", "identities", "partition_key", "export_only_on_value_change")
-    )
-    if mapping_changed:
-        _copy_mapping(source=draft, target=original)
-        original.mapped_segments.filter(segment_id__in=[uuid.UUID(s) for s in kept]).update(
-            mapping_updated_at=timezone.now()
+        DataflowSegment(
+            dataflow=original,
+            segment_id=sid,
+            mapping_created_at=times[sid][0],
+            mapping_updated_at=times[sid][1],
         )
+        for sid in added_ids
+    )
+    if any(key in diff for key in _MAPPING_KEYS):
+        _copy_mapping(source=draft, target=original)
+        for sid in (uuid.UUID(s) for s in kept):
+            original.mapped_segments.filter(segment_id=sid).update(mapping_updated_at=times[sid][1])
     original.name = name
     original.partition_key_source = draft.partition_key_source
     original.export_only_on_value_change = draft.export_only_on_value_change

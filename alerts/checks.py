@@ -10,7 +10,7 @@
 import datetime as dt
 import logging
 
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from activation.models import Dataflow, DataflowStatus, ExportRun, RunIssue
@@ -19,7 +19,6 @@ from alerts.services import (
     access_key_age_key,
     alert_raise,
     alert_resolve,
-    connection_unhealthy_key,
     dataflow_error_key,
     excluded_rate_key,
 )
@@ -42,7 +41,8 @@ def connections_to_check() -> list[int]:
 
 
 def connection_health_check(*, connection_id: int) -> str:
-    """Describe the connection's stream; record health, alert when failing, resolve when ok.
+    """Describe the connection's stream and record what it proves (health, its alert,
+    and on recovery a retry of its failed dataflows: `connection_set_health`).
 
     Returns the resulting health. A transient error (throttling, a timeout)
     says nothing about the credentials or the stream, so it changes nothing.
@@ -53,7 +53,6 @@ def connection_health_check(*, connection_id: int) -> str:
     connection = Connection.objects.select_related("owner").filter(pk=connection_id).first()
     if connection is None:
         return Health.UNKNOWN
-    was_failing = connection.health == Health.FAILING
     try:
         summary = kinesis.describe_stream_summary(
             kinesis.credentials_for(connection), connection.stream_name
@@ -63,8 +62,7 @@ def connection_health_check(*, connection_id: int) -> str:
             logger.info("health check of connection %s inconclusive: %s", connection_id, error.code)
             return connection.health
         connection_set_health(connection=connection, error=error)
-        _raise_unhealthy(connection, code=error.code, message=error.message)
-        return Health.FAILING
+        return connection.health
     if summary.status not in STREAM_USABLE:
         problem = kinesis.KinesisError(
             f"The stream {connection.stream_name} is {summary.status}, not ACTIVE: records "
@@ -72,35 +70,9 @@ def connection_health_check(*, connection_id: int) -> str:
             code=f"Stream{summary.status.capitalize()}",
         )
         connection_set_health(connection=connection, error=problem)
-        _raise_unhealthy(connection, code=problem.code, message=problem.message)
-        return Health.FAILING
+        return connection.health
     connection_set_health(connection=connection, error=None)
-    alert_resolve(dedupe_key=connection_unhealthy_key(connection.pk))
-    if was_failing:
-        from activation.export.services import dataflows_retry_for_connection
-
-        # The stream is usable again: failed dataflows need not wait for their backoff.
-        dataflows_retry_for_connection(connection_id=connection.pk)
     return Health.OK
-
-
-def _raise_unhealthy(connection: Connection, *, code: str, message: str) -> None:
-    affected = connection.dataflows.filter(
-        status__in=[DataflowStatus.ENABLED, DataflowStatus.ERROR], edit_of__isnull=True
-    ).count()
-    impact = (
-        f"{affected} active dataflow{'s' if affected != 1 else ''} cannot deliver until this "
-        "is fixed; nothing is lost, pending records are sent afterwards."
-        if affected
-        else "No active dataflow uses this connection."
-    )
-    alert_raise(
-        kind=AlertKind.CONNECTION_UNHEALTHY,
-        title=f"Connection “{connection.name}” is unhealthy: {code}",
-        message=f"{message}\n\n{impact}",
-        dedupe_key=connection_unhealthy_key(connection.pk),
-        connection=connection,
-    )
 
 
 # --- access keys --------------------------------------------------------------------------
@@ -170,10 +142,13 @@ def runs_excluded_rate_check(*, now: dt.datetime | None = None) -> int:
         dataflow = dataflows[dataflow_id]
         top = (
             RunIssue.objects.filter(run=run, kind="excluded")
-            .values_list("error_code", "reason")
+            .values("reason")
+            .annotate(profiles=Count("id"))
+            .order_by("-profiles")
+            .values_list("reason", flat=True)
             .first()
         )
-        why = f" Most common: {top[0]}: {top[1]}" if top else ""
+        why = f" Most common reason: {top}" if top else ""
         alert_raise(
             kind=AlertKind.EXCLUDED_RATE,
             title=f"“{dataflow.name}” excluded {rate:.1%} of profiles",
@@ -196,14 +171,14 @@ def dataflows_error_reconcile() -> None:
             "dedupe_key", flat=True
         )
     )
-    for dataflow in Dataflow.objects.filter(status=DataflowStatus.ERROR).select_related(
-        "connection"
-    ):
+    in_error = Dataflow.objects.filter(status=DataflowStatus.ERROR).select_related("connection")
+    # A failing connection has its own alert: one alert per cause, not one per dataflow.
+    for dataflow in in_error.exclude(connection__health=Health.FAILING):
         if dataflow_error_key(dataflow.pk) in open_keys:
             continue
         alert_raise(
             kind=AlertKind.DATAFLOW_ERROR,
-            title=f"Dataflow “{dataflow.name}” is in error",
+            title=f"Dataflow “{dataflow.name}” cannot deliver",
             message=dataflow.status_message or "The dataflow stopped exporting.",
             dedupe_key=dataflow_error_key(dataflow.pk),
             dataflow=dataflow,

@@ -415,6 +415,7 @@ def run_out(run: ExportRun) -> dict[str, Any]:
             "identities_activated": run.identities_activated,
             "identities_excluded": run.identities_excluded,
             "identities_failed": run.identities_failed,
+            "delivered_after_retries": run.delivered_after_retries,
             "activation_rate": activation_rate(
                 activated=run.identities_activated,
                 excluded=run.identities_excluded,

@@ -353,10 +353,18 @@ class DataflowListOut(ApiOut):
 
 
 class RunMetricsOut(ApiOut):
+    """Distinct profiles of the run window, each once in its final outcome:
+    received = activated + excluded + failed."""
+
     profiles_received: int
-    identities_activated: int
-    identities_excluded: int
-    identities_failed: int
+    identities_activated: int = Field(description="delivered, whatever the attempts")
+    identities_excluded: int = Field(description="deliberately not sent (see the run's issues)")
+    identities_failed: int = Field(
+        description="not delivered: the last attempt failed and nothing delivered it since"
+    )
+    delivered_after_retries: int = Field(
+        description="of the activated, those that needed more than one attempt"
+    )
     activation_rate: float | None = Field(
         description="(activated + excluded) / received, as the monitoring pages show it"
     )

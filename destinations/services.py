@@ -19,6 +19,7 @@ from django.utils import timezone
 from core import crypto
 from destinations.kinesis import client as kinesis
 from destinations.kinesis.permissions import CheckReport, record_test_write, run_permission_check
+from destinations.kinesis.problems import Problem, problem_of
 from destinations.models import AuthMethod, Connection, ConnectionDraft, Health
 
 logger = logging.getLogger(__name__)
@@ -191,28 +192,81 @@ def connection_run_check(*, connection: Connection) -> CheckReport:
     failure = report.first_failure
     connection.check_report = report.as_dict()
     connection.aws_account_id = report.account_id or connection.aws_account_id
-    connection.health = Health.OK if failure is None else Health.FAILING
-    connection.health_message = "" if failure is None else f"{failure.label}: {failure.detail}"
-    connection.health_checked_at = timezone.now()
-    connection.save(
-        update_fields=[
-            "check_report",
-            "aws_account_id",
-            "health",
-            "health_message",
-            "health_checked_at",
-            "updated_at",
-        ]
-    )
+    connection.save(update_fields=["check_report", "aws_account_id", "updated_at"])
+    if failure is None:
+        _health_record(connection, None)
+    else:
+        _health_record(
+            connection,
+            Problem(
+                headline=f"the permission check “{failure.label}” failed",
+                todo=f"Needs you: {failure.detail} {failure.fix}".strip(),
+                action_needed=True,
+                connection_fault=True,
+            ),
+        )
     return report
 
 
 def connection_set_health(*, connection: Connection, error: kinesis.KinesisError | None) -> None:
-    """Record the outcome of talking to the stream (for exports and monitoring)."""
-    connection.health = Health.OK if error is None else Health.FAILING
-    connection.health_message = "" if error is None else error.message
+    """Record what talking to the stream proved (an export, the scheduled check).
+
+    A problem of the connection itself (credentials, permissions, the stream, its
+    key) marks it Failing with that reason and raises one "connection unhealthy"
+    alert; success marks it Healthy, resolves the alert and retries its failed
+    dataflows. Other errors (throttling, an unreachable endpoint) prove nothing
+    about the connection and change nothing.
+    """
+    if error is None:
+        _health_record(connection, None)
+        return
+    problem = problem_of(error, stream=connection.stream_name)
+    if problem.connection_fault:
+        _health_record(connection, problem)
+
+
+def _health_record(connection: Connection, problem: Problem | None) -> None:
+    from activation.export.services import dataflows_retry_for_connection
+    from alerts.services import alert_resolve, connection_unhealthy_key
+
+    was_failing = connection.health == Health.FAILING
+    connection.health = Health.OK if problem is None else Health.FAILING
+    connection.health_message = "" if problem is None else problem.sentence
     connection.health_checked_at = timezone.now()
-    connection.save(update_fields=["health", "health_message", "health_checked_at", "updated_at"])
+    Connection.objects.filter(pk=connection.pk).update(
+        health=connection.health,
+        health_message=connection.health_message,
+        health_checked_at=connection.health_checked_at,
+    )
+    if problem is not None:
+        connection_unhealthy_alert(connection, problem)
+        return
+    alert_resolve(dedupe_key=connection_unhealthy_key(connection.pk))
+    if was_failing:
+        # Usable again: its failed dataflows need not wait for their backoff.
+        dataflows_retry_for_connection(connection_id=connection.pk)
+
+
+def connection_unhealthy_alert(connection: Connection, problem: Problem) -> None:
+    """The one alert of a failing connection (a repeat only counts an occurrence)."""
+    from alerts.models import AlertKind
+    from alerts.services import alert_raise, connection_unhealthy_key
+
+    affected = connection.dataflows.filter(
+        status__in=["enabled", "error"], edit_of__isnull=True
+    ).count()
+    if affected:
+        dataflows = "1 active dataflow" if affected == 1 else f"{affected} active dataflows"
+        impact = f"{dataflows} cannot deliver until then; nothing is lost."
+    else:
+        impact = "No active dataflow uses this connection."
+    alert_raise(
+        kind=AlertKind.CONNECTION_UNHEALTHY,
+        title=f"Connection “{connection.name}” is unhealthy: {problem.headline}",
+        message=f"{problem.todo} {impact}",
+        dedupe_key=connection_unhealthy_key(connection.pk),
+        connection=connection,
+    )
 
 
 def test_record_payload(connection: Connection, *, sent_at: dt.datetime, call: str) -> bytes:

@@ -1,23 +1,37 @@
-"""Runs accounting: one ExportRun per dataflow and hour, issues, and the delivery log.
+"""Runs accounting: one ExportRun per dataflow and hour, its issues, and the delivery log.
 
-Counters are per attempt: a profile whose record failed and was sent again
-by a later run counts as received (and failed) in the first and received
-(and activated) in the second, the way the reference's streaming runs count.
+What the figures mean (SPEC §5): in a run window every profile counts once, in
+its final outcome. *Activated*: delivered, whatever the attempts (those that
+needed more than one are also counted in `delivered_after_retries`);
+*excluded*: deliberately not sent; *failed*: not delivered, its last attempt
+failed and nothing delivered it since. *Received* = activated + excluded +
+failed: the distinct profiles the window considered.
+
+A profile's outcome in a window is its issue row when it has one (excluded,
+failed, or delivered after retries: one row per window and profile, with the
+attempts and the last error), else "activated" when the delivery log has it.
+Each chunk reads those for its own profiles (two indexed queries), moves each
+profile from its earlier outcome to the new one, and adds the differences to
+the run in one upsert: no query per record. A delivery also moves the profile's
+failures of earlier windows to "delivered after retries" there (one small
+query on the runs when there are none).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from dataclasses import dataclass, field
 
 from django.db import connection
-from django.db.models import F
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from activation.export.delivery import Delivered, Failure
 from activation.models import DeliveryLog, ExportRun, RunIssue, RunIssueKind, RunStatus
 
-# Issue rows per run window and kind; counters go on counting past it.
+# Issue rows per run window; past it the counters go on counting, and a profile
+# without a row is taken as new to the window (the counts become per occurrence).
 MAX_ISSUES_PER_WINDOW = 10_000
 _DELIVERY_COLUMNS = (
     "dataflow_id",
@@ -34,17 +48,25 @@ _COUNTERS = (
     "identities_activated",
     "identities_excluded",
     "identities_failed",
+    "delivered_after_retries",
     "processing_ms",
 )
+# Counters move by differences (a failed profile delivered later: failed - 1,
+# activated + 1); a new run row starts at the differences, never below zero.
 _UPSERT_RUN = (
     f"INSERT INTO {_RUNS} (dataflow_id, window_start, started_at, last_activity_at, status, "
     f"{', '.join(_COUNTERS)}) VALUES (%(dataflow)s, %(window)s, %(now)s, %(now)s, "
-    f"'{RunStatus.PROCESSING}', {', '.join(f'%({c})s' for c in _COUNTERS)}) "
+    f"'{RunStatus.PROCESSING}', {', '.join(f'GREATEST(%({c})s, 0)' for c in _COUNTERS)}) "
     "ON CONFLICT (dataflow_id, window_start) DO UPDATE SET "
-    f"{', '.join(f'{c} = {_RUNS}.{c} + EXCLUDED.{c}' for c in _COUNTERS)}, "
+    f"{', '.join(f'{c} = {_RUNS}.{c} + %({c})s' for c in _COUNTERS)}, "
     "last_activity_at = EXCLUDED.last_activity_at, status = EXCLUDED.status RETURNING id"
 )
 _COPY_DELIVERIES = f"COPY {DeliveryLog._meta.db_table} ({', '.join(_DELIVERY_COLUMNS)}) FROM STDIN"
+
+ACTIVATED = "identities_activated"
+EXCLUDED = "identities_excluded"
+FAILED = "identities_failed"
+_ISSUE_FIELDS = ("identity", "kind", "error_code", "reason", "attempts", "updated_at")
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,34 +96,208 @@ def window_of(moment: dt.datetime) -> dt.datetime:
     return moment.replace(minute=0, second=0, microsecond=0)
 
 
+@dataclass(slots=True)
+class _Issue:
+    """A profile's issue row in the window (as read, or as it will be written)."""
+
+    kind: str
+    attempts: int
+    identity: str = ""
+    error_code: str = ""
+    reason: str = ""
+    stored: bool = True
+
+
+@dataclass
+class _Ledger:
+    """The chunk's effect on its window: counter differences and issue rows to write."""
+
+    issues: dict[int, _Issue]
+    delivered_before: set[int]
+    counts: Counter = field(default_factory=Counter)
+    writes: dict[int, _Issue] = field(default_factory=dict)
+    deletes: list[int] = field(default_factory=list)
+
+    def move(self, profile_id: int, to: str, issue: _Issue | None) -> None:
+        """Count the profile in outcome `to` (leaving its earlier one); write its row."""
+        before = self.issues.get(profile_id)
+        if before is None:
+            outcome = ACTIVATED if profile_id in self.delivered_before else None
+        else:
+            outcome = ACTIVATED if before.kind == RunIssueKind.RETRIED else _counter(before.kind)
+        if outcome is None:
+            self.counts["profiles_received"] += 1
+        else:
+            self.counts[outcome] -= 1
+        self.counts[to] += 1
+        was_retried = before is not None and before.kind == RunIssueKind.RETRIED
+        now_retried = issue is not None and issue.kind == RunIssueKind.RETRIED
+        self.counts["delivered_after_retries"] += int(now_retried) - int(was_retried)
+        if issue is not None:
+            issue.stored = before is not None
+            issue.identity = issue.identity or (before.identity if before else "")
+            self.writes[profile_id] = issue
+        elif before is not None:
+            self.deletes.append(profile_id)
+
+    def delivered(self, d: Delivered) -> None:
+        before = self.issues.get(d.profile_id)
+        retried = d.attempts > 1
+        issue = None
+        if before is not None and before.kind in (RunIssueKind.FAILED, RunIssueKind.RETRIED):
+            # Delivered at last: its failed attempts count, the last error stays told.
+            code = d.last_error_code or before.error_code
+            reason = d.last_error if d.last_error_code else before.reason
+            resent = retried or before.kind == RunIssueKind.FAILED
+            attempts = before.attempts + (d.attempts if resent else 0)
+            issue = _Issue(RunIssueKind.RETRIED, attempts, d.partition_key, code, reason)
+        elif retried:
+            issue = _Issue(
+                RunIssueKind.RETRIED,
+                d.attempts,
+                d.partition_key,
+                d.last_error_code,
+                d.last_error,
+            )
+        self.move(d.profile_id, ACTIVATED, issue)
+
+    def excluded(self, e: Exclusion) -> None:
+        before = self.issues.get(e.profile_id)
+        attempts = before.attempts if before else 0
+        issue = _Issue(RunIssueKind.EXCLUDED, attempts, e.identity, e.error_code, e.reason)
+        self.move(e.profile_id, EXCLUDED, issue)
+
+    def failed(self, f: Failure) -> None:
+        before = self.issues.get(f.profile_id)
+        attempts = (before.attempts if before else 0) + f.attempts
+        issue = _Issue(RunIssueKind.FAILED, attempts, f.partition_key, f.error_code, f.message)
+        self.move(f.profile_id, FAILED, issue)
+
+
+def _counter(kind: str) -> str:
+    return EXCLUDED if kind == RunIssueKind.EXCLUDED else FAILED
+
+
 def outcome_record(dataflow_id: int, outcome: ChunkOutcome, *, now: dt.datetime) -> None:
-    """Add a chunk's counts to its hour's run, its issues and its delivery log rows."""
+    """Add a chunk's outcomes to its hour's run, its issues and its delivery log rows."""
+    if not (outcome.delivered or outcome.excluded or outcome.failed):
+        return
+    window = window_of(now)
+    profile_ids = [d.profile_id for d in outcome.delivered]
+    profile_ids += [e.profile_id for e in outcome.excluded]
+    profile_ids += [f.profile_id for f in outcome.failed]
+    ledger = _Ledger(*_outcomes_before(dataflow_id, window, profile_ids))
+    issues, before = ledger.issues, ledger.delivered_before
+    fresh = 0
+    for delivered in outcome.delivered:
+        profile_id = delivered.profile_id
+        if delivered.attempts == 1 and profile_id not in issues:
+            # The common case, kept cheap: delivered at once, no earlier issue.
+            fresh += profile_id not in before
+        else:
+            ledger.delivered(delivered)
+    ledger.counts["profiles_received"] += fresh
+    ledger.counts[ACTIVATED] += fresh
+    for excluded in outcome.excluded:
+        ledger.excluded(excluded)
+    for failed in outcome.failed:
+        ledger.failed(failed)
     if outcome.delivered:
         _deliveries_add(dataflow_id, outcome.delivered, now)
-    if outcome.empty:
-        return
-    counts = {
-        "profiles_received": outcome.received,
-        "identities_activated": len(outcome.delivered),
-        "identities_excluded": len(outcome.excluded),
-        "identities_failed": len(outcome.failed),
-        "processing_ms": outcome.processing_ms,
-    }
+    counts = {name: ledger.counts[name] for name in _COUNTERS}
+    counts["processing_ms"] = outcome.processing_ms
     run_id = _run_add(dataflow_id, counts, now)
-    _issues_add(run_id, RunIssueKind.EXCLUDED, outcome.excluded)
-    _issues_add(
-        run_id,
-        RunIssueKind.FAILED,
+    _issues_write(run_id, ledger, now)
+    if outcome.delivered:
+        _failures_resolve(dataflow_id, window, [d.profile_id for d in outcome.delivered], now)
+
+
+def _outcomes_before(
+    dataflow_id: int, window: dt.datetime, profile_ids: list[int]
+) -> tuple[dict[int, _Issue], set[int]]:
+    """These profiles' issue rows in the window, and which were delivered in it."""
+    issues = {
+        profile_id: _Issue(kind, attempts, identity, code, reason)
+        for profile_id, kind, attempts, identity, code, reason in RunIssue.objects.filter(
+            run__dataflow_id=dataflow_id, run__window_start=window, profile_id__in=profile_ids
+        ).values_list("profile_id", "kind", "attempts", "identity", "error_code", "reason")
+    }
+    # No dataflow condition in SQL, on purpose: with it the planner may pick the
+    # (dataflow, sent_at) index, and while a backfill fills the current hour (newer
+    # than the table's statistics) that scan grows with every chunk. This way only
+    # the (profile_id, sent_at) index applies: one probe per profile of the chunk.
+    delivered = {
+        profile_id
+        for profile_id, other in DeliveryLog.objects.filter(
+            profile_id__in=profile_ids,
+            sent_at__gte=window,
+            sent_at__lt=window + dt.timedelta(hours=1),
+        ).values_list("profile_id", "dataflow_id")
+        if other == dataflow_id
+    }
+    return issues, delivered
+
+
+def _issues_write(run_id: int, ledger: _Ledger, now: dt.datetime) -> None:
+    if ledger.deletes:
+        RunIssue.objects.filter(run_id=run_id, profile_id__in=ledger.deletes).delete()
+    if not ledger.writes:
+        return
+    rows = list(ledger.writes.items())
+    if not all(issue.stored for _, issue in rows):
+        room = MAX_ISSUES_PER_WINDOW - RunIssue.objects.filter(run_id=run_id).count()
+        fresh = [row for row in rows if not row[1].stored][: max(room, 0)]
+        rows = [row for row in rows if row[1].stored] + fresh
+    RunIssue.objects.bulk_create(
         [
-            Exclusion(
-                profile_id=f.profile_id,
-                identity=f.partition_key,
-                error_code=f.error_code,
-                reason=f.message,
+            RunIssue(
+                run_id=run_id,
+                profile_id=profile_id,
+                identity=issue.identity[:600],
+                kind=issue.kind,
+                error_code=issue.error_code[:100],
+                reason=issue.reason,
+                attempts=issue.attempts,
+                updated_at=now,
             )
-            for f in outcome.failed
+            for profile_id, issue in rows
         ],
+        update_conflicts=True,
+        unique_fields=["run", "profile_id"],
+        update_fields=list(_ISSUE_FIELDS),
     )
+
+
+def _failures_resolve(
+    dataflow_id: int, window: dt.datetime, profile_ids: list[int], now: dt.datetime
+) -> None:
+    """Profiles that failed in earlier windows were delivered now: there they become
+    "delivered after retries" (activated), and those runs are settled again."""
+    failing_runs = list(
+        ExportRun.objects.filter(dataflow_id=dataflow_id, identities_failed__gt=0)
+        .exclude(window_start=window)
+        .values_list("id", flat=True)
+    )
+    if not failing_runs:
+        return
+    stale = RunIssue.objects.filter(
+        run_id__in=failing_runs, kind=RunIssueKind.FAILED, profile_id__in=profile_ids
+    )
+    rows = list(stale.values_list("id", "run_id"))
+    if not rows:
+        return
+    RunIssue.objects.filter(pk__in=[pk for pk, _ in rows]).update(
+        kind=RunIssueKind.RETRIED, attempts=F("attempts") + 1, updated_at=now
+    )
+    for run_id, moved in Counter(run_id for _, run_id in rows).items():
+        ExportRun.objects.filter(pk=run_id).update(
+            identities_failed=F("identities_failed") - moved,
+            identities_activated=F("identities_activated") + moved,
+            delivered_after_retries=F("delivered_after_retries") + moved,
+        )
+    ExportRun.objects.filter(pk__in={run_id for _, run_id in rows}).exclude(
+        status=RunStatus.PROCESSING
+    ).update(status=settled_status())
 
 
 def _run_add(dataflow_id: int, counts: dict[str, int], now: dt.datetime) -> int:
@@ -189,35 +385,21 @@ def _deliveries_copy(dataflow_id: int, delivered: list[Delivered], now: dt.datet
             )
 
 
+def settled_status() -> Case:
+    """A run's status from its counters: Success when everything it received arrived."""
+    return Case(
+        When(identities_failed__gt=0, identities_activated=0, then=Value(RunStatus.FAILED)),
+        When(
+            Q(identities_failed__gt=0) | Q(identities_excluded__gt=0),
+            then=Value(RunStatus.PARTIAL),
+        ),
+        default=Value(RunStatus.SUCCESS),
+    )
+
+
 def run_settle(dataflow_id: int, *, now: dt.datetime | None = None) -> None:
     """Set the current hour's run status from its counters (end of a run)."""
     now = now or timezone.now()
-    run = ExportRun.objects.filter(dataflow_id=dataflow_id, window_start=window_of(now)).first()
-    if run is None:
-        return
-    if run.identities_failed and not run.identities_activated:
-        status = RunStatus.FAILED
-    elif run.identities_failed or run.identities_excluded:
-        status = RunStatus.PARTIAL
-    else:
-        status = RunStatus.SUCCESS
-    ExportRun.objects.filter(pk=run.pk).update(status=status)
-
-
-def _issues_add(run_id: int, kind: str, rows: list[Exclusion]) -> None:
-    if not rows:
-        return
-    room = MAX_ISSUES_PER_WINDOW - RunIssue.objects.filter(run_id=run_id, kind=kind).count()
-    RunIssue.objects.bulk_create(
-        [
-            RunIssue(
-                run_id=run_id,
-                profile_id=row.profile_id,
-                identity=row.identity[:600],
-                kind=kind,
-                error_code=row.error_code[:100],
-                reason=row.reason,
-            )
-            for row in rows[: max(room, 0)]
-        ]
+    ExportRun.objects.filter(dataflow_id=dataflow_id, window_start=window_of(now)).update(
+        status=settled_status()
     )

@@ -53,6 +53,11 @@ class Delivered:
     reason: str
     shard_id: str
     sequence_number: str
+    # Sends it took (more than 1: delivered after retries, the last error says why).
+    attempts: int = 1
+    last_error_code: str = ""
+    last_error: str = ""
+    partition_key: str = ""  # only kept for a record delivered after retries
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +66,13 @@ class Failure:
     partition_key: str
     error_code: str
     message: str
+    attempts: int = 1
+
+
+# Told when an attempt got nothing through and delivery waits to retry: (the error,
+# its code and message, how many records of the batch are waiting). The run shows
+# the delay at once.
+OnWait = Callable[[KinesisError | None, str, str, int], None]
 
 
 @dataclass
@@ -102,6 +114,7 @@ class DeliveryStopped(Exception):  # noqa: N818 - a stop, not a bug
         permanent: bool,
         delivered: list[Delivered],
         failed: list[Failure],
+        error: Exception | None = None,
     ) -> None:
         super().__init__(message)
         self.code = code
@@ -109,6 +122,8 @@ class DeliveryStopped(Exception):  # noqa: N818 - a stop, not a bug
         self.permanent = permanent
         self.delivered = delivered
         self.failed = failed
+        # What stopped it (a KinesisError, or None for per-record failures).
+        self.error = error
 
 
 @dataclass
@@ -129,6 +144,7 @@ def deliver(
     before_call: Callable[[], None] = lambda: None,
     stats: Stats | None = None,
     refused: list[Failure] | None = None,
+    on_wait: OnWait | None = None,
 ) -> list[Delivered]:
     """Send every item; return where each landed, in order of success.
 
@@ -147,6 +163,7 @@ def deliver(
             policy=policy,
             before_call=before_call,
             stats=stats,
+            on_wait=on_wait,
         )
     return delivered
 
@@ -160,21 +177,26 @@ def _send_batch(
     policy: RetryPolicy,
     before_call: Callable[[], None],
     stats: Stats,
+    on_wait: OnWait | None = None,
 ) -> None:
     pending = batch
     attempt = 0
     last_progress = policy.clock()
+    # Each profile's last error, once an attempt failed (retries are the rare path).
+    errors: dict[int, tuple[str, str]] = {}
     while pending:
         before_call()
-        errors: dict[int, tuple[str, str]] = {}
         stats.calls += 1
+        error: KinesisError | None = None
         try:
             results = sink.put_records([(i.record.data, i.record.partition_key) for i in pending])
         except KinesisError as exc:
+            code, message, error = exc.code, exc.message, exc
+            errors.update(dict.fromkeys((i.record.profile_id for i in pending), (code, message)))
             if exc.permanent:
-                raise _stopped(exc.code, exc.message, True, delivered, pending, {}) from exc
+                stop = _stopped(code, message, True, delivered, pending, errors, attempt, exc)
+                raise stop from exc
             stats.whole_call_retries += 1
-            code, message = exc.code, exc.message
             failed = pending
         else:
             failed = []
@@ -199,6 +221,11 @@ def _send_batch(
                             result.sequence_number or "",
                         )
                     )
+                    if attempt:  # delivered after retries: say how many and why
+                        last = errors.get(record.profile_id, ("", ""))
+                        delivered[-1].attempts = attempt + 1
+                        delivered[-1].last_error_code, delivered[-1].last_error = last
+                        delivered[-1].partition_key = record.partition_key
             if len(failed) < len(pending):
                 last_progress = policy.clock()
             stats.retried_entries += len(failed)
@@ -207,7 +234,9 @@ def _send_batch(
         if not failed:
             return
         if policy.clock() - last_progress >= policy.stuck_after_s:
-            raise _stopped(code, message, False, delivered, failed, errors)
+            raise _stopped(code, message, False, delivered, failed, errors, attempt, error)
+        if on_wait is not None and len(failed) == len(pending):
+            on_wait(error, code, message, len(failed))
         wait = policy.delay(attempt)
         stats.waited_s += wait
         policy.sleep(wait)
@@ -222,6 +251,7 @@ def _refusal(item: Outgoing, error: tuple[str, str], attempts: int) -> Failure:
         partition_key=item.record.partition_key,
         error_code=code,
         message=f"The stream refused this record {attempts} times ({code}): {message}",
+        attempts=attempts,
     )
 
 
@@ -232,6 +262,8 @@ def _stopped(
     delivered: list[Delivered],
     pending: list[Outgoing],
     errors: dict[int, tuple[str, str]],
+    attempt: int,
+    error: KinesisError | None,
 ) -> DeliveryStopped:
     failures = [
         Failure(
@@ -239,9 +271,15 @@ def _stopped(
             partition_key=item.record.partition_key,
             error_code=errors.get(item.record.profile_id, (code, message))[0],
             message=errors.get(item.record.profile_id, (code, message))[1],
+            attempts=attempt + 1,
         )
         for item in pending
     ]
     return DeliveryStopped(
-        code=code, message=message, permanent=permanent, delivered=delivered, failed=failures
+        code=code,
+        message=message,
+        permanent=permanent,
+        delivered=delivered,
+        failed=failures,
+        error=error,
     )

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 
 from django.db import Error as DatabaseError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from activation.export.accounting import ChunkOutcome, Exclusion, outcome_record
@@ -39,6 +40,7 @@ from activation.export.decisions import REASON_BACKFILL, decide, is_eligible
 from activation.export.delivery import (
     DeliveryStopped,
     Failure,
+    OnWait,
     Outgoing,
     RetryPolicy,
     Stats,
@@ -105,6 +107,8 @@ class Run:
     # Profiles whose current state this run already sent (or excluded) for a
     # change: a backfill in the same run need not send them again.
     handled: set[int] = field(default_factory=set)
+    # Told when delivery waits to retry (the dataflow shows the delay at once).
+    on_wait: OnWait | None = None
 
     def step(self) -> bool:
         """Export one chunk; False when there is nothing left to do."""
@@ -158,8 +162,11 @@ class Run:
         reasons = dict.fromkeys(todo, REASON_BACKFILL)
         outcome = self._export(todo, reasons, dict.fromkeys(todo, cause), snapshots, started)
         now = timezone.now()
+        # Progress in distinct profiles (the merged chunk holds each profile once).
+        done = F("backfill_done") + len(chunk)
+        progress = {"backfill_done": done, **({"backfill_total": done} if finished else {})}
         with transaction.atomic():
-            self._advance(active=not outcome.empty)
+            self._advance(active=not outcome.empty, **progress)
             for backfill in backfills:
                 processed = backfill.processed + per_segment.get(str(backfill.segment_id), 0)
                 fields: dict[str, object] = {"processed": processed}
@@ -270,6 +277,7 @@ class Run:
                 before_call=self.lease.keep,
                 stats=self.report.stats,
                 refused=refused,
+                on_wait=self.on_wait,
             )
         except DeliveryStopped as stop:
             outcome.delivered, outcome.failed = stop.delivered, stop.failed

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.db import connection
+from django.db.models import Q
 
 from activation.export.records import ExportContext, ProfileSnapshot, SegmentInfo, unix_ms
 from activation.models import AttributeMapping, Dataflow, DataflowSegment, IdentitySelection
@@ -157,3 +158,19 @@ def segment_member_count(segment_id: Any) -> int:
     return SegmentMembership.objects.filter(
         segment_id=segment_id, status__in=CURRENT_STATUSES
     ).count()
+
+
+def backfill_remaining_profiles(cursors: list[tuple[Any, int]]) -> int:
+    """Distinct current members still to export by backfills at these (segment, last
+    profile id) cursors: a profile in two segments counts once, as it is sent once."""
+    if not cursors:
+        return 0
+    pending = Q()
+    for segment_id, last_profile_id in cursors:
+        pending |= Q(segment_id=segment_id, profile_id__gt=last_profile_id)
+    return (
+        SegmentMembership.objects.filter(pending, status__in=CURRENT_STATUSES)
+        .values("profile_id")
+        .distinct()
+        .count()
+    )

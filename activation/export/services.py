@@ -18,18 +18,23 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import partial
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from activation.export.accounting import run_settle
 from activation.export.delivery import DeliveryStopped, RetryPolicy
 from activation.export.locking import Lease, LockLost, lock_claim, lock_release
 from activation.export.runner import Run, RunReport
-from activation.export.selectors import export_context_for, segment_member_count
+from activation.export.selectors import (
+    backfill_remaining_profiles,
+    export_context_for,
+    segment_member_count,
+)
 from activation.export.sinks import Sink, sink_for
 from activation.models import (
     Backfill,
@@ -41,6 +46,9 @@ from activation.models import (
     ExportRun,
     RunIssue,
 )
+from destinations.kinesis.client import KinesisError
+from destinations.kinesis.problems import Problem, problem_of, waiting_text
+from destinations.models import Health
 from profiles.changes import ChangeCursor, changes_after, head_cursor
 
 logger = logging.getLogger(__name__)
@@ -92,6 +100,7 @@ def backfill_start(
     Backfill.objects.filter(
         dataflow=dataflow, segment_id__in=wanted, status__in=OPEN_BACKFILL
     ).update(status=BackfillStatus.CANCELLED, finished_at=now)
+    continuing = Backfill.objects.filter(dataflow=dataflow, status__in=OPEN_BACKFILL).exists()
     backfills = [
         Backfill.objects.create(
             dataflow=dataflow,
@@ -101,8 +110,28 @@ def backfill_start(
         )
         for segment_id in dict.fromkeys(wanted)
     ]
+    _backfill_progress_reset(dataflow, continuing=continuing, now=now)
     schedule_dataflow_run(dataflow.pk)
     return backfills
+
+
+def _backfill_progress_reset(dataflow: Dataflow, *, continuing: bool, now: dt.datetime) -> None:
+    """The dataflow's backfill progress in distinct profiles: what the open backfills
+    will still export, plus (when joining backfills already running) what they did."""
+    cursors = list(
+        Backfill.objects.filter(dataflow=dataflow, status__in=OPEN_BACKFILL).values_list(
+            "segment_id", "last_profile_id"
+        )
+    )
+    remaining = backfill_remaining_profiles(cursors)
+    if continuing:
+        Dataflow.objects.filter(pk=dataflow.pk).update(
+            backfill_total=F("backfill_done") + remaining
+        )
+    else:
+        Dataflow.objects.filter(pk=dataflow.pk).update(
+            backfill_total=remaining, backfill_done=0, backfill_started_at=now
+        )
 
 
 # --- scheduling -------------------------------------------------------------------------
@@ -272,6 +301,68 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+@dataclass
+class DeliveryWatch:
+    """Keeps the dataflow's status true while a run works, cheaply (a write only
+    when what it shows changes): "Delivery delayed" from the first attempt that
+    got nothing through, cleared — with any error, its alert and the connection's
+    Failing health — by the first chunk delivered."""
+
+    dataflow: Dataflow
+    delayed: bool = False
+    # The dataflow shows an error or a delay from an earlier run.
+    troubled: bool = False
+    # Its connection is not known healthy: a delivery proves it is.
+    unproven: bool = False
+
+    @classmethod
+    def of(cls, dataflow: Dataflow) -> DeliveryWatch:
+        connection = dataflow.connection
+        return cls(
+            dataflow=dataflow,
+            troubled=bool(
+                dataflow.status == DataflowStatus.ERROR
+                or dataflow.failure_count
+                or dataflow.status_message
+            ),
+            unproven=connection is not None and connection.health != Health.OK,
+        )
+
+    def waiting(self, error: KinesisError | None, code: str, message: str, pending: int) -> None:
+        """Delivery's retry loop is about to wait: say so on the dataflow, once."""
+        if self.delayed:
+            return
+        self.delayed = True
+        problem = problem_of(error, code=code, stream=self._stream)
+        Dataflow.objects.filter(pk=self.dataflow.pk, status__in=RUNNABLE).update(
+            status_message=delay_message(problem, pending), last_error_code=code[:100]
+        )
+
+    def delivered(self) -> None:
+        """A chunk reached the stream: whatever said otherwise is no longer true."""
+        from destinations.services import connection_set_health
+
+        if self.delayed or self.troubled:
+            _run_succeeded(self.dataflow)
+            self.delayed = self.troubled = False
+        if self.unproven:
+            connection_set_health(connection=self.dataflow.connection, error=None)
+            self.unproven = False
+
+    @property
+    def _stream(self) -> str:
+        return self.dataflow.connection.stream_name if self.dataflow.connection else ""
+
+
+def delay_message(problem: Problem, pending: int) -> str:
+    """The status message while deliveries wait for a retry (one sentence per state)."""
+    return f"Delivery delayed: {problem.headline}; {waiting_text(pending)}. {problem.todo}"
+
+
+def error_message(problem: Problem, pending: int) -> str:
+    return f"Cannot deliver: {problem.headline}; {waiting_text(pending)}. {problem.todo}"
+
+
 def _run_claimed(
     dataflow_id: int,
     token: str,
@@ -286,6 +377,7 @@ def _run_claimed(
         report.state = "inactive"
         return
     deadline = started + (settings.EXPORT_RUN_BUDGET_S if budget_s is None else budget_s)
+    watch = DeliveryWatch.of(dataflow)
     try:
         run = Run(
             dataflow=dataflow,
@@ -294,9 +386,14 @@ def _run_claimed(
             lease=Lease(dataflow_id=dataflow_id, token=token),
             policy=policy or RetryPolicy.from_settings(),
             report=report,
+            on_wait=watch.waiting,
         )
         report.state = "caught_up"
+        delivered = 0
         while run.step():
+            if report.delivered > delivered:
+                delivered = report.delivered
+                watch.delivered()
             if time.monotonic() >= deadline:
                 report.state = "more"
                 break
@@ -315,21 +412,23 @@ def _run_claimed(
         logger.exception("export run of dataflow %s failed", dataflow_id)
         stop = DeliveryStopped(
             code=type(exc).__name__,
-            message=f"The export run failed unexpectedly ({exc}).",
+            message=str(exc),
             permanent=False,
             delivered=[],
             failed=[],
+            error=exc,
         )
         report.state = "stopped"
         report.error_code, report.error_message = stop.code, stop.message
         _run_failed(dataflow, stop)
         return
-    _run_succeeded(dataflow)
+    if watch.delayed or watch.troubled:
+        # Caught up without an error (nothing needed sending): not in trouble any more.
+        _run_succeeded(dataflow)
 
 
-def _run_succeeded(dataflow: Dataflow) -> None:
-    if dataflow.status != DataflowStatus.ERROR and not dataflow.failure_count:
-        return
+def _run_succeeded(dataflow: Dataflow) -> bool:
+    """Back to normal: Enabled, no message, no backoff, the dataflow's alert resolved."""
     from alerts.services import alert_resolve, dataflow_error_key
 
     recovered = Dataflow.objects.filter(pk=dataflow.pk, status=DataflowStatus.ERROR).update(
@@ -341,11 +440,13 @@ def _run_succeeded(dataflow: Dataflow) -> None:
     alert_resolve(dedupe_key=dataflow_error_key(dataflow.pk))
     if recovered:
         logger.info("dataflow %s recovered from its error", dataflow.pk)
+    return bool(recovered)
 
 
 def _run_failed(dataflow: Dataflow, stop: DeliveryStopped) -> None:
     from alerts.models import AlertKind
     from alerts.services import alert_raise, dataflow_error_key
+    from destinations.services import connection_set_health
 
     failures = dataflow.failure_count + 1
     delay = min(settings.EXPORT_FAILED_RUN_RETRY_CAP_S, 2.0**failures) * random.uniform(0.8, 1.0)
@@ -354,21 +455,28 @@ def _run_failed(dataflow: Dataflow, stop: DeliveryStopped) -> None:
         "retry_at": timezone.now() + _seconds(delay),
         "last_error_code": stop.code[:100],
     }
+    stream = dataflow.connection.stream_name if dataflow.connection else ""
+    problem = problem_of(stop.error, code=stop.code, stream=stream)
+    pending = max(len(stop.failed), 1)
     still_on = Dataflow.objects.filter(pk=dataflow.pk, status__in=RUNNABLE)
-    pending = "Nothing is lost: pending records are sent once this is fixed."
     if stop.permanent:
-        still_on.update(status=DataflowStatus.ERROR, status_message=stop.message, **fields)
-        title = f"Dataflow “{dataflow.name}” stopped: {stop.code}"
+        still_on.update(
+            status=DataflowStatus.ERROR, status_message=error_message(problem, pending), **fields
+        )
+        if problem.connection_fault and dataflow.connection is not None:
+            # The connection's own problem: its health and its one alert say so.
+            connection_set_health(connection=dataflow.connection, error=stop.error)
+            return
+        title = f"Dataflow “{dataflow.name}” cannot deliver: {problem.headline}"
     else:
-        message = f"Delivery delayed ({stop.code}): {stop.message} Retrying automatically."
-        still_on.update(status_message=message, **fields)
+        still_on.update(status_message=delay_message(problem, pending), **fields)
         if failures < DELAY_ALERT_AFTER_FAILURES:
             return
-        title = f"Dataflow “{dataflow.name}”: deliveries delayed ({stop.code})"
+        title = f"Dataflow “{dataflow.name}”: deliveries delayed, {problem.headline}"
     alert_raise(
         kind=AlertKind.DATAFLOW_ERROR,
         title=title,
-        message=f"{stop.message} {pending}",
+        message=f"{problem.todo} Nothing is lost: what is waiting is sent afterwards.",
         dedupe_key=dataflow_error_key(dataflow.pk),
         dataflow=dataflow,
     )

@@ -200,6 +200,12 @@ class RunRow:
     def failed(self) -> str:
         return f"{self.run.identities_failed:,}"
 
+    @property
+    def retried_text(self) -> str:
+        """ "3 delivered after retries" (of the activated), or "" when none needed any."""
+        count = self.run.delivered_after_retries
+        return f"{count:,} delivered after retries" if count else ""
+
 
 # --- status -----------------------------------------------------------------------
 
@@ -438,15 +444,33 @@ def backfill_rate(backfill: Backfill, *, now: dt.datetime) -> float | None:
     return backfill.processed / max(seconds, 0.001)
 
 
+# Why a backfill runs (Backfill.reason), as the marketer reads it.
+BACKFILL_REASONS = {
+    "activation": "dataflow activated",
+    "segment_added": "segment added",
+    "replay": "re-export requested",
+}
+
+
 @dataclass
 class BackfillRow:
+    """One segment's part (its own members; the headline counts distinct profiles)."""
+
     backfill: Backfill
     percent: int
     rate: float | None
 
+    @property
+    def reason_text(self) -> str:
+        reason = self.backfill.reason
+        return BACKFILL_REASONS.get(reason, reason.replace("_", " "))
+
 
 @dataclass
 class BackfillProgress:
+    """The dataflow's backfill in distinct profiles (a profile in two segments once):
+    the unit of the review and the KPIs."""
+
     rows: list[BackfillRow]
     total: int
     processed: int
@@ -499,11 +523,13 @@ def dataflow_backfill_progress(
         )
         for b in shown
     ]
-    total = sum(b.total for b in shown)
-    processed = sum(min(b.processed, b.total) for b in shown)
-    running = [r.rate for r in rows if r.rate and r.backfill.status == BackfillStatus.RUNNING]
-    rate = sum(running) if running else None
-    eta = (total - processed) / rate if rate and total > processed else None
+    total = dataflow.backfill_total if shown else 0
+    processed = min(dataflow.backfill_done, total)
+    rate = None
+    if dataflow.backfill_started_at and processed:
+        ended = now if active else max((b.finished_at or now) for b in shown)
+        rate = processed / max((ended - dataflow.backfill_started_at).total_seconds(), 0.001)
+    eta = (total - processed) / rate if rate and active and total > processed else None
     return BackfillProgress(
         rows=rows,
         total=total,

@@ -48,8 +48,15 @@ def test_a_deleted_stream_alerts_once_then_resolves_when_back(moto_kinesis):
     assert "does not exist" in connection.health_message
     [alert] = open_alerts("connection_unhealthy")
     assert alert.occurrences == 2 and alert.recipient == connection.owner
-    assert "ResourceNotFoundException" in alert.title
-    assert "1 active dataflow cannot deliver" in alert.message
+    # Words for marketers: the cause and what to do, no exception class or code.
+    assert alert.title == (
+        f"Connection “{connection.name}” is unhealthy: the stream “acme-events” does not exist"
+    )
+    assert alert.message == (
+        "Retrying automatically; nothing to do once the stream exists again. "
+        "1 active dataflow cannot deliver until then; nothing is lost."
+    )
+    assert "Exception" not in alert.title + alert.message
     moto_kinesis.create_stream(StreamName="acme-events", ShardCount=1)
     assert connection_health_check(connection_id=connection.pk) == "ok"
     assert open_alerts("connection_unhealthy") == []
@@ -134,7 +141,8 @@ def test_excluded_rate_above_1_percent_alerts_with_the_reason():
     assert runs_excluded_rate_check() == 1
     [alert] = open_alerts("excluded_rate")
     assert alert.dataflow == dataflow and "2.0%" in alert.title
-    assert "2 of 100 profiles" in alert.message and "MissingPartitionKey: no crmid" in alert.message
+    assert "2 of 100 profiles" in alert.message and "Most common reason: no crmid" in alert.message
+    assert "MissingPartitionKey" not in alert.message
 
 
 def test_exactly_1_percent_does_not_alert_and_a_clean_window_resolves():
@@ -181,3 +189,29 @@ def test_beat_schedules_exist():
     assert tasks["alerts.tasks.connections_health_check_task"] == 15 * 60
     assert tasks["alerts.tasks.monitoring_sweep_task"] == 5 * 60
     assert tasks["alerts.tasks.access_keys_age_check_task"] == 24 * 3600
+
+
+def test_reconcile_leaves_a_failing_connections_dataflows_to_the_connection_alert():
+    connection = ConnectionFactory(health="failing")
+    DataflowFactory(connection=connection, status=DataflowStatus.ERROR)
+    dataflows_error_reconcile()
+    assert open_alerts("dataflow_error") == [], "one alert per cause: the connection's"
+
+
+def test_the_permission_check_moves_health_and_its_alert_both_ways(moto_kinesis):
+    from destinations.services import connection_run_check
+
+    connection = ConnectionFactory(stream_name="acme-events")
+    DataflowFactory(connection=connection)
+    moto_kinesis.delete_stream(StreamName="acme-events")
+    connection_run_check(connection=connection)
+    connection.refresh_from_db()
+    assert connection.health == "failing"
+    [alert] = open_alerts("connection_unhealthy")
+    assert alert.title.startswith(f"Connection “{connection.name}” is unhealthy: the permission")
+
+    moto_kinesis.create_stream(StreamName="acme-events", ShardCount=1)
+    connection_run_check(connection=connection)
+    connection.refresh_from_db()
+    assert (connection.health, connection.health_message) == ("ok", "")
+    assert open_alerts("connection_unhealthy") == []

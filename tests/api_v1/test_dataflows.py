@@ -267,6 +267,7 @@ def test_runs_newest_first_with_filters(api, connection, segments):
         "identitiesActivated": 98,
         "identitiesExcluded": 1,
         "identitiesFailed": 0,
+        "deliveredAfterRetries": 0,
         "activationRate": 0.99,
     }
     assert first["durationMs"] == 1200

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from activation.models import Backfill
+from activation.models import Backfill, Dataflow
 from tests.factories import (
     BackfillFactory,
     ConnectionFactory,
@@ -35,6 +35,9 @@ def test_backfill_progress_run_issue_and_delivery_lookup(logged_in_page, live_se
         processed=0,
         started_at=timezone.now(),
     )
+    # The headline counts the dataflow's distinct profiles (the engine's counters).
+    progress = Dataflow.objects.filter(pk=dataflow.pk)
+    progress.update(backfill_total=400, backfill_started_at=backfill.started_at)
     jane = IdentityFactory(namespace="email", value="jane@example.com")
     hour = timezone.now().replace(minute=0, second=0, microsecond=0)
     run = ExportRunFactory(
@@ -80,11 +83,13 @@ def test_backfill_progress_run_issue_and_delivery_lookup(logged_in_page, live_se
     )
     for processed in (100, 250):
         Backfill.objects.filter(pk=backfill.pk).update(processed=processed)
+        progress.update(backfill_done=processed)
         expect(bar).to_have_attribute("aria-valuenow", str(processed * 100 // 400))
-    expect(page.locator(".progress-summary")).to_contain_text("250 of 400 segment members")
+    expect(page.locator(".progress-summary")).to_contain_text("250 of 400")
     Backfill.objects.filter(pk=backfill.pk).update(
         processed=400, status="done", finished_at=timezone.now()
     )
+    progress.update(backfill_done=400)
     done = page.get_by_role("progressbar", name="Backfill finished")
     expect(done).to_have_attribute("aria-valuenow", "100")
     expect(page.locator(".progress-summary")).to_contain_text("100 %")

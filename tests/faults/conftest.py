@@ -200,3 +200,37 @@ def _purge_broker() -> None:
     from config.celery import app
 
     app.control.purge()
+
+
+def run_figures(dataflow: Any) -> tuple[int, int, int, int, int]:
+    """(received, activated, excluded, failed, delivered after retries) of the dataflow's
+    runs: distinct profiles per window, each in its final outcome (a fault test runs
+    within one window; should it straddle an hour, the two windows' figures add up)."""
+    from django.db.models import Sum
+
+    from activation.models import ExportRun
+
+    sums = ExportRun.objects.filter(dataflow=dataflow).aggregate(
+        *(
+            Sum(name)
+            for name in (
+                "profiles_received",
+                "identities_activated",
+                "identities_excluded",
+                "identities_failed",
+                "delivered_after_retries",
+            )
+        )
+    )
+    return tuple(value or 0 for value in sums.values())  # type: ignore[return-value]
+
+
+def issue_attempts(dataflow: Any) -> dict[tuple[str, int], int]:
+    """How many profiles have each (outcome, attempts) in the run details."""
+    from collections import Counter
+
+    from activation.models import RunIssue
+
+    return dict(
+        Counter(RunIssue.objects.filter(run__dataflow=dataflow).values_list("kind", "attempts"))
+    )

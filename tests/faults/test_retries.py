@@ -11,7 +11,7 @@ import pytest
 
 from activation.export.delivery import RetryPolicy
 from activation.models import Dataflow, DeliveryLog
-from tests.faults.conftest import STREAM, drain
+from tests.faults.conftest import STREAM, drain, issue_attempts, run_figures
 from tests.support.consumer import mismatches, tally
 from tests.support.faults import (
     INTERNAL,
@@ -87,6 +87,13 @@ def test_a_throttling_storm_backs_off_exponentially_with_jitter_then_all_arrive(
         step = min(5.0, 0.1 * 2**attempt)
         assert step / 2 <= wait <= step
     assert len(set(time.waits[-4:])) == 4, "capped waits are jittered"
+    # The first batch (500) arrived at its 11th attempt: activated, after retries.
+    assert run_figures(dataflow) == (600, 600, 0, 0, 500)
+    assert issue_attempts(dataflow) == {("retried", 11): 500}
+    dataflow.refresh_from_db()
+    assert dataflow.status_message == "", "the delay shown during the storm is cleared"
+    # Throttling says nothing about the connection.
+    assert dataflow.connection.health != "failing"
     entries = local_kinesis.read_stream(STREAM)
     assert tally(entries).duplicate_copies == 0
     assert mismatches(dataflow=dataflow, profile_ids=ids, entries=entries) == []
@@ -105,7 +112,11 @@ def test_a_storm_longer_than_a_run_delays_the_dataflow_then_it_recovers(
     dataflow.refresh_from_db()
     assert dataflow.status == "enabled"
     assert dataflow.failure_count == 1 and dataflow.retry_at is not None
-    assert "Delivery delayed (ProvisionedThroughputExceededException)" in dataflow.status_message
+    assert dataflow.status_message == (
+        "Delivery delayed: the stream is at its capacity (throttled); 300 profiles are "
+        "waiting. Retrying automatically; nothing to do. If it lasts, add shards to the stream."
+    )
+    assert run_figures(dataflow) == (300, 0, 0, 300, 0)
     # Profiles change again while their earlier state is still undelivered.
     ids = world.ingest(range(300), version="v2")
     injector.storm(calls=0)
@@ -114,6 +125,7 @@ def test_a_storm_longer_than_a_run_delays_the_dataflow_then_it_recovers(
 
     dataflow.refresh_from_db()
     assert (dataflow.failure_count, dataflow.status_message, dataflow.retry_at) == (0, "", None)
+    assert run_figures(dataflow) == (300, 300, 0, 0, 300)
     entries = local_kinesis.read_stream(STREAM)
     assert tally(entries).entries == 300, "throttled calls wrote nothing"
     assert mismatches(dataflow=dataflow, profile_ids=ids, entries=entries) == []

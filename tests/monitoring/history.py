@@ -53,7 +53,8 @@ def history_create(
         [
             RunIssue(
                 run=latest,
-                profile_id=first_profile_id + n % profiles,
+                # One issue row per profile and window (a profile counts once).
+                profile_id=first_profile_id + n,
                 identity=f"email:person{n}@example.com",
                 kind="failed" if n % 5 == 0 else "excluded",
                 error_code="InternalFailure" if n % 5 == 0 else "MissingPartitionKey",

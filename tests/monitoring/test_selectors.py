@@ -187,24 +187,31 @@ def test_an_empty_chart_still_renders(dataflow):
     assert chart.totals.activation_rate_text == "—"
 
 
-def test_backfill_progress_sums_active_backfills_with_rate_and_eta(dataflow):
+def test_backfill_progress_counts_distinct_profiles_with_rate_and_eta(dataflow):
     now = timezone.now()
-    BackfillFactory(
-        dataflow=dataflow, total=100, processed=50, started_at=now - dt.timedelta(seconds=10)
-    )
-    BackfillFactory(
-        dataflow=dataflow, total=300, processed=50, started_at=now - dt.timedelta(seconds=10)
-    )
+    started = now - dt.timedelta(seconds=10)
+    BackfillFactory(dataflow=dataflow, total=100, processed=50, started_at=started)
+    BackfillFactory(dataflow=dataflow, total=300, processed=50, started_at=started)
+    # The two segments overlap: 320 distinct profiles, 100 of them done (the engine's
+    # dataflow-level counters), not the 400 memberships the rows add up to.
+    dataflow.backfill_total, dataflow.backfill_done = 320, 100
+    dataflow.backfill_started_at = started
     progress = sel.dataflow_backfill_progress(dataflow=dataflow, now=now)
     assert progress.active
-    assert (progress.processed, progress.total, progress.percent) == (100, 400, 25)
+    assert (progress.processed, progress.total, progress.percent) == (100, 320, 31)
+    assert [(r.backfill.processed, r.backfill.total) for r in progress.rows] == [
+        (50, 100),
+        (50, 300),
+    ]
     assert progress.rate == pytest.approx(10.0)
-    assert progress.eta_seconds == pytest.approx(30.0)
+    assert progress.eta_seconds == pytest.approx(22.0)
     assert progress.rate_text == "10 profiles/s"
+    assert progress.rows[0].reason_text == "dataflow activated"
 
 
 def test_finished_backfills_show_as_done_and_stop_being_active(dataflow):
     now = timezone.now()
+    dataflow.backfill_total = dataflow.backfill_done = 10
     BackfillFactory(
         dataflow=dataflow,
         status="done",

@@ -59,15 +59,24 @@ def test_a_permanent_error_sets_error_with_an_alert_and_keeps_everything_pending
     dataflow.refresh_from_db()
     assert report.state == "stopped"
     assert dataflow.status == "error"
-    assert "not allowed to call kinesis:PutRecords" in dataflow.status_message
+    assert dataflow.status_message == (
+        "Cannot deliver: the connection's credentials are not allowed to call "
+        "kinesis:PutRecords; 3 profiles are waiting. Needs you: allow kinesis:PutRecords in "
+        "the IAM policy (the connection's page shows the policy); everything pending is sent "
+        "right after."
+    )
     assert dataflow.last_error_code == "AccessDeniedException"
     assert cursor(dataflow) == before
-    alert = Alert.objects.get(dedupe_key=f"dataflow_error:{dataflow.pk}")
-    assert alert.resolved_at is None and alert.dataflow_id == dataflow.pk
+    # The connection's own problem: it is Failing at once, with one alert for the cause.
+    dataflow.connection.refresh_from_db()
+    assert dataflow.connection.health == "failing"
+    alert = Alert.objects.get(resolved_at__isnull=True)
+    assert alert.dedupe_key == f"connection_unhealthy:{dataflow.connection_id}"
+    assert "not allowed to call kinesis:PutRecords" in alert.title
     run = ExportRun.objects.get(dataflow=dataflow)
-    assert run.identities_failed == 3 and run.status == "failed"
-    assert set(RunIssue.objects.values_list("kind", "error_code")) == {
-        ("failed", "AccessDeniedException")
+    assert (run.profiles_received, run.identities_failed, run.status) == (3, 3, "failed")
+    assert set(RunIssue.objects.values_list("kind", "error_code", "attempts")) == {
+        ("failed", "AccessDeniedException", 1)
     }
 
 
@@ -86,7 +95,22 @@ def test_after_the_fix_everything_pending_arrives_and_the_alert_resolves(faulty_
     assert report.state == "caught_up"
     assert set(documents_by_key(faulty_sink)) == {f"m{n}@example.com" for n in range(3)}
     assert (dataflow.status, dataflow.status_message, dataflow.failure_count) == ("enabled", "", 0)
-    assert Alert.objects.get(dedupe_key=f"dataflow_error:{dataflow.pk}").resolved_at is not None
+    # The delivery proved the connection healthy again and resolved its alert.
+    dataflow.connection.refresh_from_db()
+    assert dataflow.connection.health == "ok"
+    assert not Alert.objects.filter(resolved_at__isnull=True).exists()
+    # Each profile once, in its final outcome: delivered after 2 failed attempts.
+    run = ExportRun.objects.get(dataflow=dataflow)
+    assert (
+        run.profiles_received,
+        run.identities_activated,
+        run.identities_failed,
+        run.delivered_after_retries,
+        run.status,
+    ) == (3, 3, 0, 3, "success")
+    assert set(RunIssue.objects.values_list("kind", "error_code", "attempts")) == {
+        ("retried", "AccessDeniedException", 3)
+    }
 
 
 def test_a_persisting_transient_error_shows_a_delay_and_retries_later(faulty_sink, enqueued):
@@ -101,7 +125,11 @@ def test_a_persisting_transient_error_shows_a_delay_and_retries_later(faulty_sin
     dataflow.refresh_from_db()
     assert report.state == "stopped"
     assert dataflow.status == "enabled"
-    assert dataflow.status_message.startswith("Delivery delayed (EndpointUnreachable)")
+    assert dataflow.status_message == (
+        "Delivery delayed: Kinesis cannot be reached; 2 profiles are waiting. "
+        "Retrying automatically; nothing to do."
+    )
+    assert dataflow.last_error_code == "EndpointUnreachable"
     assert dataflow.retry_at > timezone.now()
     [(queued_id, countdown)] = enqueued
     # Queued for the retry time (first failure: 1.6-2 s after it), not at once.
@@ -346,7 +374,11 @@ def test_an_unexpected_error_is_shown_and_retried_not_raised(faulty_sink):
 
     dataflow.refresh_from_db()
     assert report.state == "stopped"
-    assert "socket exploded" in dataflow.status_message
+    # No exception text for marketers (it is in the log), the class name in its own field.
+    assert dataflow.status_message == (
+        "Delivery delayed: the export stopped on an unexpected error; 1 profile is waiting. "
+        "Retrying automatically; if this lasts, tell your administrator."
+    )
     assert dataflow.retry_at is not None and dataflow.last_error_code == "RuntimeError"
     faulty_sink.error = None
     assert export(dataflow, faulty_sink).delivered == 1
