@@ -21,6 +21,7 @@ from destinations.kinesis import client as kinesis
 from destinations.kinesis.permissions import CheckReport, record_test_write, run_permission_check
 from destinations.kinesis.problems import Problem, problem_of
 from destinations.models import AuthMethod, Connection, ConnectionDraft, Health
+from destinations.selectors import connection_draft_latest
 
 logger = logging.getLogger(__name__)
 
@@ -93,7 +94,7 @@ def connection_draft_current(*, owner: Any) -> ConnectionDraft:
     or discarded: a role's trust policy written with it keeps working after a
     reload or when the wizard is resumed later.
     """
-    draft = ConnectionDraft.objects.filter(owner=owner).order_by("-updated_at").first()
+    draft = connection_draft_latest(owner=owner)
     if draft is None:
         draft = ConnectionDraft.objects.create(owner=owner, external_id=new_external_id())
     elif not draft.external_id:

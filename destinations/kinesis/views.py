@@ -104,9 +104,7 @@ def authenticate(request: HttpRequest) -> HttpResponse:
 @require_GET
 def trust_policy_snippet(request: HttpRequest) -> HttpResponse:
     """The trust policy a role needs, with the wizard's own external id."""
-    draft = selectors.connection_draft_resumable(owner=request.user) or (
-        ConnectionDraft.objects.filter(owner=request.user).order_by("-updated_at").first()
-    )
+    draft = selectors.connection_draft_latest(owner=request.user)
     policy = trust_policy(
         platform_principal=kinesis.platform_principal() or "",
         external_id=draft.external_id if draft else "",
