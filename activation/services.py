@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from activation import selectors
 from activation.export.records import PROFILE_ID_SOURCE, RESERVED_KEYS
 from activation.models import (
     AttributeMapping,
@@ -25,17 +26,25 @@ from activation.models import (
     DataflowChange,
     DataflowSegment,
     DataflowStatus,
+    EditHandover,
+    EditHandoverAction,
     IdentitySelection,
 )
+from activation.selectors import EditLock
 from activation.wizard.steps import STEPS, Step, first_incomplete_step
+from core.input_policy import printable
 from destinations.models import Connection
+from profiles.attributes import path_problem
 from profiles.models import Segment
+from profiles.selectors import namespace_codes
 
 logger = logging.getLogger(__name__)
 
+# Mapped attributes per dataflow, for the wizard and the API alike: above the soft
+# limit the review warns (records grow), above the hard limit the mapping is refused.
 SOFT_ATTRIBUTE_LIMIT = 50
+MAX_ATTRIBUTES = 500
 DRAFT_MAX_AGE = timedelta(days=7)
-PATH_RE = re.compile(r"^[A-Za-z0-9_@$:\-]+(\.[A-Za-z0-9_@$:\-]+)*$")
 NAMESPACE_RE = re.compile(r"^[A-Za-z0-9_\-]+$")
 # Filled by the record builder itself: a mapped attribute must not overwrite them.
 RESERVED_ROOTS = set(RESERVED_KEYS)
@@ -90,11 +99,9 @@ def attribute_field_errors(attributes: Sequence[AttributeSpec]) -> list[dict[str
         for field, path in (("source", spec.source_path), ("target", spec.target_path)):
             if field == "source" and not path:
                 row[field].append("Enter an attribute path.")
-            elif path and (len(path) > 500 or not PATH_RE.match(path)):
-                row[field].append(
-                    f"{field.capitalize()} path “{path}” is not valid: use dot-separated names "
-                    "such as person.name.firstName."
-                )
+            elif path and (problem := path_problem(path)):
+                # The profile store's own path rule: a path no profile can hold is refused.
+                row[field].append(f"{field.capitalize()} path “{printable(path)}” {problem}.")
         if row["source"] or row["target"]:
             continue
         if spec.source_path in seen_source:
@@ -126,6 +133,24 @@ def attribute_field_errors(attributes: Sequence[AttributeSpec]) -> list[dict[str
     return errors
 
 
+def identity_problems(identities: Sequence[IdentitySpec]) -> list[str]:
+    """What is wrong with the selected identity namespaces (each must be registered)."""
+    namespaces = [spec.namespace for spec in identities]
+    problems = []
+    if len(set(namespaces)) != len(namespaces):
+        problems.append("An identity namespace is selected twice.")
+    registered = namespace_codes()
+    for ns in namespaces:
+        if not NAMESPACE_RE.match(ns):
+            problems.append(f"“{printable(ns)}” is not a namespace code.")
+        elif ns not in registered:
+            problems.append(
+                f"“{ns}” is not a registered identity namespace "
+                f"(registered: {', '.join(sorted(registered))})."
+            )
+    return problems
+
+
 def _validate_mapping(
     attributes: Sequence[AttributeSpec],
     identities: Sequence[IdentitySpec],
@@ -136,12 +161,9 @@ def _validate_mapping(
         for index, row in enumerate(attribute_errors(attributes))
         for message in row
     ]
-    namespaces = [spec.namespace for spec in identities]
-    if len(set(namespaces)) != len(namespaces):
-        problems.append("An identity namespace is selected twice.")
-    problems += [
-        f"“{ns}” is not a namespace code." for ns in namespaces if not NAMESPACE_RE.match(ns)
-    ]
+    if len(attributes) > MAX_ATTRIBUTES:
+        problems.append(f"Map at most {MAX_ATTRIBUTES} attributes ({len(attributes)} now).")
+    problems += identity_problems(identities)
     if not attributes and not identities:
         problems.append("Map at least one attribute or identity.")
     if key_problem := partition_key_error(partition_key_source, identities):
@@ -418,14 +440,38 @@ def dataflow_finish(*, dataflow: Dataflow, user: Any, name: str) -> Dataflow:
 # --- editing a live dataflow ----------------------------------------------------------
 
 
+class EditInProgressError(DataflowError):
+    """Someone else is editing this live dataflow; `lock` says who and since when."""
+
+    def __init__(self, lock: EditLock) -> None:
+        super().__init__(
+            f"{lock.editor_name} has been editing this dataflow since "
+            f"{lock.since:%Y-%m-%d %H:%M} UTC (last change {lock.last_change:%Y-%m-%d %H:%M} "
+            "UTC); take over or discard that edit first."
+        )
+        self.lock = lock
+
+
 @transaction.atomic
-def dataflow_edit_start(*, dataflow: Dataflow, user: Any) -> Dataflow:
-    """A draft copy of a live dataflow to walk through the wizard (resumed if one exists)."""
+def dataflow_edit_start(*, dataflow: Dataflow, user: Any, take_over: bool = False) -> Dataflow:
+    """A draft copy of a live dataflow to walk through the wizard.
+
+    One edit per dataflow: the editor's own edit is resumed; another user's
+    raises EditInProgressError, unless `take_over`, which hands that edit (its
+    changes so far) to `user` and leaves a notice for its previous editor.
+    """
     original = Dataflow.objects.select_for_update().get(pk=dataflow.pk)
     if original.status == DataflowStatus.DRAFT:
         raise DataflowError("This dataflow is still a draft: continue its wizard instead.")
-    existing = original.edit_drafts.first()
+    existing = original.edit_drafts.select_related("created_by").first()
     if existing is not None:
+        if existing.created_by_id == user.pk:
+            return existing
+        if not take_over:
+            raise EditInProgressError(selectors.edit_lock_of_draft(draft=existing))
+        _hand_over(draft=existing, user=user, action=EditHandoverAction.TAKEN_OVER)
+        existing.created_by = user
+        existing.save(update_fields=["created_by", "updated_at"])
         return existing
     draft = Dataflow.objects.create(
         connection=original.connection,
@@ -448,6 +494,53 @@ def dataflow_edit_start(*, dataflow: Dataflow, user: Any) -> Dataflow:
         for row in original.mapped_segments.all()
     )
     return draft
+
+
+@transaction.atomic
+def dataflow_edit_discard(*, dataflow: Dataflow, user: Any) -> bool:
+    """Discard the unfinished edit of a live dataflow, whoever started it.
+
+    Its editor, when not `user`, is told when they come back. False when
+    nobody was editing it.
+    """
+    original = Dataflow.objects.select_for_update().get(pk=dataflow.pk)
+    drafts = list(original.edit_drafts.select_related("created_by"))
+    for draft in drafts:
+        if draft.created_by_id != user.pk:
+            _hand_over(draft=draft, user=user, action=EditHandoverAction.DISCARDED)
+        draft.delete()
+    return bool(drafts)
+
+
+def _hand_over(*, draft: Dataflow, user: Any, action: EditHandoverAction) -> None:
+    lock = selectors.edit_lock_of_draft(draft=draft)
+    EditHandover.objects.create(
+        dataflow_id=draft.edit_of_id,
+        draft_id=draft.pk,
+        action=action,
+        previous_editor=draft.created_by,
+        by=user,
+        edit_started_at=lock.since,
+    )
+    logger.info(
+        "user %s %s the edit of dataflow %s started by user %s",
+        user.pk,
+        action.label,
+        draft.edit_of_id,
+        draft.created_by_id,
+    )
+
+
+@transaction.atomic
+def edit_handovers_take_unseen(*, user: Any, draft_id: int | None = None) -> list[EditHandover]:
+    """The notices for `user` not shown yet (only those about `draft_id` if given),
+    marked as seen: the caller shows them."""
+    unseen = EditHandover.objects.select_for_update().filter(previous_editor=user, seen_at=None)
+    if draft_id is not None:
+        unseen = unseen.filter(draft_id=draft_id)
+    notices = list(unseen.select_related("by", "dataflow"))
+    EditHandover.objects.filter(pk__in=[n.pk for n in notices]).update(seen_at=timezone.now())
+    return notices
 
 
 def _copy_mapping(*, source: Dataflow, target: Dataflow) -> None:

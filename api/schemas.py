@@ -12,6 +12,9 @@ from ninja import Field, Schema
 from pydantic import ConfigDict
 from pydantic.alias_generators import to_camel
 
+from activation.services import MAX_ATTRIBUTES
+from profiles.attributes import MAX_PATH_LENGTH
+
 
 class ApiIn(Schema):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=False, extra="forbid")
@@ -207,9 +210,11 @@ class SegmentSelectorsIn(ApiIn):
 
 class ProfileValueIn(ApiIn):
     path: str = Field(
-        max_length=500, description="Dotted attribute path, e.g. person.name.firstName"
+        max_length=MAX_PATH_LENGTH, description="Dotted attribute path, e.g. person.name.firstName"
     )
-    target_path: str | None = Field(None, max_length=500, description="Exported under this path")
+    target_path: str | None = Field(
+        None, max_length=MAX_PATH_LENGTH, description="Exported under this path"
+    )
     operator: Literal["EXISTS"] = "EXISTS"
 
 
@@ -219,7 +224,7 @@ class ProfileSelectorIn(ApiIn):
 
 
 class ProfileSelectorsIn(ApiIn):
-    selectors: list[ProfileSelectorIn] = Field(default_factory=list, max_length=500)
+    selectors: list[ProfileSelectorIn] = Field(default_factory=list, max_length=MAX_ATTRIBUTES)
 
 
 class IdentitySelectorIn(ApiIn):
@@ -268,6 +273,11 @@ class DataflowPatchIn(ApiIn):
     identity_selectors: IdentitySelectorsIn | None = None
     partition_key: PartitionKeyIn | None = None
     options: OptionsPatchIn | None = None
+    take_over: bool = Field(
+        False,
+        description="Discard an unfinished edit someone is making in the activation wizard "
+        "(they are told) instead of answering 409 edit_in_progress.",
+    )
 
 
 class SegmentValueOut(ApiOut):

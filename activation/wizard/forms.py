@@ -15,11 +15,13 @@ from django.http import QueryDict
 
 from activation.models import Dataflow
 from activation.services import (
+    MAX_ATTRIBUTES,
     PROFILE_ID,
     SOFT_ATTRIBUTE_LIMIT,
     AttributeSpec,
     IdentitySpec,
     attribute_field_errors,
+    identity_problems,
     partition_key_error,
 )
 from destinations.models import Connection
@@ -254,8 +256,13 @@ class MappingForm:
         for row, errors in zip(filled, attribute_field_errors(self.specs()), strict=True):
             row.source_errors, row.target_errors = errors["source"], errors["target"]
         self.errors = []
+        if len(filled) > MAX_ATTRIBUTES:
+            self.errors.append(
+                f"Map at most {MAX_ATTRIBUTES} attributes ({len(filled)} now): remove some rows."
+            )
         if not filled and not any(row.selected for row in self.identities):
             self.errors.append("Map at least one attribute or identity.")
+        self.errors += identity_problems(self.identity_specs())
         self.partition_key_error = ""
         if self.partition_key not in {value for value, _ in self.partition_key_choices}:
             self.partition_key_error = "Choose the partition key: the profile id or an identity."

@@ -7,6 +7,7 @@ urlpatterns = [
     path("wizard/new/", views.wizard_start, name="wizard_start"),
     path("wizard/drafts/", views.wizard_drafts, name="wizard_drafts"),
     path("wizard/edit/<int:pk>/", views.wizard_edit, name="wizard_edit"),
+    path("wizard/edit/<int:pk>/discard/", views.wizard_edit_discard, name="wizard_edit_discard"),
     path("wizard/<int:pk>/", views.wizard_resume, name="wizard_resume"),
     path("wizard/<int:pk>/destination/", views.wizard_destination, name="wizard_destination"),
     path("wizard/<int:pk>/segments/", views.wizard_segments, name="wizard_segments"),

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.cache import never_cache
@@ -28,7 +28,9 @@ from activation.wizard.forms import (
     MappingForm,
     segment_selection,
 )
+from activation.wizard.notices import edit_handover_notice
 from activation.wizard.steps import Step, blocking_step, resume_step, step_states
+from core.input_policy import parse_id
 from core.roles import editor_required
 from profiles.models import Profile
 
@@ -56,7 +58,9 @@ def live_dataflow_url(dataflow: Dataflow) -> str:
 
 def _load_draft(request: HttpRequest, pk: int, step: Step) -> Dataflow | HttpResponse:
     """The user's draft at `step`, or a redirect when it is finished or a step is skipped."""
-    dataflow = get_object_or_404(selectors.dataflows_for_user(user=request.user), pk=pk)
+    dataflow = selectors.dataflows_for_user(user=request.user).filter(pk=pk).first()
+    if dataflow is None:
+        return _not_yours(request, pk)
     if dataflow.status != DataflowStatus.DRAFT:
         messages.info(request, f"“{dataflow.name}” is already active; edit it to change it.")
         return _redirect(request, live_dataflow_url(dataflow))
@@ -77,6 +81,72 @@ def _context(dataflow: Dataflow | None, step: Step, **extra: object) -> dict:
     }
 
 
+# --- one edit per live dataflow: who holds it, take over, discard ----------------------
+
+
+def _not_yours(request: HttpRequest, pk: int) -> HttpResponse:
+    """For a draft URL the user cannot open: who is editing instead, or what became of
+    the user's own edit (taken over or discarded by someone else), else 404."""
+    lock = selectors.someone_elses_edit(pk=pk, user=request.user)
+    if lock is not None:
+        return _edit_locked(request, lock)
+    handover = selectors.edit_handover_of_draft(draft_id=pk, user=request.user)
+    if handover is None:
+        raise Http404("No such draft.")
+    if handover.draft_id not in getattr(request, "edit_handover_notices", ()):
+        messages.warning(request, edit_handover_notice(handover))
+    return _redirect(request, live_dataflow_url(handover.dataflow))
+
+
+def _edit_locked(request: HttpRequest, lock: selectors.EditLock) -> HttpResponse:
+    """Who is editing the live dataflow and since when, with take over and discard (409)."""
+    context = {"lock": lock, "dataflow": lock.draft.edit_of}
+    return render(request, T + "edit_locked.html", context, status=409)
+
+
+@login_required
+@require_POST
+def wizard_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Edit a live dataflow: walk the same steps on a draft copy (one per dataflow).
+
+    When another user is editing it, say who and since when, and offer to take
+    over their edit (`take_over=1`) or discard it.
+    """
+    dataflow = get_object_or_404(selectors.dataflows_for_user(user=request.user), pk=pk)
+    before = selectors.edit_lock(dataflow=dataflow)
+    take_over = request.POST.get("take_over") == "1"
+    try:
+        draft = services.dataflow_edit_start(
+            dataflow=dataflow, user=request.user, take_over=take_over
+        )
+    except services.EditInProgressError as busy:
+        return _edit_locked(request, busy.lock)
+    except services.DataflowError as error:
+        messages.error(request, str(error))
+        return redirect("activation:wizard_resume", pk=dataflow.pk)
+    if take_over and before is not None and before.editor.pk != request.user.pk:
+        messages.success(
+            request,
+            f"You took over {before.editor_name}'s edit, with their changes so far; "
+            "they are told when they come back.",
+        )
+    return redirect(_step_url(Step.SEGMENTS, draft))
+
+
+@login_required
+@require_POST
+def wizard_edit_discard(request: HttpRequest, pk: int) -> HttpResponse:
+    """Discard the unfinished edit of a live dataflow, whoever started it."""
+    dataflow = get_object_or_404(selectors.dataflows_for_user(user=request.user), pk=pk)
+    lock = selectors.edit_lock(dataflow=dataflow)
+    if services.dataflow_edit_discard(dataflow=dataflow, user=request.user) and lock:
+        mine = lock.editor.pk == request.user.pk
+        whose = "your" if mine else f"{lock.editor_name}'s"
+        told = "" if mine else " They are told when they come back."
+        messages.success(request, f"Discarded {whose} unfinished edit of “{dataflow.name}”.{told}")
+    return redirect(live_dataflow_url(dataflow))
+
+
 # --- start, resume, drafts ----------------------------------------------------------------
 
 
@@ -87,8 +157,8 @@ def wizard_start(request: HttpRequest) -> HttpResponse:
     """Step 1 for a new dataflow; entered from a connection it goes straight to segments."""
     connections = selectors.connections_for_user(user=request.user)
     connection_id = request.GET.get("connection", "")
-    if request.method == "GET" and connection_id.isdigit():
-        connection = connections.filter(pk=int(connection_id)).first()
+    if request.method == "GET" and (wanted := parse_id(connection_id)) is not None:
+        connection = connections.filter(pk=wanted).first()
         if connection is not None:
             dataflow = services.dataflow_draft_create(user=request.user, connection=connection)
             return redirect(_step_url(Step.SEGMENTS, dataflow))
@@ -136,7 +206,9 @@ def wizard_destination(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def wizard_resume(request: HttpRequest, pk: int) -> HttpResponse:
-    dataflow = get_object_or_404(selectors.dataflows_for_user(user=request.user), pk=pk)
+    dataflow = selectors.dataflows_for_user(user=request.user).filter(pk=pk).first()
+    if dataflow is None:
+        return _not_yours(request, pk)
     if dataflow.status != DataflowStatus.DRAFT:
         return redirect(live_dataflow_url(dataflow))
     return redirect(_step_url(resume_step(dataflow), dataflow))
@@ -147,8 +219,8 @@ def wizard_drafts(request: HttpRequest) -> HttpResponse:
     """Unfinished wizards to resume or discard (the destinations page embeds the section)."""
     drafts = selectors.drafts_for_user(user=request.user)
     connection_id = request.GET.get("connection", "")
-    if connection_id.isdigit():
-        drafts = drafts.filter(connection_id=int(connection_id))
+    if (wanted := parse_id(connection_id)) is not None:
+        drafts = drafts.filter(connection_id=wanted)
     rows = [{"dataflow": d, "next_step": resume_step(d)} for d in drafts[:100]]
     template = T + "drafts.html" + ("#drafts-section" if request.htmx else "")
     return render(request, template, {"rows": rows})
@@ -167,19 +239,6 @@ def wizard_discard(request: HttpRequest, pk: int) -> HttpResponse:
     if dataflow.edit_of_id:
         return redirect(live_dataflow_url(dataflow.edit_of))
     return redirect("activation:wizard_drafts")
-
-
-@login_required
-@require_POST
-def wizard_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    """Edit a live dataflow: walk the same steps on a draft copy (one per dataflow)."""
-    dataflow = get_object_or_404(selectors.dataflows_for_user(user=request.user), pk=pk)
-    try:
-        draft = services.dataflow_edit_start(dataflow=dataflow, user=request.user)
-    except services.DataflowError as error:
-        messages.error(request, str(error))
-        return redirect("activation:wizard_resume", pk=dataflow.pk)
-    return redirect(_step_url(Step.SEGMENTS, draft))
 
 
 # --- segments ----------------------------------------------------------------------------
@@ -202,15 +261,18 @@ def wizard_segments(request: HttpRequest, pk: int) -> HttpResponse:
         current = selectors.selected_segment_ids(dataflow=dataflow)
         chosen = segment_selection(current=current, data=request.POST)
         if chosen != current:
-            services.dataflow_set_segments(dataflow=dataflow, segment_ids=chosen)
-        action = request.POST.get("action")
+            try:
+                services.dataflow_set_segments(dataflow=dataflow, segment_ids=chosen)
+            except ValidationError as refused:  # a ticked segment was deleted meanwhile
+                error, chosen = " ".join(refused.messages), current
+        action = "" if error else request.POST.get("action")  # refused: stay and say why
         if action == "back":
             return redirect(_step_url(Step.DESTINATION, dataflow))
         if action == "next":
             if chosen:
                 return redirect(_step_url(Step.MAPPING, dataflow))
             error = "Select at least one segment to activate."
-        elif not request.htmx:
+        elif not request.htmx and not error:
             url = _step_url(Step.SEGMENTS, dataflow)
             return redirect(f"{url}?{urlencode({'q': query, 'page': page})}")
     page_obj, rows = selectors.segment_page(dataflow=dataflow, query=query, page=page)
@@ -361,14 +423,15 @@ def _sample(dataflow: Dataflow, requested: str, after: str) -> dict:
     error = ""
     profile_id = None
     if requested.strip():
-        if not requested.strip().isdigit():
+        wanted = parse_id(requested)
+        if wanted is None:
             error = f"“{requested}” is not a profile id."
-        elif not selectors.is_member(dataflow=dataflow, profile_id=int(requested)):
-            error = f"Profile {requested} is not a current member of the selected segments."
+        elif not selectors.is_member(dataflow=dataflow, profile_id=wanted):
+            error = f"Profile {wanted} is not a current member of the selected segments."
         else:
-            profile_id = int(requested)
+            profile_id = wanted
     if profile_id is None:
-        previous = int(after) if after.isdigit() else None
+        previous = parse_id(after)
         profile_id = selectors.sample_member_id(dataflow=dataflow, after=previous)
     if profile_id is None:
         return {"sample_error": error, "record": None}
@@ -387,8 +450,9 @@ def _warnings(dataflow: Dataflow, record: object, segments: list) -> list[str]:
     size = getattr(record, "size_bytes", 0)
     if size > MAX_RECORD_BYTES:
         warnings.append(
-            f"The sample record is {size:,} bytes, over Kinesis' 1 MiB limit: such profiles "
-            "are excluded from the export. Map fewer or smaller attributes."
+            f"The sample record is {size:,} bytes, over Kinesis' 1 MiB default record limit: "
+            "unless the stream takes larger records (its limit is shown with its capacity), "
+            "such profiles are excluded from the export. Map fewer or smaller attributes."
         )
     elif size > NEAR_LIMIT_BYTES:
         warnings.append(

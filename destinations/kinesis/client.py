@@ -191,6 +191,11 @@ def credentials_for(connection: Connection) -> AwsCredentials:
     )
 
 
+# Kinesis' record size limit when DescribeStreamSummary does not report one
+# (MaxRecordSizeInKiB: 1 MiB by default, up to 10 MiB per stream).
+DEFAULT_MAX_RECORD_KIB = 1024
+
+
 @dataclass(frozen=True)
 class StreamSummary:
     name: str
@@ -200,6 +205,12 @@ class StreamSummary:
     shard_count: int
     encryption: str  # NONE | KMS
     key_id: str = ""
+    # The largest record (data plus partition key) the stream accepts.
+    max_record_kib: int = DEFAULT_MAX_RECORD_KIB
+
+    @property
+    def max_record_bytes(self) -> int:
+        return self.max_record_kib * 1024
 
     @property
     def account_id(self) -> str:
@@ -978,6 +989,7 @@ def describe_stream_summary(creds: AwsCredentials, stream_name: str) -> StreamSu
         shard_count=int(info.get("OpenShardCount", 0)),
         encryption=info.get("EncryptionType") or "NONE",
         key_id=info.get("KeyId") or "",
+        max_record_kib=int(info.get("MaxRecordSizeInKiB") or DEFAULT_MAX_RECORD_KIB),
     )
 
 

@@ -19,6 +19,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from activation.monitoring.selectors import connection_live_context
 from core.roles import editor_required, user_can_edit
 from destinations import selectors, services
 from destinations.kinesis import client as kinesis
@@ -218,6 +219,7 @@ def _detail_context(connection: Connection, **extra: Any) -> dict[str, Any]:
         "policy_json": as_json(policy),
         "steps": progress(Step.CHECK),
         "dataflow_count": getattr(connection, "dataflow_count", 0),
+        **connection_live_context(connection=connection),
         **extra,
     }
 

@@ -40,6 +40,20 @@ def test_it_describes_a_stream(stream: str, creds: Any) -> None:
     assert summary.account_id == "123456789012"
 
 
+def test_it_reads_the_streams_record_size_limit(stream: str, creds: Any) -> None:
+    # moto does not report MaxRecordSizeInKiB: Kinesis' default applies.
+    assert kinesis.describe_stream_summary(creds, stream).max_record_bytes == 1024 * 1024
+
+    def ten_mib(service: str, operation: str, params: dict, proceed: Any) -> dict:
+        response = proceed()
+        response["StreamDescriptionSummary"]["MaxRecordSizeInKiB"] = 10240
+        return response
+
+    with kinesis.call_hook(ten_mib):
+        summary = kinesis.describe_stream_summary(creds, stream)
+    assert (summary.max_record_kib, summary.max_record_bytes) == (10240, 10 * 1024 * 1024)
+
+
 def test_it_reports_kms_encryption(owner_kinesis: Any, stream: str, creds: Any) -> None:
     owner_kinesis.start_stream_encryption(
         StreamName=stream, EncryptionType="KMS", KeyId="alias/my-key"
