@@ -390,7 +390,7 @@ def test_an_invalid_source_is_shown_on_the_source(
     draft = draft_with_segments(user, connection, list(two_segments))
     bad = mapping_post(source_path=["person..x", "loyalty.tier", ""], action="")
     body = logged_in_client.post(url("mapping", draft), bad).content.decode()
-    assert "is not valid" in body.split('id="source-error-0"')[1].split("</div>")[0]
+    assert "is not a valid path" in body.split('id="source-error-0"')[1].split("</div>")[0]
     assert "errorlist" not in body.split('id="target-error-0"')[1].split("</div>")[0]
 
 
