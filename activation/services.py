@@ -82,37 +82,49 @@ class IdentitySpec:
 
 def attribute_errors(attributes: Sequence[AttributeSpec]) -> list[list[str]]:
     """Per row, what is wrong with it (empty lists when the mapping is valid)."""
-    errors: list[list[str]] = [[] for _ in attributes]
+    return [row["source"] + row["target"] for row in attribute_field_errors(attributes)]
+
+
+def attribute_field_errors(attributes: Sequence[AttributeSpec]) -> list[dict[str, list[str]]]:
+    """Per row, what is wrong with its source and with its target path.
+
+    A problem with the exported path belongs to the target when one is typed
+    (it is what the marketer must change), else to the source.
+    """
+    errors: list[dict[str, list[str]]] = [{"source": [], "target": []} for _ in attributes]
     seen_source: dict[str, int] = {}
     seen_target: dict[str, int] = {}
     for index, spec in enumerate(attributes):
         row = errors[index]
-        for label, path in (("Source", spec.source_path), ("Target", spec.target_path)):
-            if label == "Source" and not path:
-                row.append("Enter an attribute path.")
+        for field, path in (("source", spec.source_path), ("target", spec.target_path)):
+            if field == "source" and not path:
+                row[field].append("Enter an attribute path.")
             elif path and (problem := path_problem(path)):
                 # The profile store's own path rule: a path no profile can hold is refused.
-                row.append(f"{label} path “{printable(path)}” {problem}.")
-        if row:
+                row[field].append(f"{field.capitalize()} path “{printable(path)}” {problem}.")
+        if row["source"] or row["target"]:
             continue
         if spec.source_path in seen_source:
-            row.append(
+            row["source"].append(
                 f"{spec.source_path} is already mapped in row {seen_source[spec.source_path] + 1}."
             )
             continue
         seen_source[spec.source_path] = index
         exported = spec.exported_path
+        exported_errors = row["target"] if spec.target_path else row["source"]
         if exported.split(".")[0] in RESERVED_ROOTS:
-            row.append(
+            exported_errors.append(
                 f"“{exported}” would overwrite {exported.split('.')[0]}, which the export "
                 "fills itself: choose another target path."
             )
         elif exported in seen_target:
-            row.append(f"{exported} is already exported by row {seen_target[exported] + 1}.")
+            exported_errors.append(
+                f"{exported} is already exported by row {seen_target[exported] + 1}."
+            )
         else:
             for other, other_index in seen_target.items():
                 if exported.startswith(other + ".") or other.startswith(exported + "."):
-                    row.append(
+                    exported_errors.append(
                         f"{exported} overlaps {other} (row {other_index + 1}): "
                         "one would contain the other; map one of them."
                     )
@@ -315,6 +327,24 @@ def dataflow_set_mapping(
     return dataflow
 
 
+def _clean_name(name: str) -> str:
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": "Give the dataflow a name."})
+    if len(name) > 200:
+        raise ValidationError({"name": "Use at most 200 characters."})
+    return name
+
+
+@transaction.atomic
+def dataflow_set_name(*, dataflow: Dataflow, name: str) -> Dataflow:
+    """The name typed on the review step, kept on the draft as it is typed."""
+    _require_draft(dataflow)
+    dataflow.name = _clean_name(name)
+    dataflow.save(update_fields=["name", "updated_at"])
+    return dataflow
+
+
 @transaction.atomic
 def dataflow_draft_discard(*, dataflow: Dataflow) -> None:
     _require_draft(dataflow)
@@ -389,11 +419,7 @@ def dataflow_finish(*, dataflow: Dataflow, user: Any, name: str) -> Dataflow:
     step = first_incomplete_step(dataflow)
     if step is not None:
         raise WizardIncompleteError(step)
-    name = name.strip()
-    if not name:
-        raise ValidationError({"name": "Give the dataflow a name."})
-    if len(name) > 200:
-        raise ValidationError({"name": "Use at most 200 characters."})
+    name = _clean_name(name)
     if dataflow.edit_of_id:
         return _edit_apply(draft=dataflow, user=user, name=name)
 

@@ -90,7 +90,8 @@ def _local_endpoint() -> Iterator[Any]:
     server = LocalKinesisProcess()
     server.start()
     server.create_stream(STREAM, shards=2)
-    settings.KINESIS_ENDPOINT_URL = settings.AWS_ENDPOINT_URL = server.url
+    for name in ("KINESIS_ENDPOINT_URL", "STS_ENDPOINT_URL", "IAM_ENDPOINT_URL"):
+        setattr(settings, name, server.url)  # moto serves all three
     client.clear_client_cache()
     try:
         yield server
@@ -134,7 +135,8 @@ def _worker(endpoint_url: str) -> Iterator[None]:
         "DATABASE_URL": database_url_of_current_test_db(),
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
         "KINESIS_ENDPOINT_URL": endpoint_url,
-        "AWS_ENDPOINT_URL": endpoint_url,
+        "STS_ENDPOINT_URL": endpoint_url,
+        "IAM_ENDPOINT_URL": endpoint_url,
         "VAR_DIR": str(settings.VAR_DIR),
     }
     for name in ("KINESIS_CALL_HOOK", "EXPORT_SINK"):

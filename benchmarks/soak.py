@@ -120,7 +120,8 @@ def _processes(endpoint_url: str) -> Iterator[list[subprocess.Popen]]:
         **os.environ,
         "DATABASE_URL": database_url_of_current_test_db(),
         "KINESIS_ENDPOINT_URL": endpoint_url,
-        "AWS_ENDPOINT_URL": endpoint_url,
+        "STS_ENDPOINT_URL": endpoint_url,
+        "IAM_ENDPOINT_URL": endpoint_url,
         "CHANGE_LOG_SAFETY_WINDOW_S": str(SAFETY_WINDOW_S),
         "LOG_LEVEL": "WARNING",
     }

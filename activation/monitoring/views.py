@@ -379,6 +379,8 @@ def dataflow_disable(request: HttpRequest, dataflow_id: int) -> HttpResponse:
         consequences=[
             "Nothing is sent to the stream until you enable the dataflow again; a running "
             "backfill pauses.",
+            "Changes made meanwhile (profiles joining or leaving its segments, mapped "
+            "attributes written) are kept, and sent when you enable it again.",
             "Segments, mapping and history are kept.",
         ],
         button="Disable dataflow",

@@ -12,9 +12,10 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -163,7 +164,10 @@ def wizard_start(request: HttpRequest) -> HttpResponse:
             return redirect(_step_url(Step.SEGMENTS, dataflow))
         messages.error(request, "That destination does not exist.")
     data = request.POST if request.method == "POST" else None
-    form = DestinationForm(data, connections=connections)
+    # The only destination there is is the one meant: preselect it.
+    only = list(connections[:2])
+    initial = {"connection": only[0].pk} if len(only) == 1 else {}
+    form = DestinationForm(data, connections=connections, initial=initial)
     if request.method == "POST" and form.is_valid():
         dataflow = services.dataflow_draft_create(
             user=request.user, connection=form.cleaned_data["connection"]
@@ -175,6 +179,7 @@ def wizard_start(request: HttpRequest) -> HttpResponse:
     return render(request, T + "destination.html", context, status=400 if form.errors else 200)
 
 
+@never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
 def wizard_destination(request: HttpRequest, pk: int) -> HttpResponse:
@@ -192,6 +197,8 @@ def wizard_destination(request: HttpRequest, pk: int) -> HttpResponse:
             services.dataflow_set_connection(
                 dataflow=dataflow, connection=form.cleaned_data["connection"]
             )
+            if request.htmx and request.POST.get("action") == "autosave":
+                return HttpResponse(status=204)
             return redirect(_step_url(Step.SEGMENTS, dataflow))
     context = _context(dataflow, Step.DESTINATION, form=form, connections=connections)
     return render(request, T + "destination.html", context, status=400 if form.errors else 200)
@@ -237,6 +244,7 @@ def wizard_discard(request: HttpRequest, pk: int) -> HttpResponse:
 # --- segments ----------------------------------------------------------------------------
 
 
+@never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
 def wizard_segments(request: HttpRequest, pk: int) -> HttpResponse:
@@ -293,6 +301,43 @@ def _mapping_inputs(dataflow: Dataflow) -> dict:
     }
 
 
+def _apply_edit(form: MappingForm, data: QueryDict) -> bool:
+    """Apply a row edit (add from the picker, remove, add a blank row); True when one was made."""
+    if "add" in data:
+        form.add(data["add"])
+    elif "remove" in data:
+        form.remove(data["remove"])
+    elif data.get("action") == "add_row":
+        form.add_blank()
+    else:
+        return False
+    return True
+
+
+def _save_mapping(dataflow: Dataflow, form: MappingForm) -> bool:
+    """Store the form on the draft when it is valid (the draft is the saved state)."""
+    if not form.is_valid():
+        return False
+    try:
+        services.dataflow_set_mapping(
+            dataflow=dataflow,
+            attributes=form.specs(),
+            identities=form.identity_specs(),
+            partition_key_source=form.partition_key,
+            export_only_on_value_change=form.export_only_on_value_change,
+        )
+    except ValidationError as error:
+        form.errors.extend(error.messages)
+        return False
+    return True
+
+
+def _picker_context(form: MappingForm, query: str) -> dict:
+    schema = selectors.search_schema(selectors.profile_schema(), query)[:200]
+    return {"schema": schema, "picker_q": query, "mapped_paths": form.mapped_paths}
+
+
+@never_cache  # browser Back must show the saved draft, not a stale copy of the page
 @login_required
 @require_http_methods(["GET", "POST"])
 def wizard_mapping(request: HttpRequest, pk: int) -> HttpResponse:
@@ -301,6 +346,7 @@ def wizard_mapping(request: HttpRequest, pk: int) -> HttpResponse:
         return dataflow
     inputs = _mapping_inputs(dataflow)
     status = 200
+    saved = None
     if request.method == "GET":
         form = MappingForm.for_dataflow(
             dataflow,
@@ -311,46 +357,48 @@ def wizard_mapping(request: HttpRequest, pk: int) -> HttpResponse:
         )
     else:
         form = MappingForm.from_post(request.POST, **inputs)
+        _apply_edit(form, request.POST)
+        saved = _save_mapping(dataflow, form)
         action = request.POST.get("action", "")
-        if "add" in request.POST:
-            form.add(request.POST["add"])
-        elif "remove" in request.POST:
-            form.remove(request.POST["remove"])
-        elif action == "add_row":
-            form.add_blank()
-        elif action in {"next", "back", "save"}:
-            if form.is_valid():
-                try:
-                    services.dataflow_set_mapping(
-                        dataflow=dataflow,
-                        attributes=form.specs(),
-                        identities=form.identity_specs(),
-                        partition_key_source=form.partition_key,
-                        export_only_on_value_change=form.export_only_on_value_change,
-                    )
-                except ValidationError as error:
-                    form.errors.extend(error.messages)
-                else:
-                    target = {"next": Step.REVIEW, "back": Step.SEGMENTS}.get(action)
-                    if target is None:
-                        messages.success(request, "Mapping saved.")
-                        target = Step.MAPPING
-                    return redirect(_step_url(target, dataflow))
-            status = 400
-        edited = "add" in request.POST or "remove" in request.POST or action == "add_row"
-        if edited and request.htmx:
-            return render(
-                request, T + "mapping.html#attributes", {"form": form, "dataflow": dataflow}
-            )
+        if saved and action in {"next", "back", "save"}:
+            target = {"next": Step.REVIEW, "back": Step.SEGMENTS}.get(action)
+            if target is None:
+                messages.success(request, "Mapping saved.")
+                target = Step.MAPPING
+            return redirect(_step_url(target, dataflow))
+        if not saved:
+            status = 400 if action in {"next", "back", "save"} else 200
     schema_query = request.POST.get("picker_q", "") if request.method == "POST" else ""
     context = _context(
-        dataflow,
-        Step.MAPPING,
-        form=form,
-        schema=selectors.search_schema(selectors.profile_schema(), schema_query)[:200],
-        picker_q=schema_query,
+        dataflow, Step.MAPPING, form=form, saved=saved, **_picker_context(form, schema_query)
     )
     return render(request, T + "mapping.html", context, status=status)
+
+
+@login_required
+@require_POST
+def wizard_mapping_save(request: HttpRequest, pk: int) -> HttpResponse:
+    """Autosave (htmx): each change of the mapping step is stored as it is made.
+
+    Answers out-of-band fragments only: each field's errors, the save status
+    and, after a row edit, the rows and the picker's marks; never the inputs
+    the marketer may be typing in.
+    """
+    dataflow = _load_draft(request, pk, Step.MAPPING)
+    if isinstance(dataflow, HttpResponse):
+        return dataflow
+    form = MappingForm.from_post(request.POST, **_mapping_inputs(dataflow))
+    edited = _apply_edit(form, request.POST)
+    saved = _save_mapping(dataflow, form)
+    context = {
+        "dataflow": dataflow,
+        "form": form,
+        "saved": saved,
+        "edited": edited,
+        "oob": True,
+        **_picker_context(form, request.POST.get("picker_q", "")),
+    }
+    return render(request, T + "mapping_saved.html", context)
 
 
 @login_required
@@ -359,7 +407,11 @@ def wizard_schema(request: HttpRequest, pk: int) -> HttpResponse:
     dataflow = get_object_or_404(selectors.dataflows_for_user(user=request.user), pk=pk)
     query = request.GET.get("picker_q", "")
     schema = selectors.search_schema(selectors.profile_schema(), query)[:200]
-    context = {"dataflow": dataflow, "schema": schema, "picker_q": query}
+    # The page's own rows when it sends them (defaults not saved yet), else the saved ones.
+    mapped = set(request.GET.getlist("source_path")) or set(
+        dataflow.attribute_mappings.values_list("source_path", flat=True)
+    )
+    context = {"dataflow": dataflow, "schema": schema, "picker_q": query, "mapped_paths": mapped}
     return render(request, T + "mapping.html#picker-list", context)
 
 
@@ -471,6 +523,7 @@ def _review_context(request: HttpRequest, dataflow: Dataflow, form: FinishForm) 
     )
 
 
+@never_cache
 @login_required
 def wizard_review(request: HttpRequest, pk: int) -> HttpResponse:
     dataflow = _load_draft(request, pk, Step.REVIEW)
@@ -478,6 +531,23 @@ def wizard_review(request: HttpRequest, pk: int) -> HttpResponse:
         return dataflow
     form = FinishForm(initial={"name": dataflow.name})
     return render(request, T + "review.html", _review_context(request, dataflow, form))
+
+
+@login_required
+@require_POST
+def wizard_name_save(request: HttpRequest, pk: int) -> HttpResponse:
+    """Autosave (htmx) of the name typed on the review step; answers its error slot."""
+    dataflow = _load_draft(request, pk, Step.REVIEW)
+    if isinstance(dataflow, HttpResponse):
+        return dataflow
+    form = FinishForm(request.POST)
+    if form.is_valid():
+        try:
+            services.dataflow_set_name(dataflow=dataflow, name=form.cleaned_data["name"])
+        except ValidationError as error:
+            form.add_error("name", error.messages)
+    context = {"form": form, "oob": True, "name_saved": not form.errors}
+    return render(request, T + "review.html#name-errors", context)
 
 
 @login_required

@@ -39,9 +39,12 @@ KINESIS_MAX_POOL_CONNECTIONS = env.int("KINESIS_MAX_POOL_CONNECTIONS", default=0
 
 # Settable only through the environment: a marketer can never point the
 # product at another endpoint from the UI.
+# Each AWS service has its own endpoint, unset meaning AWS's own: a Kinesis-only
+# endpoint (a VPC endpoint for Kinesis, another Kinesis implementation) must never
+# receive STS or IAM calls. botocore's own AWS_ENDPOINT_URL* variables are ignored.
 KINESIS_ENDPOINT_URL = env.str("KINESIS_ENDPOINT_URL", default="") or None
-# STS and IAM live next to Kinesis on the local endpoint (moto serves all three).
-AWS_ENDPOINT_URL = env.str("AWS_ENDPOINT_URL", default="") or KINESIS_ENDPOINT_URL
+STS_ENDPOINT_URL = env.str("STS_ENDPOINT_URL", default="") or None
+IAM_ENDPOINT_URL = env.str("IAM_ENDPOINT_URL", default="") or None
 
 INSTALLED_APPS = [
     "django.contrib.admin",

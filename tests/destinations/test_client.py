@@ -198,7 +198,7 @@ def test_clients_use_standard_retries_and_timeouts(settings: Any, creds: Any) ->
 
 def test_the_endpoint_comes_from_settings(settings: Any, creds: Any) -> None:
     settings.KINESIS_ENDPOINT_URL = "http://127.0.0.1:4566"
-    settings.AWS_ENDPOINT_URL = "http://127.0.0.1:4567"
+    settings.STS_ENDPOINT_URL = settings.IAM_ENDPOINT_URL = "http://127.0.0.1:4567"
     assert kinesis._client("kinesis", creds)[0].meta.endpoint_url == "http://127.0.0.1:4566"
     assert kinesis._client("sts", creds)[0].meta.endpoint_url == "http://127.0.0.1:4567"
     assert kinesis._client("iam", creds)[0].meta.endpoint_url == "http://127.0.0.1:4567"

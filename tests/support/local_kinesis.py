@@ -242,7 +242,7 @@ def serving_streams(settings: Any, streams: dict[str, int]) -> Iterator[LocalKin
         for name, shards in streams.items():
             server.create_stream(name, shards=shards)
         settings.KINESIS_ENDPOINT_URL = server.url
-        settings.AWS_ENDPOINT_URL = server.url
+        settings.STS_ENDPOINT_URL = settings.IAM_ENDPOINT_URL = server.url
         client.clear_client_cache()
         yield server
     finally:
