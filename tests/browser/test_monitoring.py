@@ -154,7 +154,7 @@ def test_backfill_progress_run_issue_and_delivery_lookup(logged_in_page, live_se
     expect(page.get_by_role("heading", name=f"Profile {jane.profile_id}")).to_be_visible()
     expect(results).to_contain_text("49650000000000000000000000000000000000000000000000000042")
     expect(results).to_contain_text("Newsletter to Kinesis")
-    assert "identity=email%3Ajane%40example.com" in page.url
+    assert "identity=jane%40example.com" in page.url
 
 
 def test_an_alert_shows_in_the_menu_and_opening_it_marks_it_read(logged_in_page, live_server, user):
