@@ -372,6 +372,10 @@ def dataflow_finish(*, dataflow: Dataflow, user: Any, name: str) -> Dataflow:
         raise ValidationError({"name": "Give the dataflow a name."})
     if len(name) > 200:
         raise ValidationError({"name": "Use at most 200 characters."})
+    from governance.services import dataflow_require_compliant
+
+    # New dataflows and edits alike: refused while a data-usage policy forbids them.
+    dataflow_require_compliant(dataflow)
     if dataflow.edit_of_id:
         return _edit_apply(draft=dataflow, user=user, name=name)
 

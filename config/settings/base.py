@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "activation",
     "alerts",
     "audit",
+    "governance",
 ]
 
 MIDDLEWARE = [
