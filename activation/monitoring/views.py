@@ -28,6 +28,7 @@ from activation.selectors import segment_sizes
 from activation.services import DataflowError
 from core.roles import editor_required
 from destinations.models import Connection
+from governance.selectors import dataflow_governance
 
 TEMPLATES = "activation/monitoring"
 
@@ -101,6 +102,7 @@ def dataflow_detail(request: HttpRequest, dataflow_id: int) -> HttpResponse:
     context |= {
         "progress": sel.dataflow_backfill_progress(dataflow=dataflow, now=now),
         "open_alerts": sel.dataflow_open_alerts(dataflow=dataflow),
+        **dataflow_governance(dataflow),
     }
     return render(request, f"{TEMPLATES}/dataflow_detail.html", context)
 
