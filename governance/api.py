@@ -58,7 +58,7 @@ def register(api: Any) -> None:
     @api.exception_handler(PolicyViolationApiError)
     def _violation(request: HttpRequest, exc: PolicyViolationApiError) -> JsonResponse:
         body = error_body(exc.code, exc.message, exc.fields)
-        body["error"]["violations"] = exc.violations
+        body["error"]["detail"] = {"violations": exc.violations}
         return JsonResponse(body, status=422)
 
 
