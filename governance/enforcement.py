@@ -82,16 +82,9 @@ def dataflows_enforce() -> int:
 
 
 def dataflows_enforce_on_commit() -> None:
-    """After the current transaction (a governance change) commits, once per transaction."""
-    connection = transaction.get_connection()
-    if any(getattr(fn, "_governance", False) for _, fn, _ in connection.run_on_commit):
-        return
-
-    def run() -> None:
-        dataflows_enforce()
-
-    run._governance = True  # type: ignore[attr-defined]
-    transaction.on_commit(run)
+    """After the current transaction (a governance change) commits: re-evaluate then, so
+    the evaluation sees the whole change (a policy and its labels, say)."""
+    transaction.on_commit(dataflows_enforce)
 
 
 def dataflow_blocked(dataflow: Dataflow) -> bool:

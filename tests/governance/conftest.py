@@ -15,6 +15,7 @@ from governance.models import (
 )
 from governance.seed import seed_core_now
 from tests.activation.export.conftest import enqueued, sink  # noqa: F401 - fixtures
+from tests.activation.wizard.conftest import connection, two_segments  # noqa: F401 - fixtures
 
 EMAIL_CONSENT = {"path": "consents.marketing.email", "op": "equals", "value": True}
 
@@ -32,8 +33,8 @@ def label(target: str, *codes: str, namespace: bool = False) -> None:
         )
 
 
-def declare(connection, *codes: str) -> None:
-    connection.marketing_actions.set(MarketingAction.objects.filter(code__in=codes))
+def declare(target, *codes: str) -> None:
+    target.marketing_actions.set(MarketingAction.objects.filter(code__in=codes))
 
 
 def consent_policy(actions: Iterable[str] = ("export_to_third_party",), **fields) -> ConsentPolicy:
