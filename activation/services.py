@@ -28,14 +28,19 @@ from activation.models import (
     IdentitySelection,
 )
 from activation.wizard.steps import STEPS, Step, first_incomplete_step
+from core.input_policy import printable
 from destinations.models import Connection
+from profiles.attributes import path_problem
 from profiles.models import Segment
+from profiles.selectors import namespace_codes
 
 logger = logging.getLogger(__name__)
 
+# Mapped attributes per dataflow, for the wizard and the API alike: above the soft
+# limit the review warns (records grow), above the hard limit the mapping is refused.
 SOFT_ATTRIBUTE_LIMIT = 50
+MAX_ATTRIBUTES = 500
 DRAFT_MAX_AGE = timedelta(days=7)
-PATH_RE = re.compile(r"^[A-Za-z0-9_@$:\-]+(\.[A-Za-z0-9_@$:\-]+)*$")
 NAMESPACE_RE = re.compile(r"^[A-Za-z0-9_\-]+$")
 # Filled by the record builder itself: a mapped attribute must not overwrite them.
 RESERVED_ROOTS = set(RESERVED_KEYS)
@@ -81,11 +86,9 @@ def attribute_errors(attributes: Sequence[AttributeSpec]) -> list[list[str]]:
         for label, path in (("Source", spec.source_path), ("Target", spec.target_path)):
             if label == "Source" and not path:
                 row.append("Enter an attribute path.")
-            elif path and (len(path) > 500 or not PATH_RE.match(path)):
-                row.append(
-                    f"{label} path “{path}” is not valid: use dot-separated names "
-                    "such as person.name.firstName."
-                )
+            elif path and (problem := path_problem(path)):
+                # The profile store's own path rule: a path no profile can hold is refused.
+                row.append(f"{label} path “{printable(path)}” {problem}.")
         if row:
             continue
         if spec.source_path in seen_source:
@@ -114,6 +117,24 @@ def attribute_errors(attributes: Sequence[AttributeSpec]) -> list[list[str]]:
     return errors
 
 
+def identity_problems(identities: Sequence[IdentitySpec]) -> list[str]:
+    """What is wrong with the selected identity namespaces (each must be registered)."""
+    namespaces = [spec.namespace for spec in identities]
+    problems = []
+    if len(set(namespaces)) != len(namespaces):
+        problems.append("An identity namespace is selected twice.")
+    registered = namespace_codes()
+    for ns in namespaces:
+        if not NAMESPACE_RE.match(ns):
+            problems.append(f"“{printable(ns)}” is not a namespace code.")
+        elif ns not in registered:
+            problems.append(
+                f"“{ns}” is not a registered identity namespace "
+                f"(registered: {', '.join(sorted(registered))})."
+            )
+    return problems
+
+
 def _validate_mapping(
     attributes: Sequence[AttributeSpec],
     identities: Sequence[IdentitySpec],
@@ -124,12 +145,9 @@ def _validate_mapping(
         for index, row in enumerate(attribute_errors(attributes))
         for message in row
     ]
-    namespaces = [spec.namespace for spec in identities]
-    if len(set(namespaces)) != len(namespaces):
-        problems.append("An identity namespace is selected twice.")
-    problems += [
-        f"“{ns}” is not a namespace code." for ns in namespaces if not NAMESPACE_RE.match(ns)
-    ]
+    if len(attributes) > MAX_ATTRIBUTES:
+        problems.append(f"Map at most {MAX_ATTRIBUTES} attributes ({len(attributes)} now).")
+    problems += identity_problems(identities)
     if not attributes and not identities:
         problems.append("Map at least one attribute or identity.")
     if key_problem := partition_key_error(partition_key_source, identities):

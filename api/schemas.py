@@ -12,6 +12,9 @@ from ninja import Field, Schema
 from pydantic import ConfigDict
 from pydantic.alias_generators import to_camel
 
+from activation.services import MAX_ATTRIBUTES
+from profiles.attributes import MAX_PATH_LENGTH
+
 
 class ApiIn(Schema):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=False, extra="forbid")
@@ -214,9 +217,11 @@ class SegmentSelectorsIn(ApiIn):
 
 class ProfileValueIn(ApiIn):
     path: str = Field(
-        max_length=500, description="Dotted attribute path, e.g. person.name.firstName"
+        max_length=MAX_PATH_LENGTH, description="Dotted attribute path, e.g. person.name.firstName"
     )
-    target_path: str | None = Field(None, max_length=500, description="Exported under this path")
+    target_path: str | None = Field(
+        None, max_length=MAX_PATH_LENGTH, description="Exported under this path"
+    )
     operator: Literal["EXISTS"] = "EXISTS"
 
 
@@ -226,7 +231,7 @@ class ProfileSelectorIn(ApiIn):
 
 
 class ProfileSelectorsIn(ApiIn):
-    selectors: list[ProfileSelectorIn] = Field(default_factory=list, max_length=500)
+    selectors: list[ProfileSelectorIn] = Field(default_factory=list, max_length=MAX_ATTRIBUTES)
 
 
 class IdentitySelectorIn(ApiIn):

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from django.db.models import Q, QuerySet
 
 from audit.models import Action, AuditEntry, ObjectType, Via
+from core.input_policy import parse_id
 
 
 @dataclass(frozen=True)
@@ -23,9 +24,7 @@ class AuditFilters:
             object_type=params.get("object_type", "")
             if params.get("object_type") in ObjectType
             else "",
-            object_id=int(object_id)
-            if str(object_id).isdigit() and len(str(object_id)) < 19
-            else None,
+            object_id=parse_id(str(object_id)),
             action=params.get("action", "") if params.get("action") in Action else "",
             via=params.get("via", "") if params.get("via") in Via else "",
             query=str(params.get("q", "")).strip()[:200],

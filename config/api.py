@@ -18,9 +18,11 @@ from django.urls import URLPattern, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.parser import Parser
 
 from core.api_auth import BearerToken
 from core.api_errors import ApiError, error_body
+from core.input_policy import InputError, parse_json
 
 logger = logging.getLogger(__name__)
 
@@ -69,11 +71,20 @@ def _error(status: int, code: str, message: str, fields: dict | None = None) -> 
     return JsonResponse(error_body(code, message, fields), status=status)
 
 
+class PolicyParser(Parser):
+    """JSON bodies are read under the input policy (core/input_policy.py): NaN, 1e400,
+    huge integers, deep nesting, NUL or lone surrogates are a 400 naming the field."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        return parse_json(request.body)
+
+
 api = StreamlineAPI(
     title="Streamline API",
     version="1",
     urls_namespace="api",
     auth=BearerToken(),
+    parser=PolicyParser(),
     description=(
         "Streaming ingestion of profiles and the product's REST API. Authenticate with "
         "`Authorization: Bearer <token>`; create a token in Django admin (Core, API tokens) "
@@ -117,10 +128,21 @@ def _unauthorized(request: HttpRequest, exc: AuthenticationError) -> HttpRespons
     return response
 
 
+@api.exception_handler(InputError)
+def _input_error(request: HttpRequest, exc: InputError) -> HttpResponse:
+    return input_error_response(exc)
+
+
+def input_error_response(exc: InputError) -> JsonResponse:
+    return _error(400, exc.code, str(exc), exc.fields)
+
+
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     if isinstance(exc.__cause__, RequestDataTooBig):
         return too_big_response()
+    if isinstance(exc.__cause__, InputError):
+        return input_error_response(exc.__cause__)
     message = str(exc)
     code = CODES.get(exc.status_code, "error")
     if exc.status_code == 400 and message.startswith("Cannot parse request body"):

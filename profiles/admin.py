@@ -15,6 +15,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
+from core.input_policy import PolicyJSONDecoder
 from profiles.models import (
     BUILTIN_NAMESPACES,
     Identity,
@@ -99,6 +100,10 @@ class SegmentAdminForm(forms.ModelForm):
     class Meta:
         model = Segment
         fields = ["name", "description", "rule", "active"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["rule"].decoder = PolicyJSONDecoder  # NaN, deep nesting…: refused
 
     def clean_rule(self) -> Any:
         rule = self.cleaned_data["rule"]

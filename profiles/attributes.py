@@ -8,14 +8,32 @@ by a removal are pruned, so a document never holds ``{}`` or ``null``.
 """
 
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+from core.input_policy import (
+    MAX_SAFE_INTEGER,
+    location,
+    printable,
+    scalar_problem,
+    text_problem,
+)
 
 # One path segment: letters, digits, underscore, hyphen, and a leading "_" for
 # tenant namespaces as XDM uses them. No dots (they separate segments).
 SEGMENT_RE = re.compile(r"^[A-Za-z0-9_@$-]{1,100}$")
+KEY_PROBLEM = (
+    "invalid attribute name: use 1-100 letters, digits, '_', '-', '@' or '$' "
+    "(no dots: nest objects instead)"
+)
+# Limits of one write (README, Security). Depth counts objects and arrays alike.
 MAX_DEPTH = 12
 MAX_PATH_LENGTH = 500
+MAX_LEAF_PATHS = 2_000
+MAX_STRING_LENGTH = 65_536
+MAX_ARRAY_LENGTH = 1_000
+MAX_REPORTED_ERRORS = 20
 
 _MISSING = object()
 
@@ -32,10 +50,19 @@ def split_path(path: str) -> list[str]:
     for key in keys:
         if not SEGMENT_RE.match(key):
             raise ValueError(
-                f"'{path}' is not a valid path: each part must be 1-100 letters, digits, "
+                "is not a valid path: each part must be 1-100 letters, digits, "
                 "'_', '-', '@' or '$', separated by dots"
             )
     return keys
+
+
+def path_problem(path: str) -> str | None:
+    """Why path is not an attribute path a profile can hold, or None (see split_path)."""
+    try:
+        split_path(path)
+    except ValueError as exc:
+        return str(exc)
+    return None
 
 
 def get_path(document: dict, keys: list[str]) -> Any:
@@ -62,28 +89,131 @@ def leaf_paths(document: dict, prefix: str = "") -> list[str]:
     return paths
 
 
+def leaf_items(document: dict) -> Iterator[tuple[tuple[str, ...], Any]]:
+    """(keys, value) of every leaf in document order (leaf_paths' order), lazily."""
+    stack: list[tuple[tuple[str, ...], Iterator]] = [((), iter(document.items()))]
+    while stack:
+        keys, items = stack[-1]
+        for key, value in items:
+            if isinstance(value, dict) and value:
+                stack.append(((*keys, key), iter(value.items())))
+                break
+            yield (*keys, key), value
+        else:
+            stack.pop()
+
+
+def document_of(items: Iterable[tuple[tuple[str, ...], Any]]) -> dict:
+    """The nested document holding exactly these leaves."""
+    document: dict = {}
+    for keys, value in items:
+        node = document
+        for key in keys[:-1]:
+            node = node.setdefault(key, {})
+        node[keys[-1]] = value
+    return document
+
+
 def validate_document(document: Any, *, where: str = "attributes") -> dict[str, str]:
-    """Errors keyed by dotted location; empty when document is a valid write."""
+    """Errors keyed by dotted location; empty when document is a valid write.
+
+    Checks the limits above and the input policy (core/input_policy.py: valid
+    text, finite numbers, exact integers), inside arrays too, in one pass that
+    never goes deeper than MAX_DEPTH; it stops after ``MAX_REPORTED_ERRORS``
+    problems.
+    """
     if not isinstance(document, dict):
         return {where: "must be a JSON object"}
     errors: dict[str, str] = {}
-    _validate_object(document, where, 1, errors)
+    leaves = _check_object(document, where, 0, errors)
+    if leaves > MAX_LEAF_PATHS and len(errors) < MAX_REPORTED_ERRORS:
+        errors[where] = f"has {leaves:,} attribute paths; at most {MAX_LEAF_PATHS:,} per write"
     return errors
 
 
-def _validate_object(value: dict, where: str, depth: int, errors: dict[str, str]) -> None:
-    if depth > MAX_DEPTH:
+def _check_object(node: dict, where: str, depth: int, errors: dict[str, str]) -> int:
+    """Problems of an object's members; returns its leaf paths (as leaf_paths counts)."""
+    leaves = 0
+    for key, child in node.items():
+        if key not in _VALID_KEYS and not _valid_key(key):
+            problem = text_problem(key) if type(key) is str else None
+            errors[printable(f"{where}.{key}")] = f"key {problem}" if problem else KEY_PROBLEM
+        elif type(child) is dict and child:
+            here = f"{where}.{key}"
+            if not _too_deep(here, depth + 1, errors):
+                leaves += _check_object(child, here, depth + 1, errors)
+        else:
+            leaves += 1  # arrays count as one path, like an empty object or a scalar
+            if not _plainly_fine(child):
+                _check_value(child, where, key, depth + 1, errors)
+        if len(errors) >= MAX_REPORTED_ERRORS:
+            break
+    return leaves
+
+
+# Attribute names seen valid (they repeat across records): a set lookup instead of a regex.
+_VALID_KEYS: set[str] = set()
+
+
+def _valid_key(key: Any) -> bool:
+    if type(key) is not str or not SEGMENT_RE.match(key):
+        return False
+    if len(_VALID_KEYS) < 50_000:
+        _VALID_KEYS.add(key)
+    return True
+
+
+def _plainly_fine(value: Any) -> bool:
+    """The common leaves, checked inline: short ASCII text without NUL, safe numbers."""
+    kind = type(value)
+    if kind is str:
+        return len(value) <= MAX_STRING_LENGTH and value.isascii() and "\x00" not in value
+    if kind is int:
+        return -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER
+    if kind is float:
+        return value - value == 0  # false for NaN and infinities
+    return kind is bool or value is None
+
+
+def _check_value(
+    value: Any, parent: str, key: str | int, depth: int, errors: dict[str, str]
+) -> None:
+    """Problems of a value that is not a non-empty object (an array's items included);
+    its location (parent.key or parent[key]) is only spelled out for an error."""
+    kind = type(value)
+    problem = None
+    if kind is str:
+        if len(value) > MAX_STRING_LENGTH:
+            problem = f"is {len(value):,} characters long; at most {MAX_STRING_LENGTH:,}"
+        else:
+            problem = text_problem(value)
+    elif kind is list:
+        if not value:
+            return
+        here = location(parent, key)
+        if _too_deep(here, depth, errors):
+            return
+        if len(value) > MAX_ARRAY_LENGTH:
+            errors[here] = f"has {len(value):,} items; at most {MAX_ARRAY_LENGTH:,}"
+            return
+        for index, item in enumerate(value):
+            if type(item) is dict and item:
+                if not _too_deep(f"{here}[{index}]", depth + 1, errors):
+                    _check_object(item, f"{here}[{index}]", depth + 1, errors)
+            elif not _plainly_fine(item):
+                _check_value(item, here, index, depth + 1, errors)
+    elif kind is not dict:
+        problem = scalar_problem(value)  # NaN, 1e400, a huge integer, not a JSON value
+    if problem:
+        errors[location(parent, key)] = problem
+
+
+def _too_deep(where: str, depth: int, errors: dict[str, str]) -> bool:
+    # A non-empty object or array at depth MAX_DEPTH would hold paths of MAX_DEPTH + 1 keys.
+    if depth >= MAX_DEPTH:
         errors[where] = f"is nested deeper than {MAX_DEPTH} levels"
-        return
-    for key, child in value.items():
-        location = f"{where}.{key}"
-        if not SEGMENT_RE.match(key):
-            errors[location] = (
-                "invalid attribute name: use 1-100 letters, digits, '_', '-', '@' or '$' "
-                "(no dots: nest objects instead)"
-            )
-        elif isinstance(child, dict):
-            _validate_object(child, location, depth + 1, errors)
+        return True
+    return False
 
 
 @dataclass

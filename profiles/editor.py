@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.input_policy import InputError, parse_index, parse_json
 from profiles.rules import ALIASES, OPERATORS, RuleError
 
 OPERATOR_LABELS = {
@@ -83,9 +84,9 @@ def _scalar_text(value: Any) -> str:
 def _parse_scalar(text: str) -> Any:
     text = text.strip()
     try:
-        value = json.loads(text)
-    except ValueError:
-        return text
+        value = parse_json(text)
+    except InputError:
+        return text  # not JSON (or NaN, 1e400…): the text as typed
     return value if isinstance(value, str | int | float | bool) else text
 
 
@@ -97,7 +98,7 @@ def value_from_text(op: str, text: str) -> Any:
         return [_parse_scalar(part) for part in text.split(",") if part.strip()]
     if op == "within_last_days":
         text = text.strip()
-        return int(text) if text.isdigit() else _parse_scalar(text)
+        return _parse_scalar(text)  # a whole number of days, or what validation refuses
     if op == "starts_with":
         return text  # text as typed, spaces included
     return _parse_scalar(text)
@@ -140,5 +141,5 @@ def _row_index(part: str) -> int | None:
     for prefix in ("and[", "or["):
         if part.startswith(prefix) and part.endswith("]"):
             digits = part[len(prefix) : -1]
-            return int(digits) if digits.isdigit() else None
+            return parse_index(digits)
     return None

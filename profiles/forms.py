@@ -1,17 +1,22 @@
-import json
 from typing import Any
 
 from django import forms
 
+from core.input_policy import InputError, parse_json
 from profiles.editor import MATCHES, Row, attach_errors, rows_from_data, rule_from_rows
+from profiles.models import SEGMENT_DESCRIPTION_MAX_LENGTH, SEGMENT_NAME_MAX_LENGTH
 from profiles.rules import validate_rule
 
 
 class SegmentForm(forms.Form):
     """Name, description, status and the rule, from the builder or the JSON editor."""
 
-    name = forms.CharField(max_length=200)
-    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    name = forms.CharField(max_length=SEGMENT_NAME_MAX_LENGTH)
+    description = forms.CharField(
+        required=False,
+        max_length=SEGMENT_DESCRIPTION_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
     active = forms.BooleanField(required=False, initial=True)
     mode = forms.ChoiceField(choices=[("builder", "Builder"), ("json", "JSON")], initial="builder")
     match = forms.ChoiceField(choices=list(MATCHES.items()), required=False, initial="and")
@@ -38,9 +43,9 @@ def rule_from_submission(data: Any, rows: list[Row]) -> tuple[dict | None, list[
     if data.get("mode") == "json":
         text = data.get("rule_json", "")
         try:
-            rule = json.loads(text)
-        except ValueError as exc:
-            return None, [f"The rule is not valid JSON: {exc}"]
+            rule = parse_json(text, field="rule", check=False)  # validate_rule checks it
+        except InputError as exc:
+            return None, [f"The rule {exc.message}"]
         return rule, [str(e) for e in validate_rule(rule)]
     if not rows:
         return None, ["Add at least one condition."]
@@ -55,9 +60,9 @@ class ProfilePatchForm(forms.Form):
 
     def clean_attributes(self) -> dict:
         try:
-            value = json.loads(self.cleaned_data["attributes"])
-        except ValueError as exc:
-            raise forms.ValidationError(f"Not valid JSON: {exc}") from exc
+            value = parse_json(self.cleaned_data["attributes"], field="attributes")
+        except InputError as exc:
+            raise forms.ValidationError(str(exc)) from exc
         if not isinstance(value, dict):
             raise forms.ValidationError('Use a JSON object, e.g. {"loyalty": {"tier": "gold"}}.')
         return value

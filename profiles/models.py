@@ -81,12 +81,16 @@ class Identity(models.Model):
         return f"{self.namespace}:{self.value}"
 
 
+SEGMENT_NAME_MAX_LENGTH = 200
+SEGMENT_DESCRIPTION_MAX_LENGTH = 5_000
+
+
 class Segment(models.Model):
     """An audience defined by a rule over profile attributes."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    name = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
+    name = models.CharField(max_length=SEGMENT_NAME_MAX_LENGTH)
+    description = models.TextField(blank=True, max_length=SEGMENT_DESCRIPTION_MAX_LENGTH)
     rule = models.JSONField(default=dict)
     active = models.BooleanField(default=True)
     # When a batch evaluation last finished over every profile (None: never).

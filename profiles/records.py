@@ -12,9 +12,14 @@ matched profile. ``attributes`` is a partial update (see profiles.attributes).
 Every problem is reported with its location so the caller can name the field.
 """
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+from core.input_policy import printable, text_problem
 from profiles.attributes import validate_document
 
 MAX_IDENTITIES = 50
@@ -52,14 +57,36 @@ def normalize_identity(namespace: str, value: str) -> str:
     return value.lower() if namespace == "email" else value
 
 
+# The common e-mail address in one compiled regex: a subset of what Django's
+# validate_email accepts (its dot-atom local part, an ASCII host name), so only the
+# unusual ones (quoted local parts, IDN domains, address literals) pay for Django's.
+_PLAIN_EMAIL = re.compile(
+    r"[-!#$%&'*+/=?^_`{}|~0-9a-z]+(\.[-!#$%&'*+/=?^_`{}|~0-9a-z]+)*"
+    r"@([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}",
+    re.IGNORECASE,
+)
+
+
+def identity_value_problem(namespace: str, value: str) -> str | None:
+    """Why a (normalized) identity value is refused for namespace, or None."""
+    if namespace == "email" and not (len(value) <= 320 and _PLAIN_EMAIL.fullmatch(value)):
+        try:
+            validate_email(value)
+        except ValidationError:
+            return f"'{value}' is not an e-mail address"
+    return None
+
+
 def parse_record(data: Any, *, namespaces: set[str]) -> ProfileRecord | RecordError:
     """A ProfileRecord, or a RecordError naming every bad field."""
     if not isinstance(data, dict):
         return RecordError("invalid_record", "A profile record must be a JSON object.")
+    # The input policy (core/input_policy.py) is checked field by field below: every
+    # value is type-checked, identity ids as text, attributes by validate_document.
     errors: dict[str, str] = {}
     if data.keys() - RECORD_KEYS:
-        for key in sorted(data.keys() - RECORD_KEYS):
-            errors[key] = "unknown field: a record has identityMap and attributes"
+        for key in sorted(map(str, data.keys() - RECORD_KEYS)):
+            errors[printable(key)] = "unknown field: a record has identityMap and attributes"
     identities, removals = _parse_identity_map(data.get("identityMap"), namespaces, errors)
     attributes = data.get("attributes", {})
     if attributes is None:
@@ -83,10 +110,12 @@ def _parse_identity_map(
         errors["identityMap"] = 'must be an object such as {"email": [{"id": "..."}]}'
         return identities, removals
     for namespace, items in identity_map.items():
-        where = f"identityMap.{namespace}"
+        where = f"identityMap.{printable(namespace)}"
         if namespace not in namespaces:
             known = ", ".join(sorted(namespaces))
-            errors[where] = f"unknown identity namespace '{namespace}' (registered: {known})"
+            errors[where] = (
+                f"unknown identity namespace '{printable(namespace)}' (registered: {known})"
+            )
             continue
         if not isinstance(items, list) or not items:
             errors[where] = 'must be a non-empty list such as [{"id": "..."}]'
@@ -114,7 +143,7 @@ def _parse_identity(
     if not isinstance(item, dict):
         errors[where] = 'must be an object such as {"id": "..."}'
         return None
-    unknown = sorted(item.keys() - IDENTITY_KEYS) if item.keys() - IDENTITY_KEYS else None
+    unknown = sorted(map(printable, item.keys() - IDENTITY_KEYS))
     if unknown:
         errors[f"{where}.{unknown[0]}"] = (
             "unknown field: use id, primary, authenticatedState, remove"
@@ -123,6 +152,9 @@ def _parse_identity(
     value = item.get("id")
     if not isinstance(value, str):
         errors[f"{where}.id"] = "is required and must be a string"
+        return None
+    if problem := text_problem(value):
+        errors[f"{where}.id"] = problem
         return None
     value = normalize_identity(namespace, value)
     if not value:
@@ -135,4 +167,8 @@ def _parse_identity(
         if flag in item and not isinstance(item[flag], bool):
             errors[f"{where}.{flag}"] = "must be true or false"
             return None
+    # A removal may name a value stored before the syntax check existed.
+    if item.get("remove") is not True and (problem := identity_value_problem(namespace, value)):
+        errors[f"{where}.id"] = problem
+        return None
     return namespace, value

@@ -41,6 +41,7 @@ from typing import Any
 
 from django.db.models import BooleanField, Expression, F
 
+from core.input_policy import InputError, check_json
 from profiles.attributes import get_path, same_json, split_path
 
 Predicate = Callable[[dict], bool]
@@ -97,6 +98,12 @@ def operator_of(node: dict) -> str:
 def validate_rule(rule: Any) -> list[RuleError]:
     """Every problem in rule, each pointing at its node; empty when the rule is valid."""
     errors: list[RuleError] = []
+    try:
+        # The input policy first (valid text, finite numbers, bounded nesting), so the
+        # checks below and the SQL compiler only ever see storable values.
+        check_json(rule, field="rule", max_depth=2 * MAX_DEPTH + 2)
+    except InputError as error:
+        return [RuleError(error.field, error.message)]
     counter = [0]
     _validate(rule, "rule", 1, errors, counter)
     if counter[0] > MAX_NODES:

@@ -26,12 +26,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from core.input_policy import text_problem
 from profiles import bulk
-from profiles.models import MembershipStatus, Profile, Segment, SegmentMembership
+from profiles.models import (
+    SEGMENT_DESCRIPTION_MAX_LENGTH,
+    SEGMENT_NAME_MAX_LENGTH,
+    MembershipStatus,
+    Profile,
+    Segment,
+    SegmentMembership,
+)
 from profiles.rules import Predicate, RuleMatches, check_rule, matcher, supports_sql, today_utc
 from profiles.signals import send_profiles_changed
 
@@ -84,6 +93,7 @@ def segment_create(
 ) -> Segment:
     """Create a segment; its members are found by a batch evaluation after commit."""
     check_rule(rule)
+    _check_texts(name=name, description=description)
     segment = Segment.objects.create(name=name, description=description, rule=rule, active=active)
     if evaluate and active:
         segment_schedule_evaluation(segment)
@@ -95,6 +105,7 @@ def segment_update(
 ) -> Segment:
     """Save a segment; a new rule (or re-activation) re-evaluates every profile."""
     check_rule(rule)
+    _check_texts(name=name, description=description)
     reevaluate = active and (rule != segment.rule or not segment.active)
     segment.name, segment.description, segment.rule, segment.active = (
         name,
@@ -106,6 +117,23 @@ def segment_update(
     if reevaluate:
         segment_schedule_evaluation(segment)
     return segment
+
+
+def _check_texts(*, name: str, description: str) -> None:
+    """ValidationError by field when the name or description breaks the limits or the policy."""
+    errors = {}
+    for field, value, limit in (
+        ("name", name, SEGMENT_NAME_MAX_LENGTH),
+        ("description", description, SEGMENT_DESCRIPTION_MAX_LENGTH),
+    ):
+        if len(value) > limit:
+            errors[field] = f"is {len(value):,} characters long; at most {limit:,}"
+        elif problem := text_problem(value):
+            errors[field] = problem
+    if not name.strip():
+        errors.setdefault("name", "is required")
+    if errors:
+        raise ValidationError(errors)
 
 
 def segment_schedule_evaluation(segment: Segment) -> None:

@@ -1,11 +1,14 @@
 """Reads of the profile store: lookups, profile documents, segment sizes and counts."""
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
 from django.db.models import Count, Q, QuerySet
 
+from core.input_policy import parse_id
+from profiles.attributes import document_of, leaf_items
 from profiles.models import (
     BUILTIN_NAMESPACES,
     Identity,
@@ -21,6 +24,10 @@ from profiles.rules import RuleMatches, matcher, supports_sql
 
 LIVE_STATUSES = [MembershipStatus.REALIZED, MembershipStatus.EXISTING]
 COUNT_CHUNK = 5000
+# The profile page shows attributes and a change's paths in pages, so a profile of
+# any size renders in constant time (tests/profiles/test_large_profiles.py).
+ATTRIBUTES_PER_PAGE = 200
+PATHS_PER_CHANGE = 50
 
 
 def namespace_codes() -> set[str]:
@@ -65,8 +72,8 @@ def profiles_search(*, query: str) -> QuerySet[Profile]:
     for code in sorted(codes):
         value = normalize_identity(code, query)
         matches |= Q(identities__namespace=code, identities__value=value)
-    if query.isdigit():
-        matches |= Q(pk=int(query))
+    if (profile_id := parse_id(query)) is not None:
+        matches |= Q(pk=profile_id)
     return profiles.filter(matches).distinct()
 
 
@@ -100,6 +107,65 @@ def profile_document(profile: Profile) -> dict[str, Any]:
 
 def _zulu(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class AttributesPage:
+    """One page of a profile's attributes: the leaves shown, as a nested document."""
+
+    document: dict
+    number: int
+    first: int  # 1-based position of the first leaf shown
+    shown: int
+    total: int
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.first - 1 + self.shown < self.total
+
+    @property
+    def paged(self) -> bool:
+        return self.total > ATTRIBUTES_PER_PAGE
+
+
+def attributes_page(
+    document: dict, *, page: Any, per_page: int = ATTRIBUTES_PER_PAGE
+) -> AttributesPage:
+    """Leaves page*per_page.. of document (page from the query string, 1 when not valid)."""
+    number = min(parse_id(page) or 1, 10**6)
+    start = (number - 1) * per_page
+    total = 0
+    shown = []
+    for item in leaf_items(document):
+        if start <= total < start + per_page:
+            shown.append(item)
+        total += 1
+    if not shown and total:
+        return attributes_page(document, page="1", per_page=per_page)
+    return AttributesPage(document_of(shown), number, start + 1, len(shown), total)
+
+
+@dataclass
+class ChangeSummary:
+    """A change row as the profile page lists it: its first paths, each marked changed or not."""
+
+    change: ProfileChange
+    paths: list[tuple[str, bool]]
+    more_paths: int
+
+
+def change_summary(change: ProfileChange, *, limit: int = PATHS_PER_CHANGE) -> ChangeSummary:
+    changed = set(change.changed_paths)
+    written = change.written_paths
+    return ChangeSummary(
+        change=change,
+        paths=[(path, path in changed) for path in written[:limit]],
+        more_paths=max(0, len(written) - limit),
+    )
 
 
 def profile_memberships(profile: Profile) -> QuerySet[SegmentMembership]:

@@ -121,8 +121,9 @@ class _Target:
     created: bool
     added: list[IdentityKey] = field(default_factory=list)
     removed: list[IdentityKey] = field(default_factory=list)
-    written: list[str] = field(default_factory=list)
-    changed: list[str] = field(default_factory=list)
+    # Ordered sets (dict keys): a write of n paths costs O(n), never O(n^2).
+    written: dict[str, None] = field(default_factory=dict)
+    changed: dict[str, None] = field(default_factory=dict)
     membership_changes: dict[str, str] = field(default_factory=dict)
 
 
@@ -215,8 +216,8 @@ class _Batch:
             for patch in self.patches[id(target)]:
                 merged = merge(target.attributes, patch)
                 target.attributes = merged.document
-                target.written.extend(p for p in merged.written if p not in target.written)
-                target.changed.extend(p for p in merged.changed if p not in target.changed)
+                target.written.update(dict.fromkeys(merged.written))
+                target.changed.update(dict.fromkeys(merged.changed))
 
     def _evaluate_segments(self) -> None:
         self.segments: list[ActiveSegment] = active_segments(today=self.now.date())
@@ -293,8 +294,8 @@ class _Batch:
             return None
         return (
             target.pk,
-            target.written,
-            target.changed,
+            list(target.written),
+            list(target.changed),
             [{"namespace": ns, "id": v} for ns, v in target.added],
             [{"namespace": ns, "id": v} for ns, v in target.removed],
             target.membership_changes,

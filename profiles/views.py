@@ -9,12 +9,15 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from core.input_policy import InputError, parse_index, parse_json
 from profiles.editor import MATCHES, OPERATOR_LABELS, Row, rows_from_data, rows_from_rule
 from profiles.forms import ProfilePatchForm, SegmentForm, rule_from_submission
 from profiles.models import Profile, Segment
 from profiles.segments import segment_create, segment_schedule_evaluation, segment_update
 from profiles.selectors import (
     attribute_paths_sample,
+    attributes_page,
+    change_summary,
     profile_memberships,
     profile_recent_changes,
     profiles_search,
@@ -142,8 +145,7 @@ def segment_editor(request: HttpRequest) -> HttpResponse:
     note = ""
     if action == "add":
         rows.append(Row())
-    elif action.startswith("remove-") and action[7:].isdigit():
-        index = int(action[7:])
+    elif action.startswith("remove-") and (index := parse_index(action[7:])) is not None:
         rows = [row for i, row in enumerate(rows) if i != index] or [Row()]
     elif action == "to-json":
         rule, _ = rule_from_submission(_with(data, mode="builder"), rows)
@@ -151,8 +153,8 @@ def segment_editor(request: HttpRequest) -> HttpResponse:
         mode = "json"
     elif action == "to-builder":
         try:
-            shown = rows_from_rule(json.loads(rule_json or "{}"))
-        except ValueError:
+            shown = rows_from_rule(parse_json(rule_json or "{}"))
+        except InputError:
             shown = None
         if shown:
             match, rows = shown
@@ -247,12 +249,14 @@ def profile_detail(request: HttpRequest, profile_id: int) -> HttpResponse:
             messages.success(request, "Attributes saved.")
             return redirect("profiles:profile_detail", profile_id=profile.pk)
         form.add_error("attributes", error)
+    attributes = attributes_page(profile.attributes, page=request.GET.get("attributes_page"))
     context = {
         "profile": profile,
         "identities": sorted(profile.identities.all(), key=lambda i: (i.namespace, i.value)),
-        "attributes_json": json.dumps(profile.attributes, indent=2, ensure_ascii=False),
+        "attributes": attributes,
+        "attributes_json": json.dumps(attributes.document, indent=2, ensure_ascii=False),
         "memberships": profile_memberships(profile),
-        "changes": profile_recent_changes(profile),
+        "changes": [change_summary(c) for c in profile_recent_changes(profile)],
         "form": form,
     }
     return render(

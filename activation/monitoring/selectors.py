@@ -45,6 +45,7 @@ from activation.models import (
 )
 from activation.monitoring.charts import Series, sparkline_svg, timeseries_svg
 from activation.selectors import humanize_seconds
+from core.input_policy import parse_id
 from destinations.models import Connection
 from profiles.models import Identity
 
@@ -565,8 +566,8 @@ def run_issues(*, run: ExportRun, kind: str = "", query: str = "") -> QuerySet[R
             | Q(error_code__icontains=query)
             | Q(reason__icontains=query)
         )
-        if query.isdigit():
-            match |= Q(profile_id=int(query))
+        if (profile_id := parse_id(query)) is not None:
+            match |= Q(profile_id=profile_id)
         issues = issues.filter(match)
     return issues.order_by("-id")
 

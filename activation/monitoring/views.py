@@ -26,6 +26,7 @@ from activation.monitoring import inspector
 from activation.monitoring import selectors as sel
 from activation.selectors import segment_sizes
 from activation.services import DataflowError
+from core.input_policy import parse_id
 from core.roles import editor_required
 from destinations.models import Connection
 from governance.selectors import dataflow_governance
@@ -34,10 +35,7 @@ TEMPLATES = "activation/monitoring"
 
 
 def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value else None
-    except ValueError:
-        return None
+    return parse_id(value)  # the input policy's ids: 1..2^63-1, else None
 
 
 def _dataflow_or_404(request: HttpRequest, dataflow_id: int) -> Dataflow:
@@ -172,6 +170,8 @@ def delivery_lookup(request: HttpRequest) -> HttpResponse:
     profile_id = _int(request.GET.get("profile"))
     dataflow_id = _int(request.GET.get("dataflow"))
     context: dict = {"identity": identity, "dataflow_id": dataflow_id, "error": ""}
+    if not identity and request.GET.get("profile", "").strip() and profile_id is None:
+        context["error"] = "A profile id is a whole number from 1."
     match = None
     try:
         if identity:

@@ -15,11 +15,13 @@ from django.http import QueryDict
 
 from activation.models import Dataflow
 from activation.services import (
+    MAX_ATTRIBUTES,
     PROFILE_ID,
     SOFT_ATTRIBUTE_LIMIT,
     AttributeSpec,
     IdentitySpec,
     attribute_errors,
+    identity_problems,
     partition_key_error,
 )
 from destinations.models import Connection
@@ -242,8 +244,13 @@ class MappingForm:
         for row, errors in zip(self.rows, attribute_errors(self.specs()), strict=True):
             row.errors = errors
         self.errors = []
+        if len(self.rows) > MAX_ATTRIBUTES:
+            self.errors.append(
+                f"Map at most {MAX_ATTRIBUTES} attributes ({len(self.rows)} now): remove some rows."
+            )
         if not self.rows and not any(row.selected for row in self.identities):
             self.errors.append("Map at least one attribute or identity.")
+        self.errors += identity_problems(self.identity_specs())
         self.partition_key_error = ""
         if self.partition_key not in {value for value, _ in self.partition_key_choices}:
             self.partition_key_error = "Choose the partition key: the profile id or an identity."

@@ -28,6 +28,7 @@ from activation.wizard.forms import (
     segment_selection,
 )
 from activation.wizard.steps import Step, blocking_step, resume_step, step_states
+from core.input_policy import parse_id
 from core.roles import editor_required
 from governance.selectors import dataflow_governance
 from governance.services import PolicyViolationError
@@ -88,8 +89,8 @@ def wizard_start(request: HttpRequest) -> HttpResponse:
     """Step 1 for a new dataflow; entered from a connection it goes straight to segments."""
     connections = selectors.connections_for_user(user=request.user)
     connection_id = request.GET.get("connection", "")
-    if request.method == "GET" and connection_id.isdigit():
-        connection = connections.filter(pk=int(connection_id)).first()
+    if request.method == "GET" and (wanted := parse_id(connection_id)) is not None:
+        connection = connections.filter(pk=wanted).first()
         if connection is not None:
             dataflow = services.dataflow_draft_create(user=request.user, connection=connection)
             return redirect(_step_url(Step.SEGMENTS, dataflow))
@@ -142,8 +143,8 @@ def wizard_drafts(request: HttpRequest) -> HttpResponse:
     """Unfinished wizards to resume or discard (the destinations page embeds the section)."""
     drafts = selectors.drafts_for_user(user=request.user)
     connection_id = request.GET.get("connection", "")
-    if connection_id.isdigit():
-        drafts = drafts.filter(connection_id=int(connection_id))
+    if (wanted := parse_id(connection_id)) is not None:
+        drafts = drafts.filter(connection_id=wanted)
     rows = [{"dataflow": d, "next_step": resume_step(d)} for d in drafts[:100]]
     template = T + "drafts.html" + ("#drafts-section" if request.htmx else "")
     return render(request, template, {"rows": rows})
@@ -196,15 +197,18 @@ def wizard_segments(request: HttpRequest, pk: int) -> HttpResponse:
         current = selectors.selected_segment_ids(dataflow=dataflow)
         chosen = segment_selection(current=current, data=request.POST)
         if chosen != current:
-            services.dataflow_set_segments(dataflow=dataflow, segment_ids=chosen)
-        action = request.POST.get("action")
+            try:
+                services.dataflow_set_segments(dataflow=dataflow, segment_ids=chosen)
+            except ValidationError as refused:  # a ticked segment was deleted meanwhile
+                error, chosen = " ".join(refused.messages), current
+        action = "" if error else request.POST.get("action")  # refused: stay and say why
         if action == "back":
             return redirect(_step_url(Step.DESTINATION, dataflow))
         if action == "next":
             if chosen:
                 return redirect(_step_url(Step.MAPPING, dataflow))
             error = "Select at least one segment to activate."
-        elif not request.htmx:
+        elif not request.htmx and not error:
             url = _step_url(Step.SEGMENTS, dataflow)
             return redirect(f"{url}?{urlencode({'q': query, 'page': page})}")
     page_obj, rows = selectors.segment_page(dataflow=dataflow, query=query, page=page)
@@ -311,14 +315,15 @@ def _sample(dataflow: Dataflow, requested: str, after: str) -> dict:
     error = ""
     profile_id = None
     if requested.strip():
-        if not requested.strip().isdigit():
+        wanted = parse_id(requested)
+        if wanted is None:
             error = f"“{requested}” is not a profile id."
-        elif not selectors.is_member(dataflow=dataflow, profile_id=int(requested)):
-            error = f"Profile {requested} is not a current member of the selected segments."
+        elif not selectors.is_member(dataflow=dataflow, profile_id=wanted):
+            error = f"Profile {wanted} is not a current member of the selected segments."
         else:
-            profile_id = int(requested)
+            profile_id = wanted
     if profile_id is None:
-        previous = int(after) if after.isdigit() else None
+        previous = parse_id(after)
         profile_id = selectors.sample_member_id(dataflow=dataflow, after=previous)
     if profile_id is None:
         return {"sample_error": error, "record": None}

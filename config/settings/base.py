@@ -70,6 +70,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # NUL or lone surrogates in a query string or form: 400 naming it (core/input_policy.py).
+    "core.input_policy.RefuseUnstorableTextMiddleware",
     # Viewers (read-only) get 403 on every write; see core/roles.py.
     "core.roles.RoleRequiredMiddleware",
     # Who is acting, for the audit log (audit/context.py).
@@ -77,6 +79,11 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
+
+# The wizard's mapping posts two fields per attribute row (500 rows at most, see
+# activation.services.MAX_ATTRIBUTES) plus the identities: Django's default of 1,000
+# fields would refuse a mapping at the limit with a bare 400.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 5_000
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"

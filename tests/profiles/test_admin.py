@@ -78,3 +78,19 @@ def test_admins_register_custom_namespaces_but_cannot_delete_builtin_ones(admin_
     email = IdentityNamespace.objects.get(code="email")
     delete = admin_client.get(reverse("admin:profiles_identitynamespace_delete", args=[email.pk]))
     assert delete.status_code == 403
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        '{"path": "a", "op": "gt", "value": NaN}',
+        '{"path": "a", "op": "equals", "value": "x\\u0000"}',
+        '{"not":' * 100_000 + '{"path": "a", "op": "exists"}' + "}" * 100_000,
+    ],
+)
+def test_a_hostile_rule_in_admin_is_a_form_error(admin_client, rule):
+    url = reverse("admin:profiles_segment_add")
+    response = admin_client.post(url, {"name": "Bad", "description": "", "rule": rule})
+    assert response.status_code == 200
+    assert "Enter a valid JSON" in response.content.decode()
+    assert not Segment.objects.exists()

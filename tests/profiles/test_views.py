@@ -247,7 +247,7 @@ def test_attributes_can_be_updated_from_the_profile_page(logged_in_client, peopl
     bad = logged_in_client.post(url, {"attributes": '{"a.b": 1}'})
     assert bad.status_code == 400 and "attributes.a.b" in bad.content.decode()
     not_json = logged_in_client.post(url, {"attributes": "{nope"})
-    assert not_json.status_code == 400 and "Not valid JSON" in not_json.content.decode()
+    assert not_json.status_code == 400 and "not valid JSON" in not_json.content.decode()
 
 
 def test_viewers_see_pages_but_cannot_change_anything(client, people):

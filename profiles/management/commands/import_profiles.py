@@ -7,7 +7,6 @@ instead of duplicating. Bad lines are reported (line number and reason) and
 skipped; the good ones are written.
 """
 
-import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any, TextIO
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core.input_policy import InputError, parse_json
 from profiles.progress import ProgressBar
 from profiles.services import MAX_BATCH, profiles_upsert
 
@@ -87,9 +87,10 @@ def _batches(
         if not text.strip():
             continue
         try:
-            batch.append((number, json.loads(text)))
-        except json.JSONDecodeError as exc:
-            report.append((number, f"not valid JSON ({exc.msg}, column {exc.colno})"))
+            # The record itself is checked against the input policy by profiles_upsert.
+            batch.append((number, parse_json(text.rstrip("\r\n"), check=False)))
+        except InputError as exc:
+            report.append((number, exc.message.removeprefix("is ")))
             continue
         if len(batch) == size:
             yield batch, number
