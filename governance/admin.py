@@ -44,6 +44,7 @@ class DataUsageLabelAdmin(CoreReadOnly):
 @admin.register(MarketingAction)
 class MarketingActionAdmin(CoreReadOnly):
     list_display = ["name", "code", "core"]
+    list_filter = ["core"]
     search_fields = ["code", "name"]
 
 
@@ -59,18 +60,21 @@ class DataUsagePolicyAdmin(CoreReadOnly):
     core_editable = ("enabled",)
     list_display = ["name", "marketing_action", "operator", "enabled", "core"]
     list_filter = ["enabled", "core", "marketing_action"]
+    search_fields = ["name", "description"]
     filter_horizontal = ["labels"]
 
 
 @admin.register(ConsentPolicy)
 class ConsentPolicyAdmin(admin.ModelAdmin):
     list_display = ["name", "enabled", "updated_at"]
-    list_filter = ["enabled"]
+    list_filter = ["enabled", "marketing_actions"]
+    search_fields = ["name", "description"]
     filter_horizontal = ["marketing_actions"]
 
 
 @admin.register(ConsentSuppression)
 class ConsentSuppressionAdmin(admin.ModelAdmin):
     list_display = ["dataflow", "profile_id", "suppressed_at"]
+    list_filter = ["suppressed_at"]
     search_fields = ["=profile_id"]
     raw_id_fields = ["dataflow"]

@@ -165,3 +165,13 @@ def test_the_connection_edit_page_changes_marketing_actions_and_re_evaluates(
         }
     live.refresh_from_db()
     assert live.status == DataflowStatus.POLICY_VIOLATION
+
+
+def test_django_admin_lists_every_governance_model_and_keeps_core_rows_read_only(
+    admin_client: Any, catalogue: Any
+) -> None:
+    for model in ("datausagelabel", "marketingaction", "labelassignment", "datausagepolicy"):
+        assert admin_client.get(f"/admin/governance/{model}/").status_code == 200
+    core = DataUsagePolicy.objects.get(name__startswith="Sensitive")
+    page = admin_client.get(f"/admin/governance/datausagepolicy/{core.pk}/change/").content
+    assert b'name="enabled"' in page and b'name="name"' not in page
