@@ -98,12 +98,7 @@ def labels_list(request: HttpRequest) -> dict:
 
 @router.post("/labels", response=ERRORS, summary="Create a custom label (Admins)")
 def labels_create(request: HttpRequest, payload: LabelIn):
-    _require_admin(request)
-    try:
-        label = services.label_create(**payload.dict())
-    except ValidationError as exc:
-        raise _invalid(exc) from exc
-    return Status(201, label_out(label))
+    return _create(request, services.label_create, payload, label_out)
 
 
 def action_out(action: MarketingAction) -> dict[str, Any]:
@@ -128,12 +123,16 @@ def actions_list(request: HttpRequest) -> dict:
 
 @router.post("/marketingActions", response=ERRORS, summary="Create a custom marketing action")
 def actions_create(request: HttpRequest, payload: ActionIn):
+    return _create(request, services.marketing_action_create, payload, action_out)
+
+
+def _create(request: HttpRequest, create: Any, payload: Schema, out: Any) -> Status:
     _require_admin(request)
     try:
-        action = services.marketing_action_create(**payload.dict())
+        created = create(**payload.dict())
     except ValidationError as exc:
         raise _invalid(exc) from exc
-    return Status(201, action_out(action))
+    return Status(201, out(created))
 
 
 # --- labels of paths and namespaces ----------------------------------------------------

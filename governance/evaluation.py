@@ -132,11 +132,7 @@ class LabelIndex:
         """(labelled path, label code) reaching `path`: on it, above it, or below it."""
         found = []
         for labelled, codes in self.attributes.items():
-            if (
-                path == labelled
-                or path.startswith(labelled + ".")
-                or labelled.startswith(path + ".")
-            ):
+            if paths_overlap(path, labelled):
                 found.extend((labelled, code) for code in codes)
         return sorted(found)
 
@@ -145,6 +141,11 @@ class LabelIndex:
         if hashed:
             codes = {c for c in codes if self.labels[c].family != LabelFamily.IDENTITY}
         return sorted(codes)
+
+
+def paths_overlap(a: str, b: str) -> bool:
+    """Does using one path use the other: the same path, or one inside the other?"""
+    return a == b or a.startswith(b + ".") or b.startswith(a + ".")
 
 
 def rule_paths(rule: Any) -> Iterator[str]:

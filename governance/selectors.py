@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from activation.models import AttributeMapping, Dataflow, DataflowStatus, IdentitySelection
 from activation.selectors import identity_namespaces, profile_schema
 from governance.consent import consent_policies_for_dataflow, members_without_consent
-from governance.evaluation import LabelIndex, policies_evaluated
+from governance.evaluation import LabelIndex, paths_overlap, policies_evaluated
 from governance.models import AssignmentTarget, DataUsageLabel, LabelAssignment
 from governance.services import connection_action_codes, dataflow_violations
 
@@ -95,10 +95,7 @@ def label_usage() -> list[LabelUsage]:
         namespaces = sorted(a.target for a in mine if a.target_type == AssignmentTarget.NAMESPACE)
         flows = set()
         for dataflow_id, source in mappings:
-            if any(
-                source == p or source.startswith(p + ".") or p.startswith(source + ".")
-                for p in paths
-            ):
+            if any(paths_overlap(source, p) for p in paths):
                 flows.add(dataflow_id)
         flows |= {dataflow_id for dataflow_id, ns in selections if ns in namespaces}
         usages.append(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -92,17 +93,7 @@ def labels_edit(request: HttpRequest) -> HttpResponse:
 @admin_required
 @require_POST
 def label_create(request: HttpRequest) -> HttpResponse:
-    form = LabelForm(request.POST)
-    if form.is_valid():
-        try:
-            services.label_create(**form.cleaned_data)
-        except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
-        else:
-            messages.success(request, f"Label {form.cleaned_data['code']} created.")
-    else:
-        messages.error(request, _form_problem(form))
-    return redirect("governance:overview")
+    return _create(request, LabelForm(request.POST), services.label_create, "Label")
 
 
 @login_required
@@ -110,15 +101,20 @@ def label_create(request: HttpRequest) -> HttpResponse:
 @require_POST
 def action_create(request: HttpRequest) -> HttpResponse:
     form = MarketingActionForm(request.POST)
-    if form.is_valid():
-        try:
-            services.marketing_action_create(**form.cleaned_data)
-        except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
-        else:
-            messages.success(request, f"Marketing action {form.cleaned_data['name']} created.")
-    else:
+    return _create(request, form, services.marketing_action_create, "Marketing action")
+
+
+def _create(request: HttpRequest, form: Any, create: Callable[..., Any], what: str) -> HttpResponse:
+    """The overview's small create forms: a message either way, back to the overview."""
+    if not form.is_valid():
         messages.error(request, _form_problem(form))
+        return redirect("governance:overview")
+    try:
+        created = create(**form.cleaned_data)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"{what} {created.code} created.")
     return redirect("governance:overview")
 
 

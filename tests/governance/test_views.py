@@ -112,6 +112,13 @@ def test_the_governance_page_reads_for_everyone_and_edits_for_admins(
     )
     assert created.status_code == 302
     assert DataUsagePolicy.objects.get(name="No health analytics").expression() == "S2"
+    client.post(
+        reverse("governance:label_create"),
+        {"code": "C9", "name": "No resale", "family": "contract"},
+    )
+    client.post(reverse("governance:action_create"), {"code": "resale", "name": "Resale"})
+    page = client.get(reverse("governance:overview")).content.decode()
+    assert "<strong>C9</strong> No resale" in page and "<code>resale</code>" in page
     bad = client.post(
         reverse("governance:consent_create"),
         {"name": "C", "marketing_actions": ["analytics"], "condition": "{not json"},
