@@ -57,8 +57,9 @@ def register(api: Any) -> None:
 
     @api.exception_handler(PolicyViolationApiError)
     def _violation(request: HttpRequest, exc: PolicyViolationApiError) -> JsonResponse:
+        # The error keeps its one shape; the violations go next to it.
         body = error_body(exc.code, exc.message, exc.fields)
-        body["error"]["detail"] = {"violations": exc.violations}
+        body["detail"] = {"violations": exc.violations}
         return JsonResponse(body, status=422)
 
 

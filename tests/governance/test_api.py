@@ -139,10 +139,10 @@ def test_a_dataflow_that_breaks_a_policy_is_refused_with_422(marketer_api, user)
     segments = (SegmentFactory(name="Buyers"), SegmentFactory(name="Churners"))
     answer = marketer_api.post("/api/v1/dataflows", body(connection, segments))
     assert answer.status == 422, answer.body
-    error = answer.body["error"]
+    error = answer.error  # the one error format, exactly
     assert error["code"] == "policy_violation"
     assert "person.name.firstName" in error["fields"]["profileSelectors"]
-    [violation] = error["detail"]["violations"]
+    [violation] = answer.body["detail"]["violations"]
     assert violation["chains"][0]["fix"] == "Unmap person.name.firstName."
     declare(connection, "analytics")
     assert marketer_api.post("/api/v1/dataflows", body(connection, segments)).status == 201
