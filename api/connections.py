@@ -36,7 +36,6 @@ from destinations.kinesis.permissions import CheckReport
 from destinations.kinesis.policy import minimal_policy
 from destinations.kinesis.views import _error_field
 from destinations.models import AuthMethod, Connection
-from governance.services import DEFAULT_MARKETING_ACTION
 
 router = Router(tags=["connections"])
 
@@ -203,9 +202,7 @@ def connection_create(request: HttpRequest, response: HttpResponse, payload: Con
             "include_segment_names": payload.params.include_segment_names,
             "include_segment_timestamps": payload.params.include_segment_timestamps,
             "alerts_enabled": payload.params.alerts_enabled,
-            "marketing_actions": payload.marketing_actions
-            if payload.marketing_actions is not None
-            else [DEFAULT_MARKETING_ACTION],
+            "marketing_actions": payload.marketing_actions or [],
         },
         owner=request.user,
     )
@@ -219,7 +216,10 @@ def connection_create(request: HttpRequest, response: HttpResponse, payload: Con
     except kinesis.KinesisError as exc:
         raise aws_refusal(exc) from exc
     try:
-        connection = services.connection_create_from_draft(draft=draft, **details_form.cleaned_data)
+        fields = dict(details_form.cleaned_data)
+        if payload.marketing_actions is None:
+            fields.pop("marketing_actions")  # the service's default: export to third party
+        connection = services.connection_create_from_draft(draft=draft, **fields)
     except IntegrityError as exc:
         raise ApiError(
             409,
