@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell sha1sum requirements.lock | cut -c1-12)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-fast lint install chromium bench bench-ingest bench-pages clean
+.PHONY: run test test-fast lint install chromium bench bench-ingest bench-pages soak clean
 
 $(STAMP): requirements.lock
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -55,6 +55,13 @@ BENCH_ENV = DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/str
 bench: $(STAMP)
 	$(BENCH_ENV) $(PY) -m benchmarks.delivery
 	$(BENCH_ENV) $(PY) -m benchmarks.export
+	$(BENCH_ENV) $(PY) -m benchmarks.fanout
+
+# Sustained load (at most 10 minutes): 500 profile writes/s through the API for
+# 5 minutes into 20 dataflows, two workers, beat, a local Kinesis endpoint; then the
+# consumer check. SOAK_ARGS="--rate 100 --minutes 1" for a shortened run.
+soak: $(STAMP)
+	$(BENCH_ENV) $(PY) -m benchmarks.soak $(SOAK_ARGS)
 
 # Ingestion through the API code path (with/without 3 active segments) and batch
 # re-evaluation of one segment over 1,000,000 profiles (time, peak RSS). Needs
@@ -68,3 +75,11 @@ bench-pages: $(STAMP)
 
 clean:
 	rm -rf var/broker var/test-*.sqlite3
+
+# Production mode end to end (CI runs it after the suite): production settings,
+# gunicorn, two Celery workers and beat on PostgreSQL and Redis, a moto server as
+# Kinesis; exports through the API, then checks /metrics against the stream and
+# /readyz. Needs DATABASE_URL (PostgreSQL server) and CELERY_BROKER_URL (Redis).
+.PHONY: prod-smoke
+prod-smoke: $(STAMP)
+	$(BENCH_ENV) $(PY) .ci/prod_smoke.py

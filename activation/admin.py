@@ -8,6 +8,7 @@ from activation.models import (
     DataflowChange,
     DataflowSegment,
     DeliveryLog,
+    EditHandover,
     ExportRun,
     IdentitySelection,
     RunIssue,
@@ -83,3 +84,12 @@ class DataflowChangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["dataflow", "changed_by", "summary", "created_at"]
     list_filter = ["created_at"]
     search_fields = ["dataflow__name", "changed_by__username", "summary"]
+
+
+@admin.register(EditHandover)
+class EditHandoverAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Unfinished edits someone took over or discarded, and whether their editor was told."""
+
+    list_display = ["dataflow", "action", "previous_editor", "by", "at", "seen_at"]
+    list_filter = ["action", "at"]
+    search_fields = ["dataflow__name", "previous_editor__username", "by__username"]

@@ -73,6 +73,36 @@ class Dataflow(models.Model):
         return self.name
 
 
+class EditHandoverAction(models.TextChoices):
+    TAKEN_OVER = "taken_over", "took over"
+    DISCARDED = "discarded", "discarded"
+
+
+class EditHandover(models.Model):
+    """Another editor took over or discarded someone's unfinished edit of a live
+    dataflow (activation/services.py); the previous editor is told when they
+    come back (`seen_at` set then)."""
+
+    dataflow = models.ForeignKey(Dataflow, on_delete=models.CASCADE, related_name="edit_handovers")
+    # The edit copy's id, kept after a discard deleted it: its old URLs still explain.
+    draft_id = models.BigIntegerField()
+    action = models.CharField(max_length=16, choices=EditHandoverAction.choices)
+    previous_editor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    edit_started_at = models.DateTimeField()
+    at = models.DateTimeField(auto_now_add=True)
+    seen_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["previous_editor", "seen_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.by} {self.get_action_display()} the edit of {self.dataflow}"
+
+
 class DataflowSegment(models.Model):
     """A segment mapped to a dataflow, with the mapping's own timestamps."""
 
@@ -179,6 +209,9 @@ class Backfill(models.Model):
     total = models.PositiveIntegerField(default=0)
     processed = models.PositiveIntegerField(default=0)
     last_profile_id = models.BigIntegerField(default=0)
+    # Also export profiles that left the segment since then (with their "exited"
+    # status): set when the change log was pruned past a disabled dataflow.
+    exited_since = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -19,7 +19,7 @@ from django.core.cache import cache
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, Max, Min, Q, QuerySet
 
-from activation.models import Dataflow, DataflowStatus
+from activation.models import Dataflow, DataflowStatus, EditHandover, EditHandoverAction
 from destinations.models import Connection
 from profiles.models import (
     Identity,
@@ -387,6 +387,31 @@ class Capacity:
     record_bytes: int = 0
     error: str = ""
     notes: list[str] = field(default_factory=list)
+    # The stream's largest record (MaxRecordSizeInKiB; Kinesis' default when unknown).
+    max_record_bytes: int = MIB
+
+    @property
+    def max_record_kib(self) -> int:
+        return self.max_record_bytes // 1024
+
+    @property
+    def size_warning(self) -> str:
+        """The sample record against this stream's own record size limit."""
+        from activation.export.batching import record_limit
+
+        limit = record_limit(self.max_record_bytes)
+        if self.record_bytes > limit:
+            return (
+                f"The sample record is {self.record_bytes:,} bytes, over this stream's "
+                f"{limit:,}-byte record limit: such profiles are excluded from the export. "
+                "Map fewer or smaller attributes."
+            )
+        if self.record_bytes > limit * 0.9:
+            return (
+                f"The sample record is {self.record_bytes:,} bytes, close to this stream's "
+                f"{limit:,}-byte record limit: larger profiles would be excluded."
+            )
+        return ""
 
     @property
     def backfill_seconds(self) -> float:
@@ -451,9 +476,78 @@ def stream_capacity(*, connection: Connection, records: int, record_bytes: int) 
         summary = describe_stream_summary(credentials_for(connection), connection.stream_name)
     except KinesisError as error:
         return Capacity(records=records, record_bytes=record_bytes, error=str(error))
-    return capacity_for(
+    capacity = capacity_for(
         mode=summary.mode,
         shard_count=summary.shard_count,
         records=records,
         record_bytes=record_bytes,
     )
+    capacity.max_record_bytes = summary.max_record_bytes
+    return capacity
+
+
+# --- who is editing a live dataflow ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EditLock:
+    """An unfinished edit of a live dataflow: one per dataflow, held by its editor."""
+
+    draft: Dataflow
+    editor: Any
+    since: dt.datetime
+    last_change: dt.datetime
+
+    @property
+    def editor_name(self) -> str:
+        return self.editor.get_full_name() or self.editor.get_username()
+
+
+def edit_lock_of_draft(*, draft: Dataflow) -> EditLock:
+    """Who holds the edit copy `draft` and since when (a take-over restarts the clock)."""
+    taken_over = (
+        EditHandover.objects.filter(
+            draft_id=draft.pk, action=EditHandoverAction.TAKEN_OVER, by_id=draft.created_by_id
+        )
+        .order_by("-at")
+        .values_list("at", flat=True)
+        .first()
+    )
+    return EditLock(
+        draft=draft,
+        editor=draft.created_by,
+        since=taken_over or draft.created_at,
+        last_change=draft.updated_at,
+    )
+
+
+def edit_lock(*, dataflow: Dataflow) -> EditLock | None:
+    """The unfinished edit of the live `dataflow`, if someone is editing it."""
+    draft = dataflow.edit_drafts.select_related("created_by", "edit_of").first()
+    return None if draft is None else edit_lock_of_draft(draft=draft)
+
+
+def someone_elses_edit(*, pk: int, user: Any) -> EditLock | None:
+    """The edit copy `pk` when it belongs to another user (its URL reached someone else)."""
+    draft = (
+        Dataflow.objects.filter(pk=pk, status=DataflowStatus.DRAFT, edit_of__isnull=False)
+        .exclude(created_by=user)
+        .select_related("created_by", "edit_of")
+        .first()
+    )
+    return None if draft is None else edit_lock_of_draft(draft=draft)
+
+
+def edit_handover_of_draft(*, draft_id: int, user: Any) -> EditHandover | None:
+    """What became of `user`'s edit copy `draft_id` when someone else took it or discarded it."""
+    return (
+        EditHandover.objects.filter(draft_id=draft_id, previous_editor=user)
+        .select_related("by", "dataflow")
+        .order_by("-at")
+        .first()
+    )
+
+
+def edit_handovers_waiting(*, user: Any) -> bool:
+    """Whether notices about `user`'s edits wait to be shown (one indexed query)."""
+    return EditHandover.objects.filter(previous_editor=user, seen_at=None).exists()

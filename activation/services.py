@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from activation import selectors
 from activation.export.records import PROFILE_ID_SOURCE, RESERVED_KEYS
 from activation.models import (
     AttributeMapping,
@@ -25,8 +26,11 @@ from activation.models import (
     DataflowChange,
     DataflowSegment,
     DataflowStatus,
+    EditHandover,
+    EditHandoverAction,
     IdentitySelection,
 )
+from activation.selectors import EditLock
 from activation.wizard.steps import STEPS, Step, first_incomplete_step
 from core.input_policy import printable
 from destinations.models import Connection
@@ -78,37 +82,49 @@ class IdentitySpec:
 
 def attribute_errors(attributes: Sequence[AttributeSpec]) -> list[list[str]]:
     """Per row, what is wrong with it (empty lists when the mapping is valid)."""
-    errors: list[list[str]] = [[] for _ in attributes]
+    return [row["source"] + row["target"] for row in attribute_field_errors(attributes)]
+
+
+def attribute_field_errors(attributes: Sequence[AttributeSpec]) -> list[dict[str, list[str]]]:
+    """Per row, what is wrong with its source and with its target path.
+
+    A problem with the exported path belongs to the target when one is typed
+    (it is what the marketer must change), else to the source.
+    """
+    errors: list[dict[str, list[str]]] = [{"source": [], "target": []} for _ in attributes]
     seen_source: dict[str, int] = {}
     seen_target: dict[str, int] = {}
     for index, spec in enumerate(attributes):
         row = errors[index]
-        for label, path in (("Source", spec.source_path), ("Target", spec.target_path)):
-            if label == "Source" and not path:
-                row.append("Enter an attribute path.")
+        for field, path in (("source", spec.source_path), ("target", spec.target_path)):
+            if field == "source" and not path:
+                row[field].append("Enter an attribute path.")
             elif path and (problem := path_problem(path)):
                 # The profile store's own path rule: a path no profile can hold is refused.
-                row.append(f"{label} path “{printable(path)}” {problem}.")
-        if row:
+                row[field].append(f"{field.capitalize()} path “{printable(path)}” {problem}.")
+        if row["source"] or row["target"]:
             continue
         if spec.source_path in seen_source:
-            row.append(
+            row["source"].append(
                 f"{spec.source_path} is already mapped in row {seen_source[spec.source_path] + 1}."
             )
             continue
         seen_source[spec.source_path] = index
         exported = spec.exported_path
+        exported_errors = row["target"] if spec.target_path else row["source"]
         if exported.split(".")[0] in RESERVED_ROOTS:
-            row.append(
+            exported_errors.append(
                 f"“{exported}” would overwrite {exported.split('.')[0]}, which the export "
                 "fills itself: choose another target path."
             )
         elif exported in seen_target:
-            row.append(f"{exported} is already exported by row {seen_target[exported] + 1}.")
+            exported_errors.append(
+                f"{exported} is already exported by row {seen_target[exported] + 1}."
+            )
         else:
             for other, other_index in seen_target.items():
                 if exported.startswith(other + ".") or other.startswith(exported + "."):
-                    row.append(
+                    exported_errors.append(
                         f"{exported} overlaps {other} (row {other_index + 1}): "
                         "one would contain the other; map one of them."
                     )
@@ -311,6 +327,24 @@ def dataflow_set_mapping(
     return dataflow
 
 
+def _clean_name(name: str) -> str:
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": "Give the dataflow a name."})
+    if len(name) > 200:
+        raise ValidationError({"name": "Use at most 200 characters."})
+    return name
+
+
+@transaction.atomic
+def dataflow_set_name(*, dataflow: Dataflow, name: str) -> Dataflow:
+    """The name typed on the review step, kept on the draft as it is typed."""
+    _require_draft(dataflow)
+    dataflow.name = _clean_name(name)
+    dataflow.save(update_fields=["name", "updated_at"])
+    return dataflow
+
+
 @transaction.atomic
 def dataflow_draft_discard(*, dataflow: Dataflow) -> None:
     _require_draft(dataflow)
@@ -385,11 +419,7 @@ def dataflow_finish(*, dataflow: Dataflow, user: Any, name: str) -> Dataflow:
     step = first_incomplete_step(dataflow)
     if step is not None:
         raise WizardIncompleteError(step)
-    name = name.strip()
-    if not name:
-        raise ValidationError({"name": "Give the dataflow a name."})
-    if len(name) > 200:
-        raise ValidationError({"name": "Use at most 200 characters."})
+    name = _clean_name(name)
     from governance.services import dataflow_require_compliant
 
     # New dataflows and edits alike: refused while a data-usage policy forbids them.
@@ -414,14 +444,38 @@ def dataflow_finish(*, dataflow: Dataflow, user: Any, name: str) -> Dataflow:
 # --- editing a live dataflow ----------------------------------------------------------
 
 
+class EditInProgressError(DataflowError):
+    """Someone else is editing this live dataflow; `lock` says who and since when."""
+
+    def __init__(self, lock: EditLock) -> None:
+        super().__init__(
+            f"{lock.editor_name} has been editing this dataflow since "
+            f"{lock.since:%Y-%m-%d %H:%M} UTC (last change {lock.last_change:%Y-%m-%d %H:%M} "
+            "UTC); take over or discard that edit first."
+        )
+        self.lock = lock
+
+
 @transaction.atomic
-def dataflow_edit_start(*, dataflow: Dataflow, user: Any) -> Dataflow:
-    """A draft copy of a live dataflow to walk through the wizard (resumed if one exists)."""
+def dataflow_edit_start(*, dataflow: Dataflow, user: Any, take_over: bool = False) -> Dataflow:
+    """A draft copy of a live dataflow to walk through the wizard.
+
+    One edit per dataflow: the editor's own edit is resumed; another user's
+    raises EditInProgressError, unless `take_over`, which hands that edit (its
+    changes so far) to `user` and leaves a notice for its previous editor.
+    """
     original = Dataflow.objects.select_for_update().get(pk=dataflow.pk)
     if original.status == DataflowStatus.DRAFT:
         raise DataflowError("This dataflow is still a draft: continue its wizard instead.")
-    existing = original.edit_drafts.first()
+    existing = original.edit_drafts.select_related("created_by").first()
     if existing is not None:
+        if existing.created_by_id == user.pk:
+            return existing
+        if not take_over:
+            raise EditInProgressError(selectors.edit_lock_of_draft(draft=existing))
+        _hand_over(draft=existing, user=user, action=EditHandoverAction.TAKEN_OVER)
+        existing.created_by = user
+        existing.save(update_fields=["created_by", "updated_at"])
         return existing
     draft = Dataflow.objects.create(
         connection=original.connection,
@@ -444,6 +498,53 @@ def dataflow_edit_start(*, dataflow: Dataflow, user: Any) -> Dataflow:
         for row in original.mapped_segments.all()
     )
     return draft
+
+
+@transaction.atomic
+def dataflow_edit_discard(*, dataflow: Dataflow, user: Any) -> bool:
+    """Discard the unfinished edit of a live dataflow, whoever started it.
+
+    Its editor, when not `user`, is told when they come back. False when
+    nobody was editing it.
+    """
+    original = Dataflow.objects.select_for_update().get(pk=dataflow.pk)
+    drafts = list(original.edit_drafts.select_related("created_by"))
+    for draft in drafts:
+        if draft.created_by_id != user.pk:
+            _hand_over(draft=draft, user=user, action=EditHandoverAction.DISCARDED)
+        draft.delete()
+    return bool(drafts)
+
+
+def _hand_over(*, draft: Dataflow, user: Any, action: EditHandoverAction) -> None:
+    lock = selectors.edit_lock_of_draft(draft=draft)
+    EditHandover.objects.create(
+        dataflow_id=draft.edit_of_id,
+        draft_id=draft.pk,
+        action=action,
+        previous_editor=draft.created_by,
+        by=user,
+        edit_started_at=lock.since,
+    )
+    logger.info(
+        "user %s %s the edit of dataflow %s started by user %s",
+        user.pk,
+        action.label,
+        draft.edit_of_id,
+        draft.created_by_id,
+    )
+
+
+@transaction.atomic
+def edit_handovers_take_unseen(*, user: Any, draft_id: int | None = None) -> list[EditHandover]:
+    """The notices for `user` not shown yet (only those about `draft_id` if given),
+    marked as seen: the caller shows them."""
+    unseen = EditHandover.objects.select_for_update().filter(previous_editor=user, seen_at=None)
+    if draft_id is not None:
+        unseen = unseen.filter(draft_id=draft_id)
+    notices = list(unseen.select_related("by", "dataflow"))
+    EditHandover.objects.filter(pk__in=[n.pk for n in notices]).update(seen_at=timezone.now())
+    return notices
 
 
 def _copy_mapping(*, source: Dataflow, target: Dataflow) -> None:

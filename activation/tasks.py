@@ -33,6 +33,14 @@ def deliveries_prune_task() -> int:
 
 
 @shared_task(acks_late=True, time_limit=600, soft_time_limit=540)
+def change_log_prune_task() -> int:
+    """Delete profile changes every dataflow has read (after the safety window)."""
+    from activation.export.services import change_log_prune
+
+    return change_log_prune()
+
+
+@shared_task(acks_late=True, time_limit=600, soft_time_limit=540)
 def dataflow_drafts_cleanup_task() -> int:
     """Delete activation-wizard drafts untouched for a week (activation.services)."""
     from activation.services import dataflow_drafts_cleanup

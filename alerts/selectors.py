@@ -1,8 +1,9 @@
 """Reads for the notifications menu and the alerts page."""
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 
 from alerts.models import Alert
+from core.live import live_version
 
 
 def alerts_for_user(*, user, state: str = "open") -> QuerySet[Alert]:
@@ -15,10 +16,30 @@ def alerts_for_user(*, user, state: str = "open") -> QuerySet[Alert]:
     return alerts
 
 
-def alerts_menu(*, user, limit: int = 6) -> dict:
-    """The notifications menu: the newest open alerts and the open/unread counts."""
-    counts = Alert.objects.filter(recipient=user, resolved_at__isnull=True).aggregate(
-        open=Count("id"), unread=Count("id", filter=Q(read_at__isnull=True))
+def _open_alerts_state(*, user) -> dict:
+    """Counts of the user's open alerts, and what moves when one is raised, seen again or
+    closed (one aggregate over the (recipient, resolved_at, created_at) index)."""
+    return Alert.objects.filter(recipient=user, resolved_at__isnull=True).aggregate(
+        open=Count("id"),
+        unread=Count("id", filter=Q(read_at__isnull=True)),
+        newest=Max("id"),
+        last_seen=Max("last_seen_at"),
     )
-    alerts = list(alerts_for_user(user=user, state="open")[:limit]) if counts["open"] else []
-    return {"alerts": alerts, "open_count": counts["open"], "unread_count": counts["unread"]}
+
+
+def alerts_menu_version(*, user) -> str:
+    """The menu's live version (core/live.py): changes when its content would."""
+    return live_version(*_open_alerts_state(user=user).values())
+
+
+def alerts_menu(*, user, limit: int = 6) -> dict:
+    """The notifications menu: the newest open alerts, the open/unread counts and the
+    live version they were read at."""
+    state = _open_alerts_state(user=user)
+    alerts = list(alerts_for_user(user=user, state="open")[:limit]) if state["open"] else []
+    return {
+        "alerts": alerts,
+        "open_count": state["open"],
+        "unread_count": state["unread"],
+        "live_version": live_version(*state.values()),
+    }

@@ -6,8 +6,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from alerts.models import Alert
-from alerts.selectors import alerts_for_user, alerts_menu
+from alerts.selectors import alerts_for_user, alerts_menu, alerts_menu_version
 from alerts.services import alert_dismiss, alerts_mark_read
+from core.live import live_response
 
 STATES = {"open": "Open", "resolved": "Resolved", "all": "All"}
 
@@ -27,8 +28,18 @@ def alert_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def alert_menu(request: HttpRequest) -> HttpResponse:
-    """The notifications menu on its own, for htmx refreshes."""
-    return render(request, "alerts/menu.html", alerts_menu(user=request.user))
+    """The topbar's live poll: 204 while nothing changed, else the menu's parts."""
+    # Dismiss buttons return to the page the menu is on, not to this URL.
+    next_url = request.htmx.current_url_abs_path if request.htmx else None
+    return live_response(
+        request,
+        version=alerts_menu_version(user=request.user),
+        render=lambda: render(
+            request,
+            "alerts/menu_live.html",
+            {**alerts_menu(user=request.user), "next_url": next_url or ""},
+        ),
+    )
 
 
 @login_required

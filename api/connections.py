@@ -212,7 +212,7 @@ def connection_create(request: HttpRequest, response: HttpResponse, payload: Con
     try:
         draft = services.connection_draft_verify(
             owner=request.user, credentials=auth_form.credentials()
-        )
+        ).draft
     except kinesis.KinesisError as exc:
         raise aws_refusal(exc) from exc
     try:

@@ -323,7 +323,7 @@ def dataflow_update(
                     "connectionId: a dataflow keeps its connection; create a new dataflow.",
                     {"connectionId": "read-only"},
                 )
-            if given - {"state", "connection_id"}:
+            if given - {"state", "connection_id", "take_over"}:
                 _apply_edit(request, locked, payload, attributes)
             if payload.state == "enabled":
                 services.dataflow_enable(dataflow=locked, user=request.user)
@@ -342,13 +342,11 @@ def _apply_edit(
     attributes: list[services.AttributeSpec] | None,
 ) -> None:
     """Edit on a copy and apply it, as the wizard's edit does."""
-    if dataflow.edit_drafts.exists():
-        raise ApiError(
-            409,
-            "conflict",
-            "This dataflow is being edited in the activation wizard; finish or discard that "
-            "edit first.",
-        )
+    lock = wizard_selectors.edit_lock(dataflow=dataflow)
+    if lock is not None:
+        if not payload.take_over:
+            raise edit_in_progress(lock)
+        services.dataflow_edit_discard(dataflow=dataflow, user=request.user)
     draft = services.dataflow_edit_start(dataflow=dataflow, user=request.user)
     if payload.segment_selectors is not None:
         services.dataflow_set_segments(
@@ -379,6 +377,33 @@ def _apply_edit(
             else payload.options.export_only_on_value_change,
         )
     services.dataflow_finish(dataflow=draft, user=request.user, name=payload.name or dataflow.name)
+
+
+def edit_in_progress(lock: wizard_selectors.EditLock) -> ApiError:
+    """409 for a dataflow someone is editing in the wizard: who, since when, what to do."""
+    since = lock.since.isoformat().replace("+00:00", "Z")
+    last = lock.last_change.isoformat().replace("+00:00", "Z")
+    url = f"/api/v1/dataflows/{lock.draft.edit_of_id}/edit"
+    return ApiError(
+        409,
+        "edit_in_progress",
+        f"{lock.editor.get_username()} has been editing this dataflow in the activation "
+        f"wizard since {since} (last change {last}). Send the request again with "
+        f'"takeOver": true to discard that edit and apply yours, or DELETE {url} to discard '
+        f"it; {lock.editor.get_username()} is told either way.",
+        {"takeOver": f"edit in progress by {lock.editor.get_username()} since {since}"},
+    )
+
+
+@router.delete(
+    "/{int:dataflow_id}/edit",
+    response={204: None, 404: ErrorOut},
+    summary="Discard the unfinished wizard edit of a dataflow (its editor is told)",
+)
+def dataflow_edit_discard(request: HttpRequest, dataflow_id: int):
+    dataflow = dataflow_or_404(dataflow_id)
+    services.dataflow_edit_discard(dataflow=dataflow, user=request.user)
+    return Status(204, None)
 
 
 @router.delete(

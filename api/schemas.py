@@ -280,6 +280,11 @@ class DataflowPatchIn(ApiIn):
     identity_selectors: IdentitySelectorsIn | None = None
     partition_key: PartitionKeyIn | None = None
     options: OptionsPatchIn | None = None
+    take_over: bool = Field(
+        False,
+        description="Discard an unfinished edit someone is making in the activation wizard "
+        "(they are told) instead of answering 409 edit_in_progress.",
+    )
 
 
 class SegmentValueOut(ApiOut):

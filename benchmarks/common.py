@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 import os
 import resource
+import signal
 import subprocess
 import sys
+import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -68,3 +71,31 @@ def run_child(module: str, *args: str) -> dict:
     if child.returncode != 0:
         raise RuntimeError(f"{module} {' '.join(args)} failed:\n{child.stderr[-3000:]}")
     return json.loads(child.stdout.strip().splitlines()[-1])
+
+
+@contextmanager
+def background_process(
+    command: list[str], env: dict[str, str], *, ready: str = "", timeout: float = 60
+) -> Iterator[subprocess.Popen]:
+    """A process in its own session (a Celery worker, beat), output to a temporary log;
+    with `ready`, waits until the log says it. Stopped (its whole group) on exit."""
+    with tempfile.NamedTemporaryFile("w+", suffix=".log") as log:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        try:
+            deadline = time.monotonic() + timeout
+            while ready and ready not in Path(log.name).read_text():
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError(
+                        f"{command[2:5]} did not start:\n{Path(log.name).read_text()}"
+                    )
+                time.sleep(0.2)
+            yield process
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()

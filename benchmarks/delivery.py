@@ -152,13 +152,16 @@ def _local_endpoint() -> Iterator[Any]:
 
     server = LocalKinesisProcess()
     server.start()
-    previous = settings.KINESIS_ENDPOINT_URL, settings.AWS_ENDPOINT_URL
-    settings.KINESIS_ENDPOINT_URL = settings.AWS_ENDPOINT_URL = server.url
+    names = ("KINESIS_ENDPOINT_URL", "STS_ENDPOINT_URL", "IAM_ENDPOINT_URL")
+    previous = {name: getattr(settings, name) for name in names}
+    for name in names:  # moto serves all three
+        setattr(settings, name, server.url)
     client.clear_client_cache()
     try:
         yield server
     finally:
-        settings.KINESIS_ENDPOINT_URL, settings.AWS_ENDPOINT_URL = previous
+        for name, value in previous.items():
+            setattr(settings, name, value)
         client.clear_client_cache()
         server.stop()
 

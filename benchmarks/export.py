@@ -23,16 +23,15 @@ import argparse
 import json
 import math
 import os
-import signal
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from benchmarks.common import background_process
 
 ROOT = Path(__file__).resolve().parent.parent
 STREAM = "latency-stream"
@@ -91,7 +90,8 @@ def _local_endpoint() -> Iterator[Any]:
     server = LocalKinesisProcess()
     server.start()
     server.create_stream(STREAM, shards=2)
-    settings.KINESIS_ENDPOINT_URL = settings.AWS_ENDPOINT_URL = server.url
+    for name in ("KINESIS_ENDPOINT_URL", "STS_ENDPOINT_URL", "IAM_ENDPOINT_URL"):
+        setattr(settings, name, server.url)  # moto serves all three
     client.clear_client_cache()
     try:
         yield server
@@ -135,37 +135,15 @@ def _worker(endpoint_url: str) -> Iterator[None]:
         "DATABASE_URL": database_url_of_current_test_db(),
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
         "KINESIS_ENDPOINT_URL": endpoint_url,
-        "AWS_ENDPOINT_URL": endpoint_url,
+        "STS_ENDPOINT_URL": endpoint_url,
+        "IAM_ENDPOINT_URL": endpoint_url,
         "VAR_DIR": str(settings.VAR_DIR),
     }
     for name in ("KINESIS_CALL_HOOK", "EXPORT_SINK"):
         env.pop(name, None)
-    with tempfile.NamedTemporaryFile("w+", suffix=".log") as log:
-        argv = [sys.executable, "-m", "celery", "-A", "config", "worker", "-c", "1", "-l", "INFO"]
-        worker = subprocess.Popen(
-            [*argv, "-n", f"export-bench-{os.getpid()}@%h"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            deadline = time.monotonic() + 60
-            while "ready" not in Path(log.name).read_text():
-                if time.monotonic() > deadline or worker.poll() is not None:
-                    raise RuntimeError(
-                        "the Celery worker did not start:\n" + Path(log.name).read_text()
-                    )
-                time.sleep(0.2)
-            yield
-        finally:
-            os.killpg(worker.pid, signal.SIGTERM)
-            try:
-                worker.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(worker.pid, signal.SIGKILL)
-                worker.wait()
+    argv = [sys.executable, "-m", "celery", "-A", "config", "worker", "-c", "1", "-l", "INFO"]
+    with background_process([*argv, "-n", f"export-bench-{os.getpid()}@%h"], env, ready="ready"):
+        yield
 
 
 class _Consumer(threading.Thread):
@@ -213,14 +191,7 @@ def _measure(endpoint: Any, token: str, profiles: int, interval: float) -> tuple
             },
         }
         posted[key] = time.monotonic()
-        response = client.post(
-            "/api/v1/profiles",
-            data=json.dumps(body),
-            content_type="application/json",
-            HTTP_AUTHORIZATION=f"Bearer {token}",
-        )
-        if response.status_code != 200:
-            raise RuntimeError(f"ingest failed: {response.status_code} {response.content!r}")
+        post_profiles(client, token, body)
         time.sleep(interval)
     deadline = time.monotonic() + 60
     while len(consumer.first_seen.keys() & posted.keys()) < len(posted):
@@ -231,6 +202,18 @@ def _measure(endpoint: Any, token: str, profiles: int, interval: float) -> tuple
     consumer.join(timeout=5)
     latencies = [consumer.first_seen[k] - t for k, t in posted.items() if k in consumer.first_seen]
     return latencies, len(posted) - len(latencies)
+
+
+def post_profiles(client: Any, token: str, body: Any) -> None:
+    """POST one record or a list of them to the ingestion API; all must be written."""
+    response = client.post(
+        "/api/v1/profiles",
+        data=json.dumps(body),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+    if response.status_code != 200:
+        raise RuntimeError(f"ingest failed: {response.status_code} {response.content[:300]!r}")
 
 
 def _figures(latencies: list[float], missing: int) -> Iterator[tuple[str, str]]:

@@ -7,6 +7,10 @@ from celery import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
+# Celery's signal receivers (logging, task context and durations, graceful shutdown),
+# connected before the worker sets anything up.
+import core.observability.worker  # noqa: F401
+
 app = Celery("config")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()

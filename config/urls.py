@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 
 from core.auth_views import RateLimitedLoginView
+from core.observability import views as observability
 from destinations.views import catalog
 
 # The admin logs in through the same rate-limited login page as everyone.
@@ -17,6 +18,9 @@ urlpatterns = [
     path("login/", RateLimitedLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("core.urls")),
+    # Operations (README "Operations"): readiness and Prometheus metrics.
+    path("readyz", observability.readyz, name="readyz"),
+    path("metrics", observability.metrics, name="metrics"),
     path("catalog/", catalog, name="catalog"),
     path("destinations/", include("destinations.urls")),
     path("dataflows/", include("activation.urls")),

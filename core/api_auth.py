@@ -20,6 +20,7 @@ from ninja.errors import AuthorizationError
 from ninja.security import HttpBearer
 
 from core.models import ApiToken, hash_token
+from core.observability.logging import bind as bind_log_context
 from core.roles import FORBIDDEN_MESSAGE, SAFE_METHODS, user_can_edit
 
 # last_used_at is informative; writing it on every request would make every
@@ -36,6 +37,7 @@ class BearerToken(HttpBearer):
         if user is None:
             return None
         request.user = user
+        bind_log_context(user=str(user.pk))
         if request.method not in SAFE_METHODS and not user_can_edit(user):
             raise AuthorizationError(403, FORBIDDEN_MESSAGE)
         return user

@@ -7,6 +7,10 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self) -> None:
+        # Deploy checks; Celery signal receivers (task log context and durations,
+        # graceful shutdown).
+        import core.observability.checks
+        import core.observability.worker  # noqa: F401
         from core.roles import sync_roles
 
         # Models added after the roles migration still get their permissions.

@@ -1,6 +1,6 @@
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 
 from core import ratelimit
 
@@ -8,10 +8,6 @@ LOCKED_MESSAGE = (
     "Too many failed log-in attempts. To protect the account, log-in is paused "
     "for 15 minutes: try again later or ask an admin to reset the password."
 )
-
-
-def _client_address(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR", "unknown")
 
 
 class RateLimitedLoginView(auth_views.LoginView):
@@ -22,7 +18,7 @@ class RateLimitedLoginView(auth_views.LoginView):
     def form_valid(self, form: AuthenticationForm) -> HttpResponse:
         limits = {
             "username": form.cleaned_data.get("username", ""),
-            "address": _client_address(self.request),
+            "address": ratelimit.client_address(self.request),
         }
         if ratelimit.login_locked(**limits):
             form.add_error(None, LOCKED_MESSAGE)
@@ -32,7 +28,7 @@ class RateLimitedLoginView(auth_views.LoginView):
 
     def form_invalid(self, form: AuthenticationForm) -> HttpResponse:
         username = self.request.POST.get("username", "")
-        address = _client_address(self.request)
+        address = ratelimit.client_address(self.request)
         if not ratelimit.login_locked(username=username, address=address):
             ratelimit.login_failed(username=username, address=address)
         elif LOCKED_MESSAGE not in form.non_field_errors():

@@ -15,9 +15,31 @@ class DecryptionError(Exception):
     """The ciphertext was not made with any configured key."""
 
 
+def parse_keys(keys: str) -> list[Fernet]:
+    """The Fernet keys of a FIELD_ENCRYPTION_KEY value, first one first.
+
+    Raises ValueError naming the key's position when one is not a Fernet key
+    (urlsafe base64 of 32 bytes), or when there is none.
+    """
+    texts = [key.strip() for key in keys.split(",") if key.strip()]
+    if not texts:
+        raise ValueError("no key given (expected one or more Fernet keys, comma separated)")
+    fernets = []
+    for position, text in enumerate(texts, start=1):
+        try:
+            fernets.append(Fernet(text.encode()))
+        except ValueError as exc:
+            raise ValueError(
+                f"key {position} is not a Fernet key (urlsafe base64 of 32 bytes; "
+                "make one with `python -c 'from cryptography.fernet import Fernet; "
+                "print(Fernet.generate_key().decode())'`)"
+            ) from exc
+    return fernets
+
+
 @lru_cache(maxsize=4)
 def _fernet(keys: str) -> MultiFernet:
-    return MultiFernet([Fernet(key.strip().encode()) for key in keys.split(",") if key.strip()])
+    return MultiFernet(parse_keys(keys))
 
 
 def _current() -> MultiFernet:

@@ -14,6 +14,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_post_parameters
 
 from destinations import services
 from destinations.kinesis import client as kinesis
@@ -130,6 +132,7 @@ class ConnectionAdminActions:
         ]
         return extra + super().get_urls()
 
+    @method_decorator(sensitive_post_parameters("secret_access_key"))
     def rotate_secret_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
         connection = get_object_or_404(Connection, pk=object_id)
         if not self.has_change_permission(request, connection):

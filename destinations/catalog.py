@@ -9,9 +9,16 @@ class DestinationType:
     key: str
     name: str
     summary: str
-    docs_url: str
     beta: bool
     setup_url_name: str
+    # Our own page about the destination (destinations/docs/<key>.html), served by the app.
+    docs_template: str
+
+    @property
+    def docs_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("destinations:docs", args=[self.key])
 
 
 KINESIS = DestinationType(
@@ -21,9 +28,9 @@ KINESIS = DestinationType(
         "Stream audience segment members and their attributes to an Amazon Kinesis "
         "Data Stream in real time, for your own consumers to act on."
     ),
-    docs_url="https://docs.aws.amazon.com/streams/latest/dev/introduction.html",
     beta=True,
     setup_url_name="destinations:connect",
+    docs_template="destinations/docs/kinesis.html",
 )
 
 CATALOG: tuple[DestinationType, ...] = (KINESIS,)

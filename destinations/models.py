@@ -80,6 +80,8 @@ class Connection(AwsCredentialFields):
     health_checked_at = models.DateTimeField(null=True, blank=True)
     # The last permission check, item by item (destinations/kinesis/permissions.py).
     check_report = models.JSONField(default=dict, blank=True)
+    # The connect-wizard draft this connection was saved from: its address keeps leading here.
+    created_from_draft = models.UUIDField(null=True, blank=True, editable=False, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

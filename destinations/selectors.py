@@ -33,6 +33,25 @@ def connection_draft_get(*, owner: Any, draft_id: Any) -> ConnectionDraft:
     return get_object_or_404(ConnectionDraft, pk=draft_id, owner=owner, verified_at__isnull=False)
 
 
+def connection_draft_latest(*, owner: Any) -> ConnectionDraft | None:
+    """The owner's wizard in progress, verified or not (there is one per user)."""
+    return ConnectionDraft.objects.filter(owner=owner).order_by("-updated_at").first()
+
+
+def connection_draft_resumable(*, owner: Any) -> ConnectionDraft | None:
+    """The owner's unfinished connection to offer for resume: verified, not saved yet."""
+    return (
+        ConnectionDraft.objects.filter(owner=owner, verified_at__isnull=False)
+        .order_by("-updated_at")
+        .first()
+    )
+
+
+def connection_from_draft(*, owner: Any, draft_id: Any) -> Connection | None:
+    """The connection a finished draft became (its wizard address is then a redirect)."""
+    return Connection.objects.filter(created_from_draft=draft_id, owner=owner).first()
+
+
 def stream_page(names: list[str], *, query: str = "", page: Any = 1) -> Page:
     """A page of stream names containing `query` (case-insensitive)."""
     needle = query.strip().lower()

@@ -10,7 +10,7 @@ import datetime as dt
 import logging
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.db import transaction
@@ -22,6 +22,7 @@ from destinations.kinesis import client as kinesis
 from destinations.kinesis.permissions import CheckReport, record_test_write, run_permission_check
 from destinations.kinesis.problems import Problem, problem_of
 from destinations.models import AuthMethod, Connection, ConnectionDraft, Health
+from destinations.selectors import connection_draft_latest
 
 logger = logging.getLogger(__name__)
 
@@ -87,26 +88,61 @@ def _apply_credentials(target: Any, credentials: CredentialInput) -> None:
     target.external_id = credentials.external_id if role else ""
 
 
+def connection_draft_current(*, owner: Any) -> ConnectionDraft:
+    """The owner's wizard in progress, started when missing (one per user).
+
+    Its external id is generated once, here, and kept until the draft is saved
+    or discarded: a role's trust policy written with it keeps working after a
+    reload or when the wizard is resumed later.
+    """
+    draft = connection_draft_latest(owner=owner)
+    if draft is None:
+        draft = ConnectionDraft.objects.create(owner=owner, external_id=new_external_id())
+    elif not draft.external_id:
+        draft.external_id = new_external_id()
+        draft.save(update_fields=["external_id", "updated_at"])
+    return draft
+
+
+@dataclass(frozen=True)
+class Verified:
+    draft: ConnectionDraft
+    # Which optional lookup could not run (e.g. STS on a Kinesis-only endpoint), "" if none.
+    note: str = ""
+
+
 def connection_draft_verify(
     *, owner: Any, credentials: CredentialInput, draft: ConnectionDraft | None = None
-) -> ConnectionDraft:
+) -> Verified:
     """Step 1: verify live (AssumeRole, then ListStreams), then keep the credentials in a draft.
 
-    Raises KinesisError (with the message to show) when AWS refuses; nothing is saved then.
+    The wizard passes its `draft`, whose external id is used whatever was posted
+    (it is fixed once generated). The account id comes from STS, or from the
+    streams' ARNs where STS is not available. Raises KinesisError (with the
+    message to show) when AWS refuses ListStreams; nothing is saved then.
     """
+    kept_external_id = draft.external_id if draft is not None else ""
+    if kept_external_id and credentials.auth_method == AuthMethod.IAM_ROLE:
+        credentials = replace(credentials, external_id=kept_external_id)
     aws = credentials.aws()
-    streams = kinesis.verify(aws)
-    account_id = kinesis.caller_identity(aws) or ""
+    listing = kinesis.verify(aws)
+    account = kinesis.account_lookup(aws, listing.arns.values())
     draft = draft or ConnectionDraft(owner=owner)
     _apply_credentials(draft, credentials)
-    draft.stream_names = sorted(streams)
-    draft.aws_account_id = account_id
+    draft.external_id = kept_external_id or draft.external_id
+    draft.stream_names = sorted(listing.names)
+    draft.aws_account_id = account.account_id
     draft.verified_at = timezone.now()
     with transaction.atomic():
         draft.save()
         # One wizard in progress per user: fewer stored copies of secrets.
         ConnectionDraft.objects.filter(owner=owner).exclude(pk=draft.pk).delete()
-    return draft
+    return Verified(draft=draft, note=account.note)
+
+
+def connection_draft_discard(*, draft: ConnectionDraft) -> None:
+    """Drop an unfinished connection (and the secret it holds)."""
+    draft.delete()
 
 
 def connection_draft_refresh_streams(*, draft: ConnectionDraft) -> list[str]:
@@ -146,9 +182,11 @@ def connection_create_from_draft(
         secret_access_key_encrypted=draft.secret_access_key_encrypted,
         secret_updated_at=draft.secret_updated_at,
         role_arn=draft.role_arn,
-        external_id=draft.external_id,
+        external_id=draft.external_id if draft.uses_role else "",
         region=draft.region,
         aws_account_id=draft.aws_account_id,
+        # Browser Back to the finished wizard's address finds the connection it became.
+        created_from_draft=draft.pk,
     )
     if marketing_actions is None:
         from governance.services import connection_default_marketing_actions
@@ -243,7 +281,7 @@ def connection_unhealthy_alert(connection: Connection, problem: Problem) -> None
     )
 
 
-def test_record_payload(connection: Connection, *, sent_at: dt.datetime) -> bytes:
+def test_record_payload(connection: Connection, *, sent_at: dt.datetime, call: str) -> bytes:
     """The clearly marked test record: consumers can recognise and drop it."""
     import json
 
@@ -252,26 +290,68 @@ def test_record_payload(connection: Connection, *, sent_at: dt.datetime) -> byte
             "streamlineTestRecord": True,
             "message": "Test record sent from Streamline; not a profile. Safe to ignore.",
             "destination": connection.name,
+            "call": call,
             "sentAt": sent_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
     ).encode()
 
 
-def connection_send_test_record(*, connection: Connection) -> kinesis.PutResult:
-    """Write one marked test record (only ever on the user's explicit request)."""
-    payload = test_record_payload(connection, sent_at=timezone.now())
-    result = kinesis.put_record(
-        kinesis.credentials_for(connection),
-        connection.stream_name,
-        payload,
-        TEST_RECORD_PARTITION_KEY,
-    )
+@dataclass(frozen=True)
+class TestWrite:
+    """One write of the test: the action it exercised and where the record landed, or why not."""
+
+    __test__ = False  # not a pytest class, whatever its name
+
+    action: str
+    shard_id: str = ""
+    sequence_number: str = ""
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+
+def _test_write(action: str, write: Any) -> TestWrite:
+    try:
+        shard_id, sequence_number, error = write()
+    except kinesis.KinesisError as exc:
+        return TestWrite(action=action, error=exc.message)
+    return TestWrite(action, shard_id or "", sequence_number or "", error)
+
+
+def connection_send_test_record(*, connection: Connection) -> list[TestWrite]:
+    """Write one marked test record with PutRecord and one with PutRecords (what exports use).
+
+    Only ever on the user's explicit request. Each write that lands proves its
+    permission on this stream, and the stored check says so.
+    """
+    creds = kinesis.credentials_for(connection)
+    now = timezone.now()
+    stream, key = connection.stream_name, TEST_RECORD_PARTITION_KEY
+
+    def put_record() -> tuple[str, str, str]:
+        data = test_record_payload(connection, sent_at=now, call="PutRecord")
+        result = kinesis.put_record(creds, stream, data, key)
+        return result.shard_id, result.sequence_number, ""
+
+    def put_records() -> tuple[str, str, str]:
+        data = test_record_payload(connection, sent_at=now, call="PutRecords")
+        [entry] = kinesis.put_records(creds, stream, [(data, key)])
+        refused = f"Kinesis refused the record: {entry.error_code}: {entry.error_message}"
+        return entry.shard_id or "", entry.sequence_number or "", "" if entry.ok else refused
+
+    writes = [
+        _test_write("kinesis:PutRecord", put_record),
+        _test_write("kinesis:PutRecords", put_records),
+    ]
     report = CheckReport.from_dict(connection.check_report)
-    if report is not None:
-        record_test_write(report)
+    proven = [write.action for write in writes if write.ok]
+    if report is not None and proven:
+        record_test_write(report, proven)
         connection.check_report = report.as_dict()
         connection.save(update_fields=["check_report", "updated_at"])
-    return result
+    return writes
 
 
 def connection_update(

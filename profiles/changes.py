@@ -57,16 +57,19 @@ one. ``txid`` stays 0 and the cursor is the id alone.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
 from django.db import connection
 
 from profiles.attributes import paths_overlap
-from profiles.models import ProfileChange
+from profiles.models import ProfileChange, SegmentMembership
 
 _TABLE = ProfileChange._meta.db_table
+_MEMBERSHIPS = SegmentMembership._meta.db_table
 _THIS_DATABASE = "(SELECT oid FROM pg_database WHERE datname = current_database())"
 _OTHER_DATABASES_XIDS = (
     "SELECT backend_xid::text::bigint FROM pg_stat_activity "
@@ -80,6 +83,7 @@ _HORIZON = (
     " FROM pg_snapshot_xip(pg_current_snapshot()) AS x"
     f" WHERE mod(x::text::bigint, 4294967296) NOT IN ({_OTHER_DATABASES_XIDS})))"
 )
+_HORIZON_NAMED = _HORIZON.replace("%s", "%(floor)s")
 # Other sessions of this database that hold a transaction id (or whose state we
 # may not see, counted to be safe).
 _OTHER_WRITERS_HERE = (
@@ -173,6 +177,284 @@ def change_rows_after(cursor: ChangeCursor, *, limit: int) -> list[ChangeRow]:
     return list(map(ChangeRow._make, rows))
 
 
+@dataclass(frozen=True)
+class Audience:
+    """Which changes a consumer (a dataflow) can act on, so the rest never leave the database.
+
+    A change is kept when its profile moved into or out of one of `segment_ids`
+    (``membership_changes`` names it), or when the profile is a current member
+    (realized or existing) of one of them *and* the change added or removed an
+    identity or wrote one of `paths` (a path above or below one counts too;
+    `values_only`: changed its value). That is a superset of what the export
+    rules keep (activation/export/decisions.py decides exactly on what comes
+    back), and nothing outside it can be exported: no transition, not a member.
+    """
+
+    segment_ids: tuple[str, ...]
+    paths: tuple[str, ...]
+    values_only: bool = False
+
+
+class AudienceRead(NamedTuple):
+    """The audience's changes of one read, and where the next read starts."""
+
+    rows: list[ChangeRow]
+    # Past every change this read looked at, returned or not.
+    cursor: ChangeCursor
+    scanned: int
+    # Every settled change was looked at: reading again now finds only newer ones.
+    drained: bool
+
+
+# Changes looked at per read at most: bounds one read's time when few are kept.
+SCAN_WINDOW = 20_000
+# Up to this many profiles with a membership row, an audience is read profile by
+# profile instead of by walking the log.
+SMALL_AUDIENCE = 1_000
+
+
+def audience_rows_after(
+    cursor: ChangeCursor, audience: Audience, *, limit: int, window_size: int = SCAN_WINDOW
+) -> AudienceRead:
+    """Up to `limit` settled changes after cursor that `audience` keeps, in (txid, id) order.
+
+    Looks at no more than `window` settled changes. The returned cursor is the
+    last row returned when `limit` were kept, else the last settled change
+    looked at (the cursor stays put when there was none): every change up to it
+    was either returned or is of no interest to the audience. Filtering happens
+    in the database, in the statement that reads, so the horizon argument of
+    the module docstring holds unchanged: the changes looked at are exactly
+    the first `window` that `changes_after` would return.
+    """
+    if limit <= 0 or not audience.segment_ids:
+        return AudienceRead([], cursor, 0, True)
+    if connection.vendor != "postgresql":
+        return _audience_rows_orm(cursor, audience, limit, window_size)
+    paths = "c.changed_paths" if audience.values_only else "c.written_paths"
+    prefixes, below = _path_patterns(audience.paths)
+    after = (
+        "(c.txid, c.id) > (%(txid)s, %(id)s) AND c.txid >= %(txid)s "
+        "AND c.txid < (SELECT x FROM horizon)"
+    )
+    # The same condition hidden from the (txid, id) index, so a member's changes are
+    # found through the profile_id index (the planner thinks few rows follow a
+    # cursor and would walk the whole log once per member).
+    by_profile = (
+        "(c.txid + 0, c.id + 0) > (%(txid)s, %(id)s) AND c.txid + 0 < (SELECT x FROM horizon)"
+    )
+    identities = "(c.identities_added <> '[]'::jsonb OR c.identities_removed <> '[]'::jsonb)"
+    keep = (
+        "(c.membership_changes ?| %(segments)s OR ("
+        # Membership first: for most rows of a busy log it is the one that fails.
+        f"EXISTS (SELECT 1 FROM {_MEMBERSHIPS} m WHERE m.profile_id = c.profile_id "
+        "AND m.segment_id = ANY(%(segments)s::uuid[]) AND m.status IN ('realized', 'existing')) "
+        f"AND ({identities} OR {paths} ?| %(prefixes)s OR {paths}::text LIKE ANY(%(below)s))))"
+    )
+    columns = (
+        "c.txid, c.id, c.profile_id, c.written_paths, c.changed_paths, c.membership_changes, "
+        f"{identities} AS identities"
+    )
+    window = (
+        f"SELECT {{columns}} FROM {_TABLE} c WHERE {after} ORDER BY c.txid, c.id LIMIT %(window)s"
+    )
+    sql = (
+        f"WITH horizon AS MATERIALIZED (SELECT {_HORIZON_NAMED} AS x), "
+        # A small audience is read member by member (the profile_id index): the
+        # cost follows the audience, not the log. Else the log is read in order.
+        f"small AS MATERIALIZED (SELECT count(*) <= %(small)s AS yes FROM (SELECT 1 FROM "
+        f"{_MEMBERSHIPS} WHERE segment_id = ANY(%(segments)s::uuid[]) LIMIT %(small)s + 1) a), "
+        "kept AS ((SELECT k.* FROM (SELECT DISTINCT profile_id FROM "
+        f"{_MEMBERSHIPS} WHERE segment_id = ANY(%(segments)s::uuid[])) a, LATERAL ("
+        f"SELECT {columns} FROM {_TABLE} c WHERE c.profile_id = a.profile_id AND {by_profile} "
+        f"AND {keep} ORDER BY c.txid, c.id LIMIT %(limit)s) k "
+        # (The LIMIT inside keeps the planner from flattening this into a log scan.)
+        "WHERE (SELECT yes FROM small) ORDER BY k.txid, k.id LIMIT %(limit)s) "
+        # The window streams through the filter (no ORDER BY above its own, so the
+        # first rows kept are the oldest) and stops after `limit` rows kept.
+        "UNION ALL (SELECT * FROM ("
+        + window.format(columns=columns)
+        + f") c WHERE NOT (SELECT yes FROM small) AND {keep.replace(identities, 'c.identities')}"
+        " LIMIT %(limit)s)) "
+        "SELECT (SELECT COALESCE(json_agg(json_build_array(k.txid, k.id, k.profile_id, "
+        "k.written_paths, k.changed_paths, k.identities IS TRUE, k.membership_changes) "
+        "ORDER BY k.txid, k.id), '[]')::text FROM kept k), "
+        "(SELECT count(*) FROM kept), "
+        # Only evaluated when fewer than limit were kept: where the next read starts.
+        "CASE WHEN (SELECT count(*) FROM kept) >= %(limit)s THEN NULL "
+        # Every settled change was considered: the newest of them (-1: all).
+        "WHEN (SELECT yes FROM small) THEN (SELECT json_build_array(ARRAY[c.txid, c.id], -1)"
+        f"::text FROM {_TABLE} c WHERE c.txid < (SELECT x FROM horizon) "
+        "ORDER BY c.txid DESC, c.id DESC LIMIT 1) "
+        # The window read again, on the index alone: its last change and size.
+        "ELSE (SELECT json_build_array(max(ARRAY[c.txid, c.id]), count(*))::text FROM ("
+        + window.format(columns="c.txid, c.id")
+        + ") c) END"
+    )
+    params = {
+        "txid": cursor.txid,
+        "id": cursor.change_id,
+        "window": window_size,
+        "floor": _own_floor(),
+        "segments": list(audience.segment_ids),
+        "prefixes": prefixes,
+        "below": below,
+        "limit": limit,
+        "small": SMALL_AUDIENCE,
+    }
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        kept_json, kept, last = cur.fetchone()
+    rows = list(map(ChangeRow._make, json.loads(kept_json)))
+    if kept >= limit:
+        return AudienceRead(rows, cursor_of(rows[-1]), 0, False)
+    newest, scanned = json.loads(last) if last else (None, 0)
+    if not scanned or ChangeCursor(*newest) <= cursor:
+        return AudienceRead(rows, cursor, 0, True)
+    return AudienceRead(rows, ChangeCursor(*newest), max(scanned, 0), scanned < window_size)
+
+
+class Consumer(NamedTuple):
+    """A reader of the change log (a dataflow): its key, cursor and segments."""
+
+    key: int
+    cursor: ChangeCursor
+    segment_ids: tuple[str, ...]
+
+
+class PendingScan(NamedTuple):
+    """What one pass over the log found (see `consumers_pending`)."""
+
+    # Consumers with a change of a profile that is or was in one of their
+    # segments after their cursor (or that the pass could not tell about).
+    pending: set[int]
+    # Consumers with no such change up to `last`: they may move their cursor there.
+    idle: set[int]
+    last: ChangeCursor | None
+
+
+def consumers_pending(consumers: list[Consumer], *, window: int = 100_000) -> PendingScan:
+    """One pass over the settled changes after the oldest cursor, for every consumer at once.
+
+    The audience here is wider than `Audience` (any membership row, exited
+    ones included, and any change), so a consumer called idle has nothing it
+    could export up to `last`. One statement: the horizon argument holds.
+    """
+    if not consumers:
+        return PendingScan(set(), set(), None)
+    oldest = min(c.cursor for c in consumers)
+    if connection.vendor != "postgresql":
+        return _consumers_pending_orm(consumers, oldest, window)
+    settled, params = _settled_after_postgresql("txid, id, profile_id", oldest, window)
+    pairs = [(c.key, segment) for c in consumers for segment in c.segment_ids]
+    sql = (
+        f"WITH scanned AS ({settled}), "
+        "per_profile AS (SELECT profile_id, max(ARRAY[txid, id]) AS newest FROM scanned "
+        "GROUP BY profile_id), "
+        "wants AS (SELECT * FROM unnest(%s::bigint[], %s::uuid[]) AS w(key, segment_id)), "
+        "hits AS (SELECT w.key, max(p.newest) AS newest FROM per_profile p "
+        f"JOIN {_MEMBERSHIPS} m ON m.profile_id = p.profile_id "
+        "JOIN wants w ON w.segment_id = m.segment_id GROUP BY w.key) "
+        "SELECT (SELECT COALESCE(json_agg(json_build_array(h.key, h.newest)), '[]')::text "
+        "FROM hits h), "
+        "(SELECT json_build_array(max(ARRAY[s.txid, s.id]), count(*))::text FROM scanned s)"
+    )
+    params += [[key for key, _ in pairs], [segment for _, segment in pairs]]
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        hits_json, last_json = cur.fetchone()
+    newest = {key: ChangeCursor(*pair) for key, pair in json.loads(hits_json)}
+    last, scanned = json.loads(last_json)
+    if not scanned:
+        return PendingScan(set(), set(), None)
+    return _pending_of(consumers, newest, ChangeCursor(*last), scanned >= window)
+
+
+def _pending_of(
+    consumers: list[Consumer], newest: dict[int, ChangeCursor], last: ChangeCursor, full: bool
+) -> PendingScan:
+    pending, idle = set(), set()
+    for consumer in consumers:
+        if consumer.key in newest and newest[consumer.key] > consumer.cursor:
+            pending.add(consumer.key)
+        elif consumer.cursor < last:
+            idle.add(consumer.key)
+        elif full:
+            # Beyond what this pass looked at: it cannot tell, so say pending.
+            pending.add(consumer.key)
+    return PendingScan(pending, idle, last)
+
+
+def _consumers_pending_orm(
+    consumers: list[Consumer], oldest: ChangeCursor, window: int
+) -> PendingScan:
+    scanned = change_rows_after(oldest, limit=window)
+    if not scanned:
+        return PendingScan(set(), set(), None)
+    newest_of: dict[int, ChangeCursor] = {}
+    for row in scanned:
+        newest_of[row.profile_id] = cursor_of(row)
+    segments_of: dict[str, set[int]] = {}
+    for consumer in consumers:
+        for segment in consumer.segment_ids:
+            segments_of.setdefault(segment, set()).add(consumer.key)
+    newest: dict[int, ChangeCursor] = {}
+    for profile_id, segment_id in SegmentMembership.objects.filter(
+        profile_id__in=list(newest_of), segment_id__in=list(segments_of)
+    ).values_list("profile_id", "segment_id"):
+        for key in segments_of[str(segment_id)]:
+            newest[key] = max(newest.get(key, START), newest_of[profile_id])
+    return _pending_of(consumers, newest, cursor_of(scanned[-1]), len(scanned) >= window)
+
+
+def _path_patterns(paths: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """(`?|` keys, LIKE patterns) matching a written path at, above or below a mapped path.
+
+    A path above (or equal to) a mapped one is one of its prefixes; a path below
+    one starts with it and a dot, found in the JSON text of the array (valid
+    paths hold no character JSON escapes; LIKE's own are escaped).
+    """
+    prefixes = sorted(
+        {
+            ".".join(parts[:i])
+            for path in paths
+            for parts in [path.split(".")]
+            for i in range(1, len(parts) + 1)
+        }
+    )
+    below = [
+        '%"' + path.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + ".%"
+        for path in paths
+    ]
+    return prefixes, below
+
+
+def _audience_rows_orm(
+    cursor: ChangeCursor, audience: Audience, limit: int, window: int
+) -> AudienceRead:
+    """SQLite: the same filter in Python over the window (tests and `make run` only)."""
+    scanned = change_rows_after(cursor, limit=window)
+    segments = set(audience.segment_ids)
+    members = set(
+        SegmentMembership.objects.filter(
+            profile_id__in={row.profile_id for row in scanned},
+            segment_id__in=segments,
+            status__in=("realized", "existing"),
+        ).values_list("profile_id", flat=True)
+    )
+    kept: list[ChangeRow] = []
+    for row in scanned:
+        paths = row.changed_paths if audience.values_only else row.written_paths
+        if segments & set(row.membership_changes) or (
+            row.profile_id in members
+            and (row.identities_changed or _touches(paths, audience.paths))
+        ):
+            kept.append(row)
+            if len(kept) == limit:
+                return AudienceRead(kept, cursor_of(row), 0, False)
+    last = cursor_of(scanned[-1]) if scanned else cursor
+    return AudienceRead(kept, last, len(scanned), len(scanned) < window)
+
+
 def _settled_after_postgresql(
     columns: str, cursor: ChangeCursor, limit: int
 ) -> tuple[str, list[object]]:
@@ -182,6 +464,60 @@ def _settled_after_postgresql(
         "ORDER BY txid, id LIMIT %s"
     )
     return sql, [cursor.txid, cursor.change_id, _own_transaction()[1], limit]
+
+
+def changes_delete_through(
+    cursor: ChangeCursor, *, written_before: dt.datetime, batch: int = 5_000
+) -> int:
+    """Delete the changes at or before cursor written before `written_before`; how many.
+
+    Oldest first, `batch` rows per statement, each its own short transaction
+    (outside an atomic block): plain row deletes on the (txid, id) index, no
+    table lock, so writers and readers carry on; autovacuum reuses the space.
+    Only for a cursor every reader has passed (activation's change_log_prune).
+    """
+    if connection.vendor == "postgresql":
+        sql = (
+            f"DELETE FROM {_TABLE} WHERE id IN (SELECT id FROM {_TABLE} "
+            "WHERE (txid, id) <= (%s, %s) AND created_at < %s ORDER BY txid, id LIMIT %s)"
+        )
+        params = [cursor.txid, cursor.change_id, written_before, batch]
+    else:
+        sql = (
+            f"DELETE FROM {_TABLE} WHERE id IN (SELECT id FROM {_TABLE} "
+            "WHERE id <= %s AND created_at < %s ORDER BY id LIMIT %s)"
+        )
+        params = [cursor.change_id, written_before, batch]
+    deleted = 0
+    while True:
+        with connection.cursor() as cur:
+            cur.execute(sql, params)
+            count = cur.rowcount
+        deleted += count
+        if count < batch:
+            return deleted
+
+
+def oldest_unread_written_at(cursor: ChangeCursor) -> dt.datetime | None:
+    """When the first change after cursor (settled or not) was written; None when none."""
+    if connection.vendor == "postgresql":
+        sql = (
+            f"SELECT created_at FROM {_TABLE} WHERE (txid, id) > (%s, %s) AND txid >= %s "
+            "ORDER BY txid, id LIMIT 1"
+        )
+        params = [cursor.txid, cursor.change_id, cursor.txid]
+    else:
+        sql = f"SELECT created_at FROM {_TABLE} WHERE id > %s ORDER BY id LIMIT 1"
+        params = [cursor.change_id]
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        row = cur.fetchone()
+    if row is None:
+        return None
+    moment = row[0]
+    if isinstance(moment, str):  # SQLite hands back text
+        moment = dt.datetime.fromisoformat(moment)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def head_cursor() -> ChangeCursor:
@@ -207,6 +543,17 @@ def head_cursor() -> ChangeCursor:
         return ChangeCursor(own, cur.fetchone()[0])
 
 
+def _own_floor() -> int:
+    """`_own_transaction`'s floor, without asking when no transaction is open.
+
+    Outside an atomic block each statement is its own transaction, which has no
+    id before it writes: the floor is 0, and two round trips are saved.
+    """
+    if not connection.in_atomic_block:
+        return 0
+    return _own_transaction()[1]
+
+
 def _own_transaction() -> tuple[int | None, int]:
     """(the reader's own transaction id or None, the own-writes floor: own + 1 or 0)."""
     with connection.cursor() as cur:
@@ -221,4 +568,8 @@ def _own_transaction() -> tuple[int | None, int]:
 
 def change_touches_paths(change: ProfileChange, paths: list[str]) -> bool:
     """True when change wrote any of paths (or an object above or below one of them)."""
-    return any(paths_overlap(w, p) for w in change.written_paths for p in paths)
+    return _touches(change.written_paths, paths)
+
+
+def _touches(written: list[str], paths: Iterable[str]) -> bool:
+    return any(paths_overlap(w, p) for w in written for p in paths)

@@ -34,6 +34,7 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from core.observability.metrics import ingestion_observed
 from profiles import bulk
 from profiles.attributes import merge
 from profiles.models import Identity
@@ -92,7 +93,10 @@ def profiles_upsert(
     if valid:
         for result in _write_with_retries(valid, source, now or timezone.now()):
             results[result.index] = result
-    return [r for r in results if r is not None]
+    answered = [r for r in results if r is not None]
+    rejected = sum(1 for r in answered if not r.ok)
+    ingestion_observed(source=source, accepted=len(answered) - rejected, rejected=rejected)
+    return answered
 
 
 def _write_with_retries(

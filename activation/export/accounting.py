@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from activation.export.delivery import Delivered, Failure
 from activation.models import DeliveryLog, ExportRun, RunIssue, RunIssueKind, RunStatus
+from core.observability.metrics import export_outcome_observed
 
 # Issue rows per run window; past it the counters go on counting, and a profile
 # without a row is taken as new to the window (the counts become per occurrence).
@@ -182,6 +183,12 @@ def outcome_record(dataflow_id: int, outcome: ChunkOutcome, *, now: dt.datetime)
     """Add a chunk's outcomes to its hour's run, its issues and its delivery log rows."""
     if not (outcome.delivered or outcome.excluded or outcome.failed):
         return
+    export_outcome_observed(
+        dataflow_id,
+        delivered=len(outcome.delivered),
+        excluded=[e.error_code for e in outcome.excluded],
+        failed=[f.error_code for f in outcome.failed],
+    )
     window = window_of(now)
     profile_ids = [d.profile_id for d in outcome.delivered]
     profile_ids += [e.profile_id for e in outcome.excluded]

@@ -18,13 +18,22 @@ MAX_BATCH_BYTES = 5 * 1024 * 1024
 T = TypeVar("T")
 
 
-def record_problem(record: BuiltRecord) -> tuple[str, str] | None:
-    """(error code, reason) when Kinesis would refuse this record, else None."""
-    if record.size_bytes > MAX_RECORD_BYTES:
+def record_limit(stream_max_bytes: int | None) -> int:
+    """The largest record a stream takes (its MaxRecordSizeInKiB, 1 MiB when unknown),
+    never more than one PutRecords call carries."""
+    return min(stream_max_bytes or MAX_RECORD_BYTES, MAX_BATCH_BYTES)
+
+
+def record_problem(
+    record: BuiltRecord, max_bytes: int = MAX_RECORD_BYTES
+) -> tuple[str, str] | None:
+    """(error code, reason) when Kinesis would refuse this record, else None
+    (`max_bytes`: the stream's record limit; 0 skips the size check)."""
+    if max_bytes and record.size_bytes > max_bytes:
         return (
             "RecordTooLarge",
-            f"The record is {record.size_bytes:,} bytes (data plus partition key); Kinesis "
-            f"accepts at most {MAX_RECORD_BYTES:,} bytes. Map fewer or smaller attributes.",
+            f"The record is {record.size_bytes:,} bytes (data plus partition key); the "
+            f"stream accepts at most {max_bytes:,} bytes. Map fewer or smaller attributes.",
         )
     if not 1 <= len(record.partition_key) <= MAX_PARTITION_KEY_CHARS:
         return (

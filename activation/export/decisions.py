@@ -8,8 +8,11 @@ exported when one of its captured changes
 3. wrote a mapped attribute (with ``export_only_on_value_change``: changed
    its value).
 
-Nothing else exports it. Pure functions over the change rows; membership is
-checked by the caller against the profiles' current state (`is_eligible`).
+Nothing else exports it. The change reader already dropped, in SQL, every
+change of a profile that is neither a current member nor moving in or out
+(`audience_of`), so the state read next is that of the audience only; these
+pure functions then decide exactly, and membership is confirmed against the
+state read (`is_eligible`).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from activation.export.records import ExportContext
+from profiles.changes import Audience
 
 REASON_SEGMENT = "segment"
 REASON_IDENTITY = "identity"
@@ -80,6 +84,15 @@ def decide(context: ExportContext, changes: Iterable[ChangeLike]) -> Decision:
                 decision.add(profile_id, REASON_ATTRIBUTE)
                 break
     return decision
+
+
+def audience_of(context: ExportContext) -> Audience:
+    """The changes these rules can export, as the change reader filters them in SQL."""
+    return Audience(
+        segment_ids=tuple(context.segments),
+        paths=tuple(sorted(context.source_paths)),
+        values_only=context.export_only_on_value_change,
+    )
 
 
 def is_eligible(

@@ -27,7 +27,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 from django.db import Error as DatabaseError
 from django.db import transaction
@@ -35,8 +36,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from activation.export.accounting import ChunkOutcome, Exclusion, outcome_record
-from activation.export.batching import record_problem
-from activation.export.decisions import REASON_BACKFILL, decide, is_eligible
+from activation.export.batching import record_limit, record_problem
+from activation.export.decisions import REASON_BACKFILL, audience_of, decide, is_eligible
 from activation.export.delivery import (
     DeliveryStopped,
     Failure,
@@ -61,12 +62,12 @@ from activation.export.records import (
     record_id_for,
     unreadable_reason,
 )
-from activation.export.selectors import CURRENT_STATUSES, snapshots_for
+from activation.export.selectors import CURRENT_STATUSES, exited_members, snapshots_for
 from activation.export.sinks import Sink
 from activation.models import Backfill, BackfillStatus, Dataflow
 from governance.consent import NO_CONSENT_CODE, NO_CONSENT_REASON, ConsentGate
 from governance.enforcement import dataflow_blocked
-from profiles.changes import ChangeCursor, change_rows_after, cursor_of
+from profiles.changes import Audience, ChangeCursor, audience_rows_after
 from profiles.models import SegmentMembership
 
 logger = logging.getLogger(__name__)
@@ -81,6 +82,7 @@ class RunReport:
 
     dataflow_id: int
     state: str = "caught_up"  # see services.dataflow_run
+    # Changes of the dataflow's audience read (the others stay in the database).
     changes_read: int = 0
     backfill_profiles: int = 0
     delivered: int = 0
@@ -112,11 +114,22 @@ class Run:
     handled: set[int] = field(default_factory=set)
     # Told when delivery waits to retry (the dataflow shows the delay at once).
     on_wait: OnWait | None = None
+    drained: bool = False
+    max_record_bytes: int | None = None
+
     # Consent policies that apply to the dataflow (None: none applies).
     consent: ConsentGate | None = None
 
     def __post_init__(self) -> None:
         self.consent = ConsentGate.for_dataflow(self.dataflow)
+
+    @cached_property
+    def audience(self) -> Audience:
+        audience = audience_of(self.context)
+        if self.consent:  # a consent write exports too (a suppression, or the full record)
+            paths = tuple(sorted({*audience.paths, *self.consent.paths}))
+            audience = replace(audience, paths=paths)
+        return audience
 
     def step(self) -> bool:
         """Export one chunk; False when there is nothing left to do (or a policy now
@@ -129,11 +142,20 @@ class Run:
     # -- captured changes ------------------------------------------------------
 
     def _changes_step(self) -> bool:
-        cursor = ChangeCursor(self.dataflow.cursor_txid, self.dataflow.cursor_change_id)
-        changes = change_rows_after(cursor, limit=CHANGE_CHUNK)
-        if not changes:
+        if self.drained:
+            # The last step read the log to its end: look again after a backfill
+            # chunk (changes committed meanwhile also queued a follow-up run).
+            self.drained = False
             return False
+        cursor = ChangeCursor(self.dataflow.cursor_txid, self.dataflow.cursor_change_id)
+        # Only the audience's changes leave the database (see decisions.audience_of);
+        # the cursor moves past the others too.
+        read = audience_rows_after(cursor, self.audience, limit=CHANGE_CHUNK)
+        if read.cursor == cursor:
+            return False
+        self.drained = read.drained
         started = time.monotonic()
+        changes = read.rows
         decision = decide(self.context, changes)
         if self.consent:
             self.consent.add_consent_changes(decision, changes)
@@ -146,7 +168,7 @@ class Run:
         # What caused each export: the profile's latest change in the chunk.
         causes = {change.profile_id: f"change:{change.id}" for change in changes}
         outcome = self._export(eligible, decision.reasons, causes, snapshots, started)
-        new_cursor = cursor_of(changes[-1])
+        new_cursor = read.cursor
         with transaction.atomic():
             self._advance(
                 active=not outcome.empty,
@@ -282,8 +304,9 @@ class Run:
                 key_chars = len(record.partition_key)
                 too_large = record.size_bytes > MAX_RECORD_BYTES
                 if too_large or not 0 < key_chars <= MAX_PARTITION_KEY_CHARS:
-                    # The rare record Kinesis would refuse (record_problem says why).
-                    problem = record_problem(record)
+                    # The rare record Kinesis may refuse (record_problem says why). Over
+                    # the default 1 MiB only: does this stream take larger records?
+                    problem = record_problem(record, self._record_limit() if too_large else 0)
                     if problem:
                         outcome.excluded.append(
                             Exclusion(profile_id, record.partition_key, problem[0], problem[1])
@@ -315,6 +338,12 @@ class Run:
         if self.consent:
             self.consent.settle((d.profile_id for d in outcome.delivered), suppress)
         return outcome
+
+    def _record_limit(self) -> int:
+        """The stream's record size limit (KinesisSink asks the stream, once per run)."""
+        if self.max_record_bytes is None:
+            self.max_record_bytes = record_limit(getattr(self.sink, "max_record_bytes", None))
+        return self.max_record_bytes
 
     def _advance(self, *, active: bool = False, **fields: object) -> None:
         """Write progress only while this run still owns the dataflow.
@@ -383,13 +412,15 @@ def _backfill_chunk(backfills: list[Backfill], size: int) -> tuple[list[int], di
     """
     lists: list[tuple[str, list[int]]] = []
     for backfill in backfills:
-        for status in CURRENT_STATUSES:
+        memberships = [
+            SegmentMembership.objects.filter(segment_id=backfill.segment_id, status=status)
+            for status in CURRENT_STATUSES
+        ]
+        if backfill.exited_since:
+            memberships.append(exited_members(backfill.segment_id, backfill.exited_since))
+        for members in memberships:
             ids = list(
-                SegmentMembership.objects.filter(
-                    segment_id=backfill.segment_id,
-                    status=status,
-                    profile_id__gt=backfill.last_profile_id,
-                )
+                members.filter(profile_id__gt=backfill.last_profile_id)
                 .order_by("profile_id")
                 .values_list("profile_id", flat=True)[:size]
             )

@@ -153,11 +153,22 @@ def _rows(sql: str, params: dict[str, Any]) -> list[tuple]:
         return cursor.fetchall()
 
 
-def segment_member_count(segment_id: Any) -> int:
-    """Current members (realized or existing) of a segment."""
+def segment_member_count(segment_id: Any, *, exited_since: dt.datetime | None = None) -> int:
+    """Current members (realized or existing) of a segment, plus, with `exited_since`,
+    the profiles that left it since then (what a backfill exports)."""
+    current = SegmentMembership.objects.filter(segment_id=segment_id, status__in=CURRENT_STATUSES)
+    if exited_since is None:
+        return current.count()
+    return current.count() + exited_members(segment_id, exited_since).count()
+
+
+def exited_members(segment_id: Any, since: dt.datetime) -> Any:
+    """Memberships of profiles that left the segment at or after `since`."""
     return SegmentMembership.objects.filter(
-        segment_id=segment_id, status__in=CURRENT_STATUSES
-    ).count()
+        segment_id=segment_id,
+        status=MembershipStatus.EXITED,
+        last_qualification_time__gte=since,
+    )
 
 
 def backfill_remaining_profiles(cursors: list[tuple[Any, int]]) -> int:

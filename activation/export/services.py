@@ -6,6 +6,7 @@
 * `dataflows_tick`: the beat safety net for anything a trigger missed.
 * `dataflows_schedule_for_profiles`: the trigger when profile changes commit.
 * `deliveries_prune`: the delivery log's retention.
+* `change_log_prune`: the change log's (profiles.ProfileChange) retention.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from functools import partial
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from activation.export.accounting import run_settle
@@ -46,10 +47,21 @@ from activation.models import (
     ExportRun,
     RunIssue,
 )
+from core.observability.logging import log_context
+from core.observability.metrics import observed_sink
+from core.observability.worker import shutdown_requested
 from destinations.kinesis.client import KinesisError
 from destinations.kinesis.problems import Problem, problem_of, waiting_text
 from destinations.models import Health
-from profiles.changes import ChangeCursor, changes_after, head_cursor
+from profiles.changes import (
+    ChangeCursor,
+    Consumer,
+    changes_delete_through,
+    consumers_pending,
+    head_cursor,
+    oldest_unread_written_at,
+)
+from profiles.models import SegmentMembership
 
 logger = logging.getLogger(__name__)
 
@@ -82,10 +94,15 @@ def dataflow_activate(*, dataflow: Dataflow) -> list[Backfill]:
 
 @transaction.atomic
 def backfill_start(
-    *, dataflow: Dataflow, segment_ids: Iterable[uuid.UUID | str], reason: str = "segment_added"
+    *,
+    dataflow: Dataflow,
+    segment_ids: Iterable[uuid.UUID | str],
+    reason: str = "segment_added",
+    exited_since: dt.datetime | None = None,
 ) -> list[Backfill]:
     """Export the current members of these mapped segments (again, for a replay).
 
+    With `exited_since`, also the profiles that left them since then.
     An unfinished backfill of the same segment is replaced by the new one.
     Raises ValueError naming segments that are not mapped to the dataflow.
     """
@@ -106,7 +123,8 @@ def backfill_start(
             dataflow=dataflow,
             segment_id=segment_id,
             reason=reason,
-            total=segment_member_count(segment_id),
+            total=segment_member_count(segment_id, exited_since=exited_since),
+            exited_since=exited_since,
         )
         for segment_id in dict.fromkeys(wanted)
     ]
@@ -184,36 +202,79 @@ def _enqueue_run(dataflow_id: int, countdown: float) -> None:
 
 
 def dataflows_schedule_for_profiles(*, profile_ids: Iterable[int]) -> int:
-    """Queue runs of the enabled dataflows whose mapped segments know these profiles."""
-    ids = list(profile_ids)
+    """Queue runs of the enabled dataflows whose audience holds these profiles.
+
+    The audience is every profile with a membership row (any status: one that
+    just left still gets its "exited" record) in a mapped segment, so a write
+    to anyone else wakes no dataflow at all.
+    """
+    ids = sorted(set(profile_ids))
+    if not ids:
+        return 0
     dataflow_ids: set[int] = set()
-    for start in range(0, len(ids), 1000):
+    for start in range(0, len(ids), 10_000):
         dataflow_ids.update(
             DataflowSegment.objects.filter(
                 dataflow__status=DataflowStatus.ENABLED,
                 dataflow__edit_of__isnull=True,
-                segment__memberships__profile_id__in=ids[start : start + 1000],
+                segment_id__in=SegmentMembership.objects.filter(
+                    profile_id__in=ids[start : start + 10_000]
+                ).values("segment_id"),
             ).values_list("dataflow_id", flat=True)
         )
     return sum(schedule_dataflow_run(dataflow_id) for dataflow_id in sorted(dataflow_ids))
 
 
 def dataflows_tick() -> int:
-    """Queue runs of every runnable dataflow with work waiting and nobody on it."""
+    """Queue runs of every runnable dataflow with work waiting and nobody on it.
+
+    One pass over the change log serves every dataflow (`consumers_pending`):
+    a dataflow is queued only when a change of its audience waits after its
+    cursor, and a dataflow with nothing of its audience waiting has its cursor
+    moved past those changes here (so it neither runs for them nor holds the
+    log back from pruning).
+    """
     now = timezone.now()
     rows = Dataflow.objects.filter(status__in=RUNNABLE, edit_of__isnull=True).values_list(
         "id", "cursor_txid", "cursor_change_id", "locked_until", "retry_at"
     )
-    backfilling = set(
-        Backfill.objects.filter(status__in=OPEN_BACKFILL).values_list("dataflow_id", flat=True)
+    free = {
+        dataflow_id: ChangeCursor(txid, change_id)
+        for dataflow_id, txid, change_id, locked_until, retry_at in rows
+        if not (locked_until and locked_until > now) and not (retry_at and retry_at > now)
+    }
+    if not free:
+        return 0
+    segments: dict[int, list[str]] = {}
+    for dataflow_id, segment_id in DataflowSegment.objects.filter(
+        dataflow_id__in=list(free)
+    ).values_list("dataflow_id", "segment_id"):
+        segments.setdefault(dataflow_id, []).append(str(segment_id))
+    scan = consumers_pending(
+        [Consumer(key, cursor, tuple(segments.get(key, ()))) for key, cursor in free.items()]
     )
-    queued = 0
-    for dataflow_id, txid, change_id, locked_until, retry_at in rows:
-        if (locked_until and locked_until > now) or (retry_at and retry_at > now):
-            continue
-        if dataflow_id in backfilling or changes_after(ChangeCursor(txid, change_id), limit=1):
-            queued += schedule_dataflow_run(dataflow_id)
-    return queued
+    if scan.idle and scan.last is not None:
+        _cursors_skip(scan.idle, scan.last, now)
+    backfilling = set(
+        Backfill.objects.filter(dataflow_id__in=list(free), status__in=OPEN_BACKFILL).values_list(
+            "dataflow_id", flat=True
+        )
+    )
+    return sum(
+        schedule_dataflow_run(dataflow_id) for dataflow_id in sorted(scan.pending | backfilling)
+    )
+
+
+def _cursors_skip(dataflow_ids: set[int], last: ChangeCursor, now: dt.datetime) -> int:
+    """Move these idle dataflows' cursors to `last`, unless a run holds one or is past it."""
+    behind = Q(cursor_txid__lt=last.txid) | Q(
+        cursor_txid=last.txid, cursor_change_id__lt=last.change_id
+    )
+    return (
+        Dataflow.objects.filter(behind, pk__in=list(dataflow_ids))
+        .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))
+        .update(cursor_txid=last.txid, cursor_change_id=last.change_id)
+    )
 
 
 def dataflows_retry_for_connection(*, connection_id: int) -> int:
@@ -264,7 +325,7 @@ def dataflow_run(
         report.state = "locked"
         return report
     try:
-        with gc_paused():
+        with gc_paused(), log_context(dataflow_id=dataflow_id, run_id=token[:12]):
             _run_claimed(dataflow_id, token, report, sink, policy, budget_s, started)
     finally:
         lock_release(dataflow_id, token)
@@ -279,6 +340,7 @@ def dataflow_run(
         report.backfill_profiles,
         report.delivered,
         report.elapsed_s,
+        extra={"dataflow_id": dataflow_id, "run_id": token[:12]},
     )
     return report
 
@@ -382,7 +444,7 @@ def _run_claimed(
         run = Run(
             dataflow=dataflow,
             context=export_context_for(dataflow),
-            sink=sink or sink_for(dataflow),
+            sink=observed_sink(sink or sink_for(dataflow), dataflow_id),
             lease=Lease(dataflow_id=dataflow_id, token=token),
             policy=policy or RetryPolicy.from_settings(),
             report=report,
@@ -394,7 +456,8 @@ def _run_claimed(
             if report.delivered > delivered:
                 delivered = report.delivered
                 watch.delivered()
-            if time.monotonic() >= deadline:
+            # A worker shutting down (SIGTERM) hands the rest to a fresh run now.
+            if time.monotonic() >= deadline or shutdown_requested():
                 report.state = "more"
                 break
     except DeliveryStopped as stop:
@@ -494,26 +557,117 @@ def _follow_up(dataflow_id: int, report: RunReport) -> None:
 
 # --- retention --------------------------------------------------------------------------
 
+# Backfill.reason of the re-export a dataflow gets when the change log was pruned
+# past it while disabled (its page shows RETENTION_BACKFILL_TEXT).
+RETENTION_BACKFILL = "retention"
+RETENTION_BACKFILL_TEXT = (
+    "Re-export of current members: the dataflow was disabled longer than the change "
+    "log keeps changes for it, so instead of the changes it missed, every member's "
+    "current state is sent (and an \u201cexited\u201d record for everyone who left meanwhile)."
+)
+# Clocks of app servers differ a little: a profile that left a segment this long
+# before the first change a dataflow missed is re-exported too.
+_CLOCK_MARGIN = dt.timedelta(minutes=5)
+
+
+def change_log_prune(*, now: dt.datetime | None = None, batch: int = 5_000) -> int:
+    """Delete the change rows every dataflow has read (older than the safety window).
+
+    The log is held at the oldest cursor of the dataflows that will read it:
+    enabled ones, ones in Error (retried), and disabled ones for at most
+    `CHANGE_LOG_RETENTION_DAYS`. A disabled dataflow missing changes older than
+    that lets go instead: its cursor moves to the head and it gets a
+    `RETENTION_BACKFILL` of its members' current state (and of those who left
+    since), which it sends once enabled again. Returns the rows deleted.
+    """
+    now = now or timezone.now()
+    retention = now - dt.timedelta(days=settings.CHANGE_LOG_RETENTION_DAYS)
+    for dataflow in Dataflow.objects.filter(
+        status=DataflowStatus.DISABLED, edit_of__isnull=True
+    ).only("pk", "cursor_txid", "cursor_change_id"):
+        cursor = ChangeCursor(dataflow.cursor_txid, dataflow.cursor_change_id)
+        missed_since = oldest_unread_written_at(cursor)
+        if missed_since is not None and missed_since < retention:
+            _cursor_expire(dataflow, cursor, missed_since=missed_since)
+    readers = Dataflow.objects.filter(
+        status__in=(*RUNNABLE, DataflowStatus.DISABLED), edit_of__isnull=True
+    ).values_list("cursor_txid", "cursor_change_id")
+    # Taken after the readers' cursors: nothing a reader has not read lies below it.
+    held = min((ChangeCursor(*pair) for pair in readers), default=head_cursor())
+    written_before = now - dt.timedelta(seconds=settings.CHANGE_LOG_SAFETY_WINDOW_S)
+    deleted = changes_delete_through(held, written_before=written_before, batch=batch)
+    if deleted:
+        logger.info("change log: deleted %s changes up to %s", deleted, held)
+    return deleted
+
+
+@transaction.atomic
+def _cursor_expire(dataflow: Dataflow, cursor: ChangeCursor, *, missed_since: dt.datetime) -> None:
+    """A disabled dataflow past retention: re-export current state instead of the changes."""
+    head = head_cursor()
+    moved = Dataflow.objects.filter(
+        pk=dataflow.pk,
+        status=DataflowStatus.DISABLED,
+        cursor_txid=cursor.txid,
+        cursor_change_id=cursor.change_id,
+    ).update(cursor_txid=head.txid, cursor_change_id=head.change_id)
+    if not moved:
+        return  # enabled (or moved) meanwhile: it reads the log itself
+    dataflow.cursor_txid, dataflow.cursor_change_id = head.txid, head.change_id
+    segment_ids = list(dataflow.mapped_segments.values_list("segment_id", flat=True))
+    backfill_start(
+        dataflow=dataflow,
+        segment_ids=segment_ids,
+        reason=RETENTION_BACKFILL,
+        exited_since=missed_since - _CLOCK_MARGIN,
+    )
+    logger.warning(
+        "dataflow %s: disabled past the change log's retention; members will be re-exported",
+        dataflow.pk,
+    )
+
 
 def deliveries_prune(*, days: int | None = None, batch: int = 10_000) -> int:
-    """Delete delivery-log rows and run issues older than the retention (default 30 days)."""
+    """The daily retention of everything that grows with traffic or time (README
+    "Retention"): delivery-log rows and run issues after `DELIVERY_LOG_RETENTION_DAYS`
+    (default 30); hourly runs, finished backfills and resolved alerts after
+    `HISTORY_RETENTION_DAYS` (90); audit entries after `AUDIT_RETENTION_DAYS`
+    (365, 0 keeps them). Batched deletes; returns the rows deleted."""
+    from alerts.models import Alert
+    from audit.models import AuditEntry
+
+    now = timezone.now()
     days = settings.DELIVERY_LOG_RETENTION_DAYS if days is None else days
-    cutoff = timezone.now() - dt.timedelta(days=days)
-    deleted = 0
+    cutoff = now - dt.timedelta(days=days)
+    history = now - dt.timedelta(days=max(days, settings.HISTORY_RETENTION_DAYS))
     old_runs = ExportRun.objects.filter(window_start__lt=cutoff).values_list("id", flat=True)
     # Per dataflow so each batch is a range scan of the (dataflow, sent_at) index.
     batches = [
         DeliveryLog.objects.filter(dataflow_id=dataflow_id, sent_at__lt=cutoff)
         for dataflow_id in Dataflow.objects.values_list("id", flat=True)
     ]
-    batches.append(RunIssue.objects.filter(run_id__in=list(old_runs)))
-    for old in batches:
-        while True:
-            ids = list(old.values_list("id", flat=True)[:batch])
-            if not ids:
-                break
-            deleted += old.model.objects.filter(id__in=ids).delete()[0]
-    return deleted
+    batches += [
+        RunIssue.objects.filter(run_id__in=list(old_runs)),
+        ExportRun.objects.filter(window_start__lt=history),
+        Backfill.objects.filter(
+            status__in=(BackfillStatus.DONE, BackfillStatus.CANCELLED), finished_at__lt=history
+        ),
+        Alert.objects.filter(resolved_at__lt=history),
+    ]
+    if settings.AUDIT_RETENTION_DAYS:
+        audit_cutoff = now - dt.timedelta(days=settings.AUDIT_RETENTION_DAYS)
+        batches.append(AuditEntry.objects.filter(created_at__lt=audit_cutoff))
+    return sum(_delete_in_batches(old, batch) for old in batches)
+
+
+def _delete_in_batches(old: QuerySet, batch: int) -> int:
+    deleted = 0
+    while True:
+        ids = list(old.values_list("id", flat=True)[:batch])
+        if not ids:
+            return deleted
+        old.model.objects.filter(id__in=ids).delete()
+        deleted += len(ids)
 
 
 def _seconds(value: float) -> dt.timedelta:

@@ -16,6 +16,7 @@ run uses (`f(connection) -> Sink`):
 from __future__ import annotations
 
 import threading
+import time
 import zlib
 from typing import TYPE_CHECKING, Protocol
 
@@ -48,6 +49,28 @@ class KinesisSink:
         from destinations.kinesis.client import put_records
 
         return put_records(self.credentials, self.stream_name, entries)
+
+    @property
+    def max_record_bytes(self) -> int | None:
+        """The stream's MaxRecordSizeInKiB (DescribeStreamSummary, asked once per process
+        and stream every 10 minutes); None when it cannot be read (the permission is
+        optional): the exporter then keeps Kinesis' default 1 MiB."""
+        from destinations.kinesis.client import KinesisError, describe_stream_summary
+
+        key = (self.credentials.region, self.stream_name)
+        cached = _stream_limits.get(key)
+        if cached and time.monotonic() - cached[0] < 600:
+            return cached[1]
+        try:
+            limit = describe_stream_summary(self.credentials, self.stream_name).max_record_bytes
+        except KinesisError:
+            limit = None
+        _stream_limits[key] = (time.monotonic(), limit)
+        return limit
+
+
+# (region, stream) -> (when asked, its record size limit or None), per process.
+_stream_limits: dict[tuple[str, str], tuple[float, int | None]] = {}
 
 
 class MemorySink:

@@ -7,12 +7,14 @@ aggregated in the database over the indexed (dataflow, window_start) and
 """
 
 import datetime as dt
+import functools
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.paginator import Page, Paginator
+from django.db import connection as db
 from django.db.models import (
     Case,
     CharField,
@@ -20,6 +22,7 @@ from django.db.models import (
     Exists,
     F,
     IntegerField,
+    Min,
     OuterRef,
     Q,
     QuerySet,
@@ -31,6 +34,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Trunc
 from django.utils import timezone
 
+from activation.export.services import RETENTION_BACKFILL, RETENTION_BACKFILL_TEXT
 from activation.models import (
     Backfill,
     BackfillStatus,
@@ -46,6 +50,7 @@ from activation.models import (
 from activation.monitoring.charts import Series, sparkline_svg, timeseries_svg
 from activation.selectors import humanize_seconds
 from core.input_policy import parse_id
+from core.live import live_version
 from destinations.models import Connection
 from profiles.models import Identity
 
@@ -404,7 +409,7 @@ def dataflow_run_chart(*, dataflow: Dataflow, period: Period, now: dt.datetime) 
         )
     svg = timeseries_svg(
         chart_id=f"runs-chart-{dataflow.pk}",
-        title=f"Identities activated and failed, {period.label.lower()}",
+        title=f"Profiles activated, excluded and failed, {period.label.lower()}",
         labels=labels,
         series=[
             Series("Activated", activated, "chart-activated"),
@@ -450,7 +455,10 @@ BACKFILL_REASONS = {
     "activation": "dataflow activated",
     "segment_added": "segment added",
     "replay": "re-export requested",
+    RETENTION_BACKFILL: "re-export after a long pause",
 }
+# The longer explanation a backfill reason needs, shown beside it.
+BACKFILL_REASON_HELP = {RETENTION_BACKFILL: RETENTION_BACKFILL_TEXT}
 
 
 @dataclass
@@ -465,6 +473,10 @@ class BackfillRow:
     def reason_text(self) -> str:
         reason = self.backfill.reason
         return BACKFILL_REASONS.get(reason, reason.replace("_", " "))
+
+    @property
+    def reason_help(self) -> str:
+        return BACKFILL_REASON_HELP.get(self.backfill.reason, "")
 
 
 @dataclass
@@ -573,12 +585,13 @@ def run_issues(*, run: ExportRun, kind: str = "", query: str = "") -> QuerySet[R
 
 
 def run_issue_summary(*, run: ExportRun) -> list[dict]:
-    """How many profiles each (kind, error code) accounts for, most frequent first."""
+    """How many distinct profiles each (kind, error code) accounts for, most frequent
+    first, with one of its reasons in words (the code is for support)."""
     return list(
         RunIssue.objects.filter(run=run)
         .order_by()
         .values("kind", "error_code")
-        .annotate(profiles=Count("id"))
+        .annotate(profiles=Count("profile_id", distinct=True), reason=Min("reason"))
         .order_by("-profiles", "error_code")[:20]
     )
 
@@ -668,14 +681,8 @@ def profile_deliveries(
 
 
 def dataflow_open_alerts(*, dataflow: Dataflow) -> list[Any]:
-    from alerts.models import Alert
-
-    return list(
-        Alert.objects.filter(
-            Q(dataflow=dataflow) | Q(connection_id=dataflow.connection_id, dataflow__isnull=True),
-            resolved_at__isnull=True,
-        ).order_by("-created_at")[:5]
-    )
+    alerts = _open_alerts_about(dataflow=dataflow, connection_id=dataflow.connection_id)
+    return list(alerts.order_by("-created_at")[:5])
 
 
 def segment_for_replay(*, dataflow: Dataflow, segment_id: uuid.UUID) -> DataflowSegment | None:
@@ -684,3 +691,168 @@ def segment_for_replay(*, dataflow: Dataflow, segment_id: uuid.UUID) -> Dataflow
         .select_related("segment")
         .first()
     )
+
+
+# --- live versions (core/live.py): what an open page polls ----------------------------------
+#
+# An open page asks every 1.5 s, so these run far more often than any page: each is one
+# precompiled SQL statement of indexed lookups and small aggregates (the ORM would spend
+# more time compiling the subqueries than the database spends answering them).
+
+
+@functools.cache
+def _dataflow_version_sql() -> str:
+    """Everything the dataflow page shows moves one of these: the dataflow's state
+    columns, its connection's health, the newest run (every export touches its
+    last_activity_at; an older window only changes with an export, which moves the
+    dataflow's last_activity_at), its backfills and the open alerts about it."""
+    from alerts.models import Alert
+
+    runs = f"FROM {ExportRun._meta.db_table} r WHERE r.dataflow_id = d.id"
+    newest = f"{runs} ORDER BY r.window_start DESC LIMIT 1"
+    backfills = f"FROM {Backfill._meta.db_table} b WHERE b.dataflow_id = d.id"
+    alerts = (
+        f"FROM {Alert._meta.db_table} a WHERE a.resolved_at IS NULL AND (a.dataflow_id = d.id"
+        " OR (a.connection_id = d.connection_id AND a.dataflow_id IS NULL))"
+    )
+    # Every column of the dataflow (the page may show any: status, message, backfill
+    # counters, …) but those the export machinery moves without the page changing.
+    return f"""
+        SELECT d.*,
+               CASE WHEN d.lock_token <> '' AND d.locked_until > %(now)s THEN 1 ELSE 0 END
+                 AS v_locked,
+               c.health AS v_health, c.health_message AS v_health_message,
+               c.health_checked_at AS v_health_checked_at,
+               (SELECT r.id {newest}) AS v_run, (SELECT r.last_activity_at {newest}) AS v_run_at,
+               (SELECT r.status {newest}) AS v_run_status,
+               (SELECT COUNT(*) {backfills} AND b.status IN (%(pending)s, %(running)s))
+                 AS v_backfills,
+               (SELECT SUM(b.processed) {backfills}) AS v_backfill_done,
+               (SELECT MAX(b.id) {backfills}) AS v_backfill_newest,
+               (SELECT MAX(b.finished_at) {backfills}) AS v_backfill_finished,
+               (SELECT COUNT(*) {alerts}) AS v_alerts,
+               (SELECT MAX(a.last_seen_at) {alerts}) AS v_alerts_seen
+        FROM {Dataflow._meta.db_table} d
+        LEFT JOIN {Connection._meta.db_table} c ON c.id = d.connection_id
+        WHERE d.id = %(dataflow)s AND d.status <> %(draft)s
+    """
+
+
+# Dataflow columns the export machinery moves without the page showing anything new
+# (the change cursor, the run lock's token and lease, the run queue's markers).
+_UNSHOWN_DATAFLOW_COLUMNS = frozenset(
+    {
+        "cursor_txid",
+        "cursor_change_id",
+        "lock_token",
+        "locked_until",
+        "run_scheduled_for",
+        "last_run_at",
+    }
+)
+
+
+def _fetch_version_row(sql: str, **params: Any) -> tuple | None:
+    now = db.ops.adapt_datetimefield_value(timezone.now())
+    params = {
+        "now": now,
+        "draft": DataflowStatus.DRAFT.value,
+        "error": DataflowStatus.ERROR.value,
+        "disabled": DataflowStatus.DISABLED.value,
+        "pending": BackfillStatus.PENDING.value,
+        "running": BackfillStatus.RUNNING.value,
+        **params,
+    }
+    with db.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+        names = [column[0] for column in cursor.description]
+    if row is None:
+        return None
+    return tuple(
+        v for name, v in zip(names, row, strict=True) if name not in _UNSHOWN_DATAFLOW_COLUMNS
+    )
+
+
+def dataflow_page_version(*, dataflow_id: int) -> str | None:
+    """The dataflow page's live version, in one query (None: no such dataflow)."""
+    row = _fetch_version_row(_dataflow_version_sql(), dataflow=dataflow_id)
+    return None if row is None else live_version(row)
+
+
+@functools.cache
+def _dataflows_version_sql(*, one_connection: bool) -> str:
+    """What a list of dataflows shows, summed up; with one_connection, also that
+    connection's health and open alerts, else every connection's health."""
+    from alerts.models import Alert
+
+    def of_connection(alias: str) -> str:
+        return f" AND {alias}.connection_id = %(connection)s" if one_connection else ""
+
+    dataflows = f"{Dataflow._meta.db_table} d WHERE d.status <> %(draft)s" + of_connection("d")
+    backfills = (
+        f"FROM {Backfill._meta.db_table} b JOIN {Dataflow._meta.db_table} bd"
+        " ON bd.id = b.dataflow_id WHERE bd.status <> %(draft)s"
+        " AND b.status IN (%(pending)s, %(running)s)" + of_connection("bd")
+    )
+    connections = f"FROM {Connection._meta.db_table} c"
+    if one_connection:
+        connections += " WHERE c.id = %(connection)s"
+    alerts = (
+        f"FROM {Alert._meta.db_table} a WHERE a.resolved_at IS NULL"
+        " AND a.connection_id = %(connection)s AND a.dataflow_id IS NULL"
+    )
+    about_connection = "0, 0, 0"
+    if one_connection:
+        about_connection = (
+            f"(SELECT MAX(c.health_message) {connections}),"
+            f" (SELECT COUNT(*) {alerts}), (SELECT MAX(a.last_seen_at) {alerts})"
+        )
+    return f"""
+        SELECT COUNT(*), SUM(d.id), MAX(d.last_activity_at), MAX(d.updated_at),
+               SUM(d.failure_count), MAX(d.retry_at),
+               SUM(CASE WHEN d.status = %(error)s THEN 1 ELSE 0 END),
+               SUM(CASE WHEN d.status = %(disabled)s THEN 1 ELSE 0 END),
+               SUM(CASE WHEN d.lock_token <> '' AND d.locked_until > %(now)s THEN 1 ELSE 0 END),
+               (SELECT COUNT(*) {backfills}), (SELECT MAX(b.id) {backfills}),
+               (SELECT COUNT(*) {connections}), (SELECT MAX(c.health_checked_at) {connections}),
+               (SELECT SUM(CASE WHEN c.health = 'failing' THEN 1 ELSE 0 END) {connections}),
+               (SELECT SUM(CASE WHEN c.health = 'healthy' THEN 1 ELSE 0 END) {connections}),
+               {about_connection}
+        FROM {dataflows}
+    """
+
+
+def dataflow_list_version(*, user: Any) -> str:
+    """The dataflows page's live version: every monitored dataflow and connection
+    (one query; the workspace is shared, see monitored_dataflows)."""
+    return live_version(_fetch_version_row(_dataflows_version_sql(one_connection=False)))
+
+
+def connection_page_version(*, connection_id: int) -> str:
+    """The destination page's live version: its health, its dataflows' state and the
+    open alerts about it (one query)."""
+    sql = _dataflows_version_sql(one_connection=True)
+    return live_version(_fetch_version_row(sql, connection=connection_id))
+
+
+def connection_live_context(*, connection: Connection) -> dict[str, Any]:
+    """The destination page's live part (its first render and every changed poll)."""
+    return {
+        "connection_live_version": connection_page_version(connection_id=connection.pk),
+        "connection_dataflows": connection_dataflows(connection_id=connection.pk),
+    }
+
+
+def connection_dataflows(*, connection_id: int) -> list[Dataflow]:
+    """The dataflows exporting to a connection, with their display status."""
+    dataflows = monitored_dataflows(user=None).filter(connection_id=connection_id)
+    return list(with_display_status(dataflows, now=timezone.now()).order_by("name", "id"))
+
+
+def _open_alerts_about(*, dataflow: Dataflow, connection_id: int | None) -> QuerySet:
+    """Open alerts about a dataflow, or about its connection as a whole."""
+    from alerts.models import Alert
+
+    about = Q(dataflow=dataflow) | Q(connection_id=connection_id, dataflow__isnull=True)
+    return Alert.objects.filter(about, resolved_at__isnull=True)

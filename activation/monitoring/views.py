@@ -14,19 +14,18 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django_htmx.http import HttpResponseStopPolling
 
 from activation import services
 from activation.export.services import backfill_start
 from activation.models import Dataflow, DataflowStatus, RunIssueKind
 from activation.monitoring import inspector
 from activation.monitoring import selectors as sel
-from activation.selectors import segment_sizes
+from activation.selectors import edit_lock, segment_sizes
 from activation.services import DataflowError
 from core.input_policy import parse_id
+from core.live import VERSION_PARAM, live_response
 from core.roles import editor_required
 from destinations.models import Connection
 from governance.selectors import dataflow_governance
@@ -47,6 +46,14 @@ def _dataflow_or_404(request: HttpRequest, dataflow_id: int) -> Dataflow:
 
 @login_required
 def dataflow_list(request: HttpRequest) -> HttpResponse:
+    """The dataflows page; its table polls this view (204 while nothing changed)."""
+    version = sel.dataflow_list_version(user=request.user)
+    return live_response(
+        request, version=version, render=lambda: _dataflow_list_render(request, version)
+    )
+
+
+def _dataflow_list_render(request: HttpRequest, version: str) -> HttpResponse:
     status = request.GET.get("status", "")
     connection_id = _int(request.GET.get("destination"))
     page, rows = sel.dataflow_list_page(
@@ -63,6 +70,7 @@ def dataflow_list(request: HttpRequest) -> HttpResponse:
         "destination": connection_id,
         "destinations": sel.connections_with_dataflows(user=request.user),
         "filtered": bool(status or connection_id),
+        "live_version": version,
     }
     template = f"{TEMPLATES}/dataflow_list.html"
     if request.htmx and request.htmx.target == "dataflow-table":
@@ -70,14 +78,25 @@ def dataflow_list(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
-@login_required
-def dataflow_detail(request: HttpRequest, dataflow_id: int) -> HttpResponse:
-    dataflow = _dataflow_or_404(request, dataflow_id)
+def _dataflow_page(request: HttpRequest, dataflow: Dataflow, *, live_version: str) -> dict:
+    """Everything the dataflow page shows, for its current tab, period and page."""
     now = timezone.now()
     tab = request.GET.get("tab", "runs")
     if tab not in ("runs", "activation"):
         tab = "runs"
-    context = {"dataflow": dataflow, "tab": tab, "now": now}
+    query = request.GET.copy()
+    query.pop(VERSION_PARAM, None)
+    live_url = reverse("activation:dataflow_live", args=[dataflow.pk])
+    context = {
+        "dataflow": dataflow,
+        "tab": tab,
+        "now": now,
+        "live_version": live_version,
+        "live_url": f"{live_url}?{query.urlencode()}" if query else live_url,
+        "progress": sel.dataflow_backfill_progress(dataflow=dataflow, now=now),
+        "open_alerts": sel.dataflow_open_alerts(dataflow=dataflow),
+        "edit_lock": edit_lock(dataflow=dataflow),
+    }
     if tab == "runs":
         period = sel.PERIODS.get(request.GET.get("period", ""), sel.PERIODS[sel.DEFAULT_PERIOD])
         failures_only = request.GET.get("failures") == "1"
@@ -95,38 +114,64 @@ def dataflow_detail(request: HttpRequest, dataflow_id: int) -> HttpResponse:
         }
     else:
         context["activation"] = sel.dataflow_activation_data(dataflow=dataflow)
-    if request.htmx and request.htmx.target == "tab-panel":
-        return render(request, f"{TEMPLATES}/dataflow_detail.html#tab-panel", context)
-    context |= {
-        "progress": sel.dataflow_backfill_progress(dataflow=dataflow, now=now),
-        "open_alerts": sel.dataflow_open_alerts(dataflow=dataflow),
-        **dataflow_governance(dataflow),
-    }
-    return render(request, f"{TEMPLATES}/dataflow_detail.html", context)
+    return context
+
+
+def _dataflow_version_or_404(dataflow_id: int) -> str:
+    # Read before the page's data, so a change made meanwhile shows at the next poll.
+    version = sel.dataflow_page_version(dataflow_id=dataflow_id)
+    if version is None:
+        raise Http404("No such dataflow")
+    return version
 
 
 @login_required
-def dataflow_status(request: HttpRequest, dataflow_id: int) -> HttpResponse:
-    """The detail page's status header, refreshed when a backfill finishes."""
+def dataflow_detail(request: HttpRequest, dataflow_id: int) -> HttpResponse:
+    version = _dataflow_version_or_404(dataflow_id)
     dataflow = _dataflow_or_404(request, dataflow_id)
-    return render(
-        request, f"{TEMPLATES}/dataflow_detail.html#dataflow-status", {"dataflow": dataflow}
+    context = _dataflow_page(request, dataflow, live_version=version)
+    template = f"{TEMPLATES}/dataflow_detail.html"
+    if request.htmx and request.htmx.target == "tab-panel":
+        template += "#tab-panel"
+    else:
+        context |= dataflow_governance(dataflow)
+    return render(request, template, context)
+
+
+@login_required
+def dataflow_live(request: HttpRequest, dataflow_id: int) -> HttpResponse:
+    """The dataflow page's poll: 204 while nothing changed, else every live fragment
+    (status and banner, alerts, backfill, figures and runs) swapped in place."""
+    version = _dataflow_version_or_404(dataflow_id)
+    return live_response(
+        request,
+        version=version,
+        render=lambda: render(
+            request,
+            f"{TEMPLATES}/dataflow_live.html",
+            _dataflow_page(request, _dataflow_or_404(request, dataflow_id), live_version=version),
+        ),
     )
 
 
 @login_required
-def backfill_progress(request: HttpRequest, dataflow_id: int) -> HttpResponse:
-    """The live progress panel; polled every second, answers 286 once nothing is running."""
-    dataflow = _dataflow_or_404(request, dataflow_id)
-    progress = sel.dataflow_backfill_progress(dataflow=dataflow, now=timezone.now())
-    context = {"dataflow": dataflow, "progress": progress}
-    template = f"{TEMPLATES}/dataflow_detail.html#backfill-progress"
-    if progress.active:
-        return render(request, template, context)
-    response = HttpResponseStopPolling(render_to_string(template, context, request=request))
-    # Lets the status header (Processing → Enabled) refresh itself.
-    response["HX-Trigger"] = "backfill-done"
-    return response
+def connection_live(request: HttpRequest, connection_id: int) -> HttpResponse:
+    """The destination page's poll: its health and the state of its dataflows."""
+    version = sel.connection_page_version(connection_id=connection_id)
+    return live_response(
+        request,
+        version=version,
+        render=lambda: render(
+            request,
+            f"{TEMPLATES}/connection_live.html",
+            {
+                "connection": get_object_or_404(Connection, pk=connection_id),
+                "connection_dataflows": sel.connection_dataflows(connection_id=connection_id),
+                "connection_live_version": version,
+                "oob": True,
+            },
+        ),
+    )
 
 
 @login_required
@@ -280,6 +325,8 @@ def dataflow_disable(request: HttpRequest, dataflow_id: int) -> HttpResponse:
         consequences=[
             "Nothing is sent to the stream until you enable the dataflow again; a running "
             "backfill pauses.",
+            "Changes made meanwhile (profiles joining or leaving its segments, mapped "
+            "attributes written) are kept, and sent when you enable it again.",
             "Segments, mapping and history are kept.",
         ],
         button="Disable dataflow",

@@ -20,7 +20,7 @@ from activation.services import (
     SOFT_ATTRIBUTE_LIMIT,
     AttributeSpec,
     IdentitySpec,
-    attribute_errors,
+    attribute_field_errors,
     identity_problems,
     partition_key_error,
 )
@@ -81,8 +81,17 @@ def segment_selection(*, current: set[uuid.UUID], data: QueryDict) -> set[uuid.U
 class AttributeRow:
     source_path: str
     target_path: str = ""
-    errors: list[str] = field(default_factory=list)
+    source_errors: list[str] = field(default_factory=list)
+    target_errors: list[str] = field(default_factory=list)
     known: bool = True
+
+    @property
+    def filled(self) -> bool:
+        return bool(self.source_path or self.target_path)
+
+    @property
+    def errors(self) -> list[str]:
+        return self.source_errors + self.target_errors
 
 
 @dataclass
@@ -240,15 +249,18 @@ class MappingForm:
         return SOFT_ATTRIBUTE_LIMIT
 
     def is_valid(self) -> bool:
-        self.rows = [row for row in self.rows if row.source_path or row.target_path]
-        for row, errors in zip(self.rows, attribute_errors(self.specs()), strict=True):
-            row.errors = errors
+        """Validate in place; blank rows are ignored but kept, so row indices stay the page's."""
+        filled = [row for row in self.rows if row.filled]
+        for row in self.rows:
+            row.source_errors, row.target_errors = [], []
+        for row, errors in zip(filled, attribute_field_errors(self.specs()), strict=True):
+            row.source_errors, row.target_errors = errors["source"], errors["target"]
         self.errors = []
-        if len(self.rows) > MAX_ATTRIBUTES:
+        if len(filled) > MAX_ATTRIBUTES:
             self.errors.append(
-                f"Map at most {MAX_ATTRIBUTES} attributes ({len(self.rows)} now): remove some rows."
+                f"Map at most {MAX_ATTRIBUTES} attributes ({len(filled)} now): remove some rows."
             )
-        if not self.rows and not any(row.selected for row in self.identities):
+        if not filled and not any(row.selected for row in self.identities):
             self.errors.append("Map at least one attribute or identity.")
         self.errors += identity_problems(self.identity_specs())
         self.partition_key_error = ""
@@ -265,7 +277,12 @@ class MappingForm:
         )
 
     def specs(self) -> list[AttributeSpec]:
-        return [AttributeSpec(row.source_path, row.target_path) for row in self.rows]
+        return [AttributeSpec(row.source_path, row.target_path) for row in self.rows if row.filled]
+
+    @property
+    def mapped_paths(self) -> set[str]:
+        """Source paths already in the mapping (the schema picker marks them)."""
+        return {row.source_path for row in self.rows if row.source_path}
 
     def identity_specs(self) -> list[IdentitySpec]:
         return [IdentitySpec(row.namespace, row.hashed) for row in self.identities if row.selected]

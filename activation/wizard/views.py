@@ -12,9 +12,10 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -27,6 +28,7 @@ from activation.wizard.forms import (
     MappingForm,
     segment_selection,
 )
+from activation.wizard.notices import edit_handover_notice
 from activation.wizard.steps import Step, blocking_step, resume_step, step_states
 from core.input_policy import parse_id
 from core.roles import editor_required
@@ -58,7 +60,9 @@ def live_dataflow_url(dataflow: Dataflow) -> str:
 
 def _load_draft(request: HttpRequest, pk: int, step: Step) -> Dataflow | HttpResponse:
     """The user's draft at `step`, or a redirect when it is finished or a step is skipped."""
-    dataflow = get_object_or_404(selectors.dataflows_for_user(user=request.user), pk=pk)
+    dataflow = selectors.dataflows_for_user(user=request.user).filter(pk=pk).first()
+    if dataflow is None:
+        return _not_yours(request, pk)
     if dataflow.status != DataflowStatus.DRAFT:
         messages.info(request, f"“{dataflow.name}” is already active; edit it to change it.")
         return _redirect(request, live_dataflow_url(dataflow))
@@ -79,6 +83,72 @@ def _context(dataflow: Dataflow | None, step: Step, **extra: object) -> dict:
     }
 
 
+# --- one edit per live dataflow: who holds it, take over, discard ----------------------
+
+
+def _not_yours(request: HttpRequest, pk: int) -> HttpResponse:
+    """For a draft URL the user cannot open: who is editing instead, or what became of
+    the user's own edit (taken over or discarded by someone else), else 404."""
+    lock = selectors.someone_elses_edit(pk=pk, user=request.user)
+    if lock is not None:
+        return _edit_locked(request, lock)
+    handover = selectors.edit_handover_of_draft(draft_id=pk, user=request.user)
+    if handover is None:
+        raise Http404("No such draft.")
+    if handover.draft_id not in getattr(request, "edit_handover_notices", ()):
+        messages.warning(request, edit_handover_notice(handover))
+    return _redirect(request, live_dataflow_url(handover.dataflow))
+
+
+def _edit_locked(request: HttpRequest, lock: selectors.EditLock) -> HttpResponse:
+    """Who is editing the live dataflow and since when, with take over and discard (409)."""
+    context = {"lock": lock, "dataflow": lock.draft.edit_of}
+    return render(request, T + "edit_locked.html", context, status=409)
+
+
+@login_required
+@require_POST
+def wizard_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Edit a live dataflow: walk the same steps on a draft copy (one per dataflow).
+
+    When another user is editing it, say who and since when, and offer to take
+    over their edit (`take_over=1`) or discard it.
+    """
+    dataflow = get_object_or_404(selectors.dataflows_for_user(user=request.user), pk=pk)
+    before = selectors.edit_lock(dataflow=dataflow)
+    take_over = request.POST.get("take_over") == "1"
+    try:
+        draft = services.dataflow_edit_start(
+            dataflow=dataflow, user=request.user, take_over=take_over
+        )
+    except services.EditInProgressError as busy:
+        return _edit_locked(request, busy.lock)
+    except services.DataflowError as error:
+        messages.error(request, str(error))
+        return redirect("activation:wizard_resume", pk=dataflow.pk)
+    if take_over and before is not None and before.editor.pk != request.user.pk:
+        messages.success(
+            request,
+            f"You took over {before.editor_name}'s edit, with their changes so far; "
+            "they are told when they come back.",
+        )
+    return redirect(_step_url(Step.SEGMENTS, draft))
+
+
+@login_required
+@require_POST
+def wizard_edit_discard(request: HttpRequest, pk: int) -> HttpResponse:
+    """Discard the unfinished edit of a live dataflow, whoever started it."""
+    dataflow = get_object_or_404(selectors.dataflows_for_user(user=request.user), pk=pk)
+    lock = selectors.edit_lock(dataflow=dataflow)
+    if services.dataflow_edit_discard(dataflow=dataflow, user=request.user) and lock:
+        mine = lock.editor.pk == request.user.pk
+        whose = "your" if mine else f"{lock.editor_name}'s"
+        told = "" if mine else " They are told when they come back."
+        messages.success(request, f"Discarded {whose} unfinished edit of “{dataflow.name}”.{told}")
+    return redirect(live_dataflow_url(dataflow))
+
+
 # --- start, resume, drafts ----------------------------------------------------------------
 
 
@@ -96,7 +166,10 @@ def wizard_start(request: HttpRequest) -> HttpResponse:
             return redirect(_step_url(Step.SEGMENTS, dataflow))
         messages.error(request, "That destination does not exist.")
     data = request.POST if request.method == "POST" else None
-    form = DestinationForm(data, connections=connections)
+    # The only destination there is is the one meant: preselect it.
+    only = list(connections[:2])
+    initial = {"connection": only[0].pk} if len(only) == 1 else {}
+    form = DestinationForm(data, connections=connections, initial=initial)
     if request.method == "POST" and form.is_valid():
         dataflow = services.dataflow_draft_create(
             user=request.user, connection=form.cleaned_data["connection"]
@@ -108,6 +181,7 @@ def wizard_start(request: HttpRequest) -> HttpResponse:
     return render(request, T + "destination.html", context, status=400 if form.errors else 200)
 
 
+@never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
 def wizard_destination(request: HttpRequest, pk: int) -> HttpResponse:
@@ -125,6 +199,8 @@ def wizard_destination(request: HttpRequest, pk: int) -> HttpResponse:
             services.dataflow_set_connection(
                 dataflow=dataflow, connection=form.cleaned_data["connection"]
             )
+            if request.htmx and request.POST.get("action") == "autosave":
+                return HttpResponse(status=204)
             return redirect(_step_url(Step.SEGMENTS, dataflow))
     context = _context(dataflow, Step.DESTINATION, form=form, connections=connections)
     return render(request, T + "destination.html", context, status=400 if form.errors else 200)
@@ -132,7 +208,9 @@ def wizard_destination(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def wizard_resume(request: HttpRequest, pk: int) -> HttpResponse:
-    dataflow = get_object_or_404(selectors.dataflows_for_user(user=request.user), pk=pk)
+    dataflow = selectors.dataflows_for_user(user=request.user).filter(pk=pk).first()
+    if dataflow is None:
+        return _not_yours(request, pk)
     if dataflow.status != DataflowStatus.DRAFT:
         return redirect(live_dataflow_url(dataflow))
     return redirect(_step_url(resume_step(dataflow), dataflow))
@@ -165,22 +243,10 @@ def wizard_discard(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("activation:wizard_drafts")
 
 
-@login_required
-@require_POST
-def wizard_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    """Edit a live dataflow: walk the same steps on a draft copy (one per dataflow)."""
-    dataflow = get_object_or_404(selectors.dataflows_for_user(user=request.user), pk=pk)
-    try:
-        draft = services.dataflow_edit_start(dataflow=dataflow, user=request.user)
-    except services.DataflowError as error:
-        messages.error(request, str(error))
-        return redirect("activation:wizard_resume", pk=dataflow.pk)
-    return redirect(_step_url(Step.SEGMENTS, draft))
-
-
 # --- segments ----------------------------------------------------------------------------
 
 
+@never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
 def wizard_segments(request: HttpRequest, pk: int) -> HttpResponse:
@@ -237,6 +303,43 @@ def _mapping_inputs(dataflow: Dataflow) -> dict:
     }
 
 
+def _apply_edit(form: MappingForm, data: QueryDict) -> bool:
+    """Apply a row edit (add from the picker, remove, add a blank row); True when one was made."""
+    if "add" in data:
+        form.add(data["add"])
+    elif "remove" in data:
+        form.remove(data["remove"])
+    elif data.get("action") == "add_row":
+        form.add_blank()
+    else:
+        return False
+    return True
+
+
+def _save_mapping(dataflow: Dataflow, form: MappingForm) -> bool:
+    """Store the form on the draft when it is valid (the draft is the saved state)."""
+    if not form.is_valid():
+        return False
+    try:
+        services.dataflow_set_mapping(
+            dataflow=dataflow,
+            attributes=form.specs(),
+            identities=form.identity_specs(),
+            partition_key_source=form.partition_key,
+            export_only_on_value_change=form.export_only_on_value_change,
+        )
+    except ValidationError as error:
+        form.errors.extend(error.messages)
+        return False
+    return True
+
+
+def _picker_context(form: MappingForm, query: str) -> dict:
+    schema = selectors.search_schema(selectors.profile_schema(), query)[:200]
+    return {"schema": schema, "picker_q": query, "mapped_paths": form.mapped_paths}
+
+
+@never_cache  # browser Back must show the saved draft, not a stale copy of the page
 @login_required
 @require_http_methods(["GET", "POST"])
 def wizard_mapping(request: HttpRequest, pk: int) -> HttpResponse:
@@ -245,6 +348,7 @@ def wizard_mapping(request: HttpRequest, pk: int) -> HttpResponse:
         return dataflow
     inputs = _mapping_inputs(dataflow)
     status = 200
+    saved = None
     if request.method == "GET":
         form = MappingForm.for_dataflow(
             dataflow,
@@ -255,46 +359,48 @@ def wizard_mapping(request: HttpRequest, pk: int) -> HttpResponse:
         )
     else:
         form = MappingForm.from_post(request.POST, **inputs)
+        _apply_edit(form, request.POST)
+        saved = _save_mapping(dataflow, form)
         action = request.POST.get("action", "")
-        if "add" in request.POST:
-            form.add(request.POST["add"])
-        elif "remove" in request.POST:
-            form.remove(request.POST["remove"])
-        elif action == "add_row":
-            form.add_blank()
-        elif action in {"next", "back", "save"}:
-            if form.is_valid():
-                try:
-                    services.dataflow_set_mapping(
-                        dataflow=dataflow,
-                        attributes=form.specs(),
-                        identities=form.identity_specs(),
-                        partition_key_source=form.partition_key,
-                        export_only_on_value_change=form.export_only_on_value_change,
-                    )
-                except ValidationError as error:
-                    form.errors.extend(error.messages)
-                else:
-                    target = {"next": Step.REVIEW, "back": Step.SEGMENTS}.get(action)
-                    if target is None:
-                        messages.success(request, "Mapping saved.")
-                        target = Step.MAPPING
-                    return redirect(_step_url(target, dataflow))
-            status = 400
-        edited = "add" in request.POST or "remove" in request.POST or action == "add_row"
-        if edited and request.htmx:
-            return render(
-                request, T + "mapping.html#attributes", {"form": form, "dataflow": dataflow}
-            )
+        if saved and action in {"next", "back", "save"}:
+            target = {"next": Step.REVIEW, "back": Step.SEGMENTS}.get(action)
+            if target is None:
+                messages.success(request, "Mapping saved.")
+                target = Step.MAPPING
+            return redirect(_step_url(target, dataflow))
+        if not saved:
+            status = 400 if action in {"next", "back", "save"} else 200
     schema_query = request.POST.get("picker_q", "") if request.method == "POST" else ""
     context = _context(
-        dataflow,
-        Step.MAPPING,
-        form=form,
-        schema=selectors.search_schema(selectors.profile_schema(), schema_query)[:200],
-        picker_q=schema_query,
+        dataflow, Step.MAPPING, form=form, saved=saved, **_picker_context(form, schema_query)
     )
     return render(request, T + "mapping.html", context, status=status)
+
+
+@login_required
+@require_POST
+def wizard_mapping_save(request: HttpRequest, pk: int) -> HttpResponse:
+    """Autosave (htmx): each change of the mapping step is stored as it is made.
+
+    Answers out-of-band fragments only: each field's errors, the save status
+    and, after a row edit, the rows and the picker's marks; never the inputs
+    the marketer may be typing in.
+    """
+    dataflow = _load_draft(request, pk, Step.MAPPING)
+    if isinstance(dataflow, HttpResponse):
+        return dataflow
+    form = MappingForm.from_post(request.POST, **_mapping_inputs(dataflow))
+    edited = _apply_edit(form, request.POST)
+    saved = _save_mapping(dataflow, form)
+    context = {
+        "dataflow": dataflow,
+        "form": form,
+        "saved": saved,
+        "edited": edited,
+        "oob": True,
+        **_picker_context(form, request.POST.get("picker_q", "")),
+    }
+    return render(request, T + "mapping_saved.html", context)
 
 
 @login_required
@@ -303,7 +409,11 @@ def wizard_schema(request: HttpRequest, pk: int) -> HttpResponse:
     dataflow = get_object_or_404(selectors.dataflows_for_user(user=request.user), pk=pk)
     query = request.GET.get("picker_q", "")
     schema = selectors.search_schema(selectors.profile_schema(), query)[:200]
-    context = {"dataflow": dataflow, "schema": schema, "picker_q": query}
+    # The page's own rows when it sends them (defaults not saved yet), else the saved ones.
+    mapped = set(request.GET.getlist("source_path")) or set(
+        dataflow.attribute_mappings.values_list("source_path", flat=True)
+    )
+    context = {"dataflow": dataflow, "schema": schema, "picker_q": query, "mapped_paths": mapped}
     return render(request, T + "mapping.html#picker-list", context)
 
 
@@ -342,8 +452,9 @@ def _warnings(dataflow: Dataflow, record: object, segments: list) -> list[str]:
     size = getattr(record, "size_bytes", 0)
     if size > MAX_RECORD_BYTES:
         warnings.append(
-            f"The sample record is {size:,} bytes, over Kinesis' 1 MiB limit: such profiles "
-            "are excluded from the export. Map fewer or smaller attributes."
+            f"The sample record is {size:,} bytes, over Kinesis' 1 MiB default record limit: "
+            "unless the stream takes larger records (its limit is shown with its capacity), "
+            "such profiles are excluded from the export. Map fewer or smaller attributes."
         )
     elif size > NEAR_LIMIT_BYTES:
         warnings.append(
@@ -416,6 +527,7 @@ def _review_context(request: HttpRequest, dataflow: Dataflow, form: FinishForm) 
     )
 
 
+@never_cache
 @login_required
 def wizard_review(request: HttpRequest, pk: int) -> HttpResponse:
     dataflow = _load_draft(request, pk, Step.REVIEW)
@@ -423,6 +535,23 @@ def wizard_review(request: HttpRequest, pk: int) -> HttpResponse:
         return dataflow
     form = FinishForm(initial={"name": dataflow.name})
     return render(request, T + "review.html", _review_context(request, dataflow, form))
+
+
+@login_required
+@require_POST
+def wizard_name_save(request: HttpRequest, pk: int) -> HttpResponse:
+    """Autosave (htmx) of the name typed on the review step; answers its error slot."""
+    dataflow = _load_draft(request, pk, Step.REVIEW)
+    if isinstance(dataflow, HttpResponse):
+        return dataflow
+    form = FinishForm(request.POST)
+    if form.is_valid():
+        try:
+            services.dataflow_set_name(dataflow=dataflow, name=form.cleaned_data["name"])
+        except ValidationError as error:
+            form.add_error("name", error.messages)
+    context = {"form": form, "oob": True, "name_saved": not form.errors}
+    return render(request, T + "review.html#name-errors", context)
 
 
 @login_required

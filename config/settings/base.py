@@ -9,6 +9,8 @@ from pathlib import Path
 
 import environ
 
+from core.observability.logging import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -17,12 +19,14 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env.str("SECRET_KEY", default="insecure-local-only-key-change-me-0123456789abcdef")
+# Published with the repository, so only for a laptop and the tests: production
+# settings refuse them at start-up (config/startup_checks.py).
+DEVELOPMENT_SECRET_KEY = "insecure-local-only-key-change-me-0123456789abcdef"
+DEVELOPMENT_FIELD_ENCRYPTION_KEY = "bG9jYWwtb25seS1maWVsZC1rZXktMzItYnl0ZXMhIT0="
+SECRET_KEY = env.str("SECRET_KEY", default=DEVELOPMENT_SECRET_KEY)
 # A Fernet key (urlsafe base64 of 32 bytes). Several keys, comma separated:
 # the first encrypts, all decrypt (rotation).
-FIELD_ENCRYPTION_KEY = env.str(
-    "FIELD_ENCRYPTION_KEY", default="bG9jYWwtb25seS1maWVsZC1rZXktMzItYnl0ZXMhIT0="
-)
+FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default=DEVELOPMENT_FIELD_ENCRYPTION_KEY)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -35,9 +39,12 @@ KINESIS_MAX_POOL_CONNECTIONS = env.int("KINESIS_MAX_POOL_CONNECTIONS", default=0
 
 # Settable only through the environment: a marketer can never point the
 # product at another endpoint from the UI.
+# Each AWS service has its own endpoint, unset meaning AWS's own: a Kinesis-only
+# endpoint (a VPC endpoint for Kinesis, another Kinesis implementation) must never
+# receive STS or IAM calls. botocore's own AWS_ENDPOINT_URL* variables are ignored.
 KINESIS_ENDPOINT_URL = env.str("KINESIS_ENDPOINT_URL", default="") or None
-# STS and IAM live next to Kinesis on the local endpoint (moto serves all three).
-AWS_ENDPOINT_URL = env.str("AWS_ENDPOINT_URL", default="") or KINESIS_ENDPOINT_URL
+STS_ENDPOINT_URL = env.str("STS_ENDPOINT_URL", default="") or None
+IAM_ENDPOINT_URL = env.str("IAM_ENDPOINT_URL", default="") or None
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -72,6 +79,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     # NUL or lone surrogates in a query string or form: 400 naming it (core/input_policy.py).
     "core.input_policy.RefuseUnstorableTextMiddleware",
+    # Tells an editor when someone took over or discarded their edit of a dataflow.
+    "activation.wizard.notices.EditHandoverNoticeMiddleware",
     # Viewers (read-only) get 403 on every write; see core/roles.py.
     "core.roles.RoleRequiredMiddleware",
     # Who is acting, for the audit log (audit/context.py).
@@ -128,6 +137,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # every process shares them (e.g. CACHE_URL=redis://127.0.0.1:6379/2).
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+# How many reverse proxies in front of the web server append to
+# X-Forwarded-For; the login limits key on the address the outermost one saw.
+# 0: the header is never trusted (a client could write anything in it).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -149,6 +162,10 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
 STATIC_ROOT.mkdir(exist_ok=True)
+
+# DEBUG pages and error e-mails hide every secret-looking POST field and
+# variable by name, whether or not the view declared it (core/error_reports.py).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "core.error_reports.SecretHidingReporterFilter"
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -186,6 +203,9 @@ def filesystem_broker_options(folder: Path) -> dict:
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
 if CELERY_BROKER_URL.startswith("filesystem://"):
+    # kombu's filesystem transport with atomic writes and readers that survive
+    # a damaged message (core/broker.py; kombu issue #1551).
+    CELERY_BROKER_TRANSPORT = "core.broker:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_broker_options(VAR_DIR / "broker")
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
@@ -217,16 +237,33 @@ EXPORT_STUCK_AFTER_S = env.float("EXPORT_STUCK_AFTER_S", default=30.0)
 EXPORT_RECORD_REFUSAL_ATTEMPTS = env.int("EXPORT_RECORD_REFUSAL_ATTEMPTS", default=3)
 EXPORT_FAILED_RUN_RETRY_CAP_S = env.float("EXPORT_FAILED_RUN_RETRY_CAP_S", default=60.0)
 DELIVERY_LOG_RETENTION_DAYS = env.int("DELIVERY_LOG_RETENTION_DAYS", default=30)
+# The change log (profiles.ProfileChange) keeps what some dataflow has not read
+# yet, plus this many seconds of history (README "Retention").
+CHANGE_LOG_SAFETY_WINDOW_S = env.int("CHANGE_LOG_SAFETY_WINDOW_S", default=600)
+# A disabled dataflow holds the change log for at most this long; after that it
+# re-exports its members' current state when enabled again.
+CHANGE_LOG_RETENTION_DAYS = env.float("CHANGE_LOG_RETENTION_DAYS", default=7)
+# Hourly runs, finished backfills and resolved alerts older than this are deleted.
+HISTORY_RETENTION_DAYS = env.int("HISTORY_RETENTION_DAYS", default=90)
+# Audit-log entries older than this are deleted (0 keeps them forever).
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=365)
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {
-        # botocore logs request bodies at DEBUG, which can carry secrets.
-        "botocore": {"level": "WARNING"},
-        "urllib3": {"level": "WARNING"},
-    },
-}
+# --- Observability (core/observability/; README "Operations") -------------------
+# Logs: LOG_FORMAT "json" (one object per line; production's default) or "text"
+# (make run, tests); every line carries the request/user/dataflow/run/task context.
+LOG_FORMAT = env.str("LOG_FORMAT", default="text")
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = logging_config(fmt=LOG_FORMAT, level=LOG_LEVEL)
+# (Celery workers and beat log through it too: core/observability/worker.py.)
+
+# First, so the request id, the timing and the access-log line cover everything.
+MIDDLEWARE = ["core.observability.middleware.RequestObservabilityMiddleware", *MIDDLEWARE]
+# /metrics: a bearer token, or client addresses/networks allowed to scrape. With
+# neither set, only METRICS_OPEN serves them (on here; production turns it off).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
+METRICS_OPEN = env.bool("METRICS_OPEN", default=True)
+# Distinct dataflow ids a process puts in metric labels; the rest count as "other".
+METRICS_DATAFLOW_LABEL_LIMIT = env.int("METRICS_DATAFLOW_LABEL_LIMIT", default=500)
+# /readyz: each dependency (database, broker, cache) must answer within this.
+READINESS_TIMEOUT_S = env.float("READINESS_TIMEOUT_S", default=2.0)

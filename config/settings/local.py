@@ -8,4 +8,6 @@ DEBUG = env.bool("DEBUG", default=True)
 DEMO_USER_ALLOWED = True
 # `make run` starts moto server here as the local Kinesis (and STS/IAM) endpoint.
 KINESIS_ENDPOINT_URL = env.str("KINESIS_ENDPOINT_URL", default="http://127.0.0.1:4566")
-AWS_ENDPOINT_URL = env.str("AWS_ENDPOINT_URL", default="") or KINESIS_ENDPOINT_URL
+# moto serves STS and IAM on the same local endpoint: point them there explicitly.
+STS_ENDPOINT_URL = env.str("STS_ENDPOINT_URL", default=KINESIS_ENDPOINT_URL)
+IAM_ENDPOINT_URL = env.str("IAM_ENDPOINT_URL", default=KINESIS_ENDPOINT_URL)

@@ -1,12 +1,16 @@
 """Production settings: PostgreSQL, Redis, HTTPS. Everything secret is required."""
 
 from config.settings.base import *  # noqa: F403
-from config.settings.base import env
+from config.settings.base import LOG_LEVEL, env
+from config.startup_checks import required_field_encryption_key, required_secret_key
+from core.observability.logging import logging_config
 
 DEBUG = False
 DEMO_USER_ALLOWED = False
-SECRET_KEY = env.str("SECRET_KEY")
-FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY")
+# Refused at start-up (ImproperlyConfigured naming the variable) when missing,
+# weak, invalid or one of the development keys the repository publishes.
+SECRET_KEY = required_secret_key(env.str("SECRET_KEY"))
+FIELD_ENCRYPTION_KEY = required_field_encryption_key(env.str("FIELD_ENCRYPTION_KEY"))
 DATABASES = {"default": env.db("DATABASE_URL")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -29,3 +33,11 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+
+# --- Observability (README "Operations") --------------------------------------
+LOG_FORMAT = env.str("LOG_FORMAT", default="json")
+LOGGING = logging_config(fmt=LOG_FORMAT, level=LOG_LEVEL)
+# Metrics only for the token or the allowed addresses (refused when neither is set).
+METRICS_OPEN = False
+# Load balancers, orchestrators and scrapers speak plain HTTP inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]

@@ -50,7 +50,7 @@ import os
 import re
 import threading
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -191,6 +191,11 @@ def credentials_for(connection: Connection) -> AwsCredentials:
     )
 
 
+# Kinesis' record size limit when DescribeStreamSummary does not report one
+# (MaxRecordSizeInKiB: 1 MiB by default, up to 10 MiB per stream).
+DEFAULT_MAX_RECORD_KIB = 1024
+
+
 @dataclass(frozen=True)
 class StreamSummary:
     name: str
@@ -200,11 +205,16 @@ class StreamSummary:
     shard_count: int
     encryption: str  # NONE | KMS
     key_id: str = ""
+    # The largest record (data plus partition key) the stream accepts.
+    max_record_kib: int = DEFAULT_MAX_RECORD_KIB
+
+    @property
+    def max_record_bytes(self) -> int:
+        return self.max_record_kib * 1024
 
     @property
     def account_id(self) -> str:
-        parts = self.arn.split(":")
-        return parts[4] if len(parts) > 5 else ""
+        return account_id_of_arn(self.arn)
 
 
 @dataclass(frozen=True)
@@ -744,10 +754,16 @@ def clear_client_cache() -> None:
         _platform_principal.clear()
 
 
+_ENDPOINT_SETTINGS = {
+    "kinesis": "KINESIS_ENDPOINT_URL",
+    "sts": "STS_ENDPOINT_URL",
+    "iam": "IAM_ENDPOINT_URL",
+}
+
+
 def _endpoint(service: str) -> str | None:
-    if service == "kinesis":
-        return getattr(settings, "KINESIS_ENDPOINT_URL", None) or None
-    return getattr(settings, "AWS_ENDPOINT_URL", None) or None
+    """The service's own endpoint setting (None: AWS's): never another service's."""
+    return getattr(settings, _ENDPOINT_SETTINGS[service], None) or None
 
 
 def _config() -> Any:
@@ -765,6 +781,8 @@ def _config() -> Any:
         max_pool_connections=int(getattr(settings, "KINESIS_MAX_POOL_CONNECTIONS", 0))
         or max(10, workers * 4),
         user_agent_extra="streamline-kinesis-destination",
+        # Endpoints come from our settings only, never from botocore's AWS_ENDPOINT_URL*.
+        ignore_configured_endpoint_urls=True,
     )
 
 
@@ -924,20 +942,37 @@ def _kinesis(creds: AwsCredentials, stream_name: str = "") -> tuple[Any, _Contex
 _MAX_STREAM_PAGES = 200
 
 
-def list_streams(creds: AwsCredentials) -> list[str]:
-    """Every stream name in the account and region (all pages; AssumeRole first for a role)."""
+@dataclass(frozen=True)
+class StreamListing:
+    """ListStreams' answer: the names, and each stream's ARN where the endpoint gives it."""
+
+    names: list[str]
+    arns: dict[str, str] = field(default_factory=dict)
+
+
+def list_stream_listing(creds: AwsCredentials) -> StreamListing:
+    """Every stream in the account and region (all pages; AssumeRole first for a role)."""
     client, ctx = _kinesis(creds)
     names: list[str] = []
+    arns: dict[str, str] = {}
     params: dict[str, Any] = {"Limit": 100}
     for _ in range(_MAX_STREAM_PAGES):
         page = _call(client, "ListStreams", ctx=ctx, **params)
         batch = list(page.get("StreamNames", []))
         names += batch
+        for summary in page.get("StreamSummaries") or []:
+            if summary.get("StreamName") and summary.get("StreamARN"):
+                arns[summary["StreamName"]] = summary["StreamARN"]
         if not page.get("HasMoreStreams") or not batch:
             break
         # ExclusiveStartStreamName works on AWS and on local endpoints alike.
         params = {"Limit": 100, "ExclusiveStartStreamName": batch[-1]}
-    return names
+    return StreamListing(names=names, arns=arns)
+
+
+def list_streams(creds: AwsCredentials) -> list[str]:
+    """Every stream name in the account and region."""
+    return list_stream_listing(creds).names
 
 
 def describe_stream_summary(creds: AwsCredentials, stream_name: str) -> StreamSummary:
@@ -954,27 +989,78 @@ def describe_stream_summary(creds: AwsCredentials, stream_name: str) -> StreamSu
         shard_count=int(info.get("OpenShardCount", 0)),
         encryption=info.get("EncryptionType") or "NONE",
         key_id=info.get("KeyId") or "",
+        max_record_kib=int(info.get("MaxRecordSizeInKiB") or DEFAULT_MAX_RECORD_KIB),
     )
+
+
+@dataclass(frozen=True)
+class CallerIdentity:
+    """Who the credentials are, as far as STS says; `problem` says why it could not."""
+
+    account_id: str = ""
+    arn: str = ""
+    problem: str = ""
+
+
+def caller(creds: AwsCredentials) -> CallerIdentity:
+    """STS GetCallerIdentity, never raising: nothing depends on STS being reachable.
+
+    A Kinesis-only endpoint (a VPC endpoint for Kinesis alone, another Kinesis
+    implementation) has no STS; the account id then comes from a stream ARN.
+    """
+    try:
+        client, ctx = _client("sts", creds)
+        answer = _call(client, "GetCallerIdentity", ctx=ctx)
+    except KinesisError as exc:
+        logger.info("STS GetCallerIdentity unavailable: %s", exc.code)
+        if type(exc) is KinesisError:  # an answer no AWS service gives: not an STS endpoint
+            label = _endpoint_label(
+                _Context(service="sts", region=creds.region, endpoint=_endpoint("sts") or "")
+            )
+            return CallerIdentity(problem=f"{label} does not answer as AWS STS does ({exc.code})")
+        return CallerIdentity(problem=exc.message)
+    return CallerIdentity(account_id=str(answer.get("Account", "")), arn=str(answer.get("Arn", "")))
 
 
 def caller_identity(creds: AwsCredentials) -> str | None:
     """The AWS account id behind the credentials, or None when STS will not say."""
-    client, ctx = _client("sts", creds)
-    try:
-        return str(_call(client, "GetCallerIdentity", ctx=ctx)["Account"])
-    except (AccessDenied, EndpointUnreachable, TransientError, Throttled):
-        return None
+    return caller(creds).account_id or None
 
 
 def caller_arn(creds: AwsCredentials) -> str | None:
     """The IAM principal ARN behind the credentials (role ARN for a role), or None."""
     if creds.uses_role:
         return creds.role_arn
-    client, ctx = _client("sts", creds)
-    try:
-        return str(_call(client, "GetCallerIdentity", ctx=ctx)["Arn"])
-    except (AccessDenied, EndpointUnreachable, TransientError, Throttled):
-        return None
+    return caller(creds).arn or None
+
+
+def account_id_of_arn(arn: str) -> str:
+    """The account id field of an ARN (arn:partition:service:region:account:...)."""
+    parts = arn.split(":")
+    return parts[4] if len(parts) > 5 and parts[4].isdigit() else ""
+
+
+@dataclass(frozen=True)
+class AccountLookup:
+    """The account id and where it came from; `note` names a check that could not run."""
+
+    account_id: str
+    source: str  # "sts" | "stream_arn" | ""
+    note: str = ""
+
+
+def account_lookup(creds: AwsCredentials, stream_arns: Iterable[str] = ()) -> AccountLookup:
+    """The account id from STS, else from a stream's ARN (ListStreams/DescribeStreamSummary)."""
+    identity = caller(creds)
+    if identity.account_id:
+        return AccountLookup(identity.account_id, "sts")
+    from_arn = next((a for a in map(account_id_of_arn, stream_arns) if a), "")
+    skipped = f"STS GetCallerIdentity could not run ({identity.problem})"
+    if from_arn:
+        return AccountLookup(
+            from_arn, "stream_arn", f"{skipped}: the account id comes from the stream's ARN."
+        )
+    return AccountLookup("", "", f"{skipped}, and no stream ARN tells the account id.")
 
 
 def put_record(
@@ -1166,6 +1252,6 @@ def platform_principal() -> str | None:
     return principal
 
 
-def verify(creds: AwsCredentials) -> list[str]:
+def verify(creds: AwsCredentials) -> StreamListing:
     """The live check of step 1: AssumeRole (for a role), then ListStreams."""
-    return list_streams(creds)
+    return list_stream_listing(creds)

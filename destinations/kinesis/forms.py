@@ -104,9 +104,26 @@ class AuthenticateForm(CredentialFieldsMixin, forms.Form):
     )
     region = forms.ChoiceField(label="Region", initial="us-east-1")
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, external_id: str = "", **kwargs: Any) -> None:
+        """`external_id`: the wizard's fixed one (read-only, posted values ignored)."""
         super().__init__(*args, **kwargs)
         self.fields["region"].choices = kinesis.kinesis_region_choices()
+        self.fixed_external_id = external_id
+        if external_id:
+            field = self.fields["external_id"]
+            field.initial = external_id
+            field.help_text = (
+                "Generated for you and fixed for this connection: put it in the role's trust "
+                "policy (condition sts:ExternalId). It stays the same when you reload or "
+                "come back later."
+            )
+            field.widget.attrs.update({"readonly": True, "spellcheck": "false"})
+            if self.is_bound:  # re-rendered after an error: still the fixed value
+                self.data = self.data.copy()
+                self.data["external_id"] = external_id
+
+    def clean_external_id(self) -> str:
+        return self.fixed_external_id or self.cleaned_data.get("external_id", "")
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

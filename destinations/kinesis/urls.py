@@ -8,6 +8,7 @@ urlpatterns = [
     path("new/kinesis/", views.authenticate, name="connect"),
     path("new/kinesis/trust-policy/", views.trust_policy_snippet, name="connect_trust_policy"),
     path("new/kinesis/<uuid:draft_id>/", views.details, name="connect_details"),
+    path("new/kinesis/<uuid:draft_id>/discard/", views.discard_draft, name="connect_discard"),
     path("new/kinesis/<uuid:draft_id>/streams/", views.streams, name="connect_streams"),
     path("<int:pk>/", views.connection_detail, name="detail"),
     path("<int:pk>/check/", views.run_check, name="check"),

@@ -17,8 +17,10 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
-from core.roles import editor_required
+from activation.monitoring.selectors import connection_live_context
+from core.roles import editor_required, user_can_edit
 from destinations import selectors, services
 from destinations.kinesis import client as kinesis
 from destinations.kinesis.forms import AuthenticateForm, DetailsForm, EditForm
@@ -49,28 +51,52 @@ def _template(request: HttpRequest, name: str, partial: str) -> str:
 # --- Step 1: authenticate -------------------------------------------------
 
 
+def _resume_initial(draft: ConnectionDraft) -> dict[str, Any]:
+    """Step 1 prefilled from the user's draft (never the secret)."""
+    if draft.verified_at is None:
+        return {}
+    return {
+        "auth_method": draft.auth_method,
+        "access_key_id": draft.access_key_id,
+        "role_arn": draft.role_arn,
+        "region": draft.region,
+    }
+
+
 @sensitive_post_parameters("secret_access_key")
 @login_required
 def authenticate(request: HttpRequest) -> HttpResponse:
-    draft: ConnectionDraft | None = None
+    # A viewer only reads the page: no draft (and no external id) is made for them.
+    draft = (
+        services.connection_draft_current(owner=request.user)
+        if user_can_edit(request.user)
+        else None
+    )
+    external_id = draft.external_id if draft else ""
+    verified: services.Verified | None = None
     if request.method != "POST":
-        form = AuthenticateForm(initial={"external_id": services.new_external_id()})
+        initial = _resume_initial(draft) if draft else {}
+        form = AuthenticateForm(initial=initial, external_id=external_id)
     else:
-        form = AuthenticateForm(request.POST)
+        form = AuthenticateForm(request.POST, external_id=external_id)
         if form.is_valid():
             try:
-                draft = services.connection_draft_verify(
-                    owner=request.user, credentials=form.credentials()
+                verified = services.connection_draft_verify(
+                    owner=request.user, credentials=form.credentials(), draft=draft
                 )
             except kinesis.KinesisError as exc:
                 form.add_error(_error_field(exc), exc.message)
-        if draft is not None and not request.htmx:
-            return redirect("destinations:connect_details", draft_id=draft.pk)
+        if verified is not None and not request.htmx:
+            return redirect("destinations:connect_details", draft_id=verified.draft.pk)
+    done = verified.draft if verified else None
     context = {
         "form": form,
-        "draft": draft,
+        "draft": done,
+        "account_note": verified.note if verified else "",
+        # An earlier verified draft, offered to continue instead of connecting again.
+        "resume": draft if draft and draft.verified_at and done is None else None,
         "steps": progress(Step.AUTHENTICATE),
-        "stream_preview": draft.stream_names[:STREAM_PREVIEW] if draft else [],
+        "stream_preview": done.stream_names[:STREAM_PREVIEW] if done else [],
     }
     return render(request, _template(request, "authenticate.html", "auth_panel"), context)
 
@@ -78,10 +104,11 @@ def authenticate(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def trust_policy_snippet(request: HttpRequest) -> HttpResponse:
-    """The trust policy a role needs, for the external id typed in step 1."""
-    external_id = request.GET.get("external_id", "").strip()[:1224]
+    """The trust policy a role needs, with the wizard's own external id."""
+    draft = selectors.connection_draft_latest(owner=request.user)
     policy = trust_policy(
-        platform_principal=kinesis.platform_principal() or "", external_id=external_id
+        platform_principal=kinesis.platform_principal() or "",
+        external_id=draft.external_id if draft else "",
     )
     return render(
         request,
@@ -90,12 +117,37 @@ def trust_policy_snippet(request: HttpRequest) -> HttpResponse:
     )
 
 
+@login_required
+@require_POST
+def discard_draft(request: HttpRequest, draft_id: UUID) -> HttpResponse:
+    """Drop an unfinished connection (offered on the catalog and the destinations page)."""
+    draft = selectors.connection_draft_get(owner=request.user, draft_id=draft_id)
+    services.connection_draft_discard(draft=draft)
+    messages.success(request, "Discarded the unfinished connection and its credentials.")
+    back = request.POST.get("next", "")
+    return redirect(
+        back if back in {reverse("catalog"), reverse("destinations:list")} else "catalog"
+    )
+
+
+def _draft_or_connection(request: HttpRequest, draft_id: UUID) -> ConnectionDraft | HttpResponse:
+    """The wizard's draft; once saved, a redirect to the connection it became."""
+    connection = selectors.connection_from_draft(owner=request.user, draft_id=draft_id)
+    if connection is not None:
+        messages.info(request, f"“{connection.name}” is already saved; here it is.")
+        url = reverse("destinations:detail", args=[connection.pk])
+        return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+    return selectors.connection_draft_get(owner=request.user, draft_id=draft_id)
+
+
 # --- Step 2: destination details -----------------------------------------
 
 
 @login_required
 def details(request: HttpRequest, draft_id: UUID) -> HttpResponse:
-    draft = selectors.connection_draft_get(owner=request.user, draft_id=draft_id)
+    draft = _draft_or_connection(request, draft_id)
+    if isinstance(draft, HttpResponse):
+        return draft
     initial = {"stream_name": draft.stream_names[0]} if len(draft.stream_names) == 1 else {}
     form = DetailsForm(
         request.POST or None,
@@ -109,7 +161,8 @@ def details(request: HttpRequest, draft_id: UUID) -> HttpResponse:
         except IntegrityError:
             form.add_error("name", "You already have a destination with this name.")
         else:
-            messages.success(request, f"“{connection.name}” is connected. Checking permissions…")
+            # The page runs the check and shows its progress itself: no stale "checking" note.
+            messages.success(request, f"“{connection.name}” is connected.")
             return redirect(reverse("destinations:detail", args=[connection.pk]) + "?new=1")
     context = {
         "form": form,
@@ -124,7 +177,9 @@ def details(request: HttpRequest, draft_id: UUID) -> HttpResponse:
 @login_required
 def streams(request: HttpRequest, draft_id: UUID) -> HttpResponse:
     """The stream picker's results: search and pages over ListStreams (POST lists again)."""
-    draft = selectors.connection_draft_get(owner=request.user, draft_id=draft_id)
+    draft = _draft_or_connection(request, draft_id)
+    if isinstance(draft, HttpResponse):
+        return draft
     error = ""
     if request.method == "POST":
         try:
@@ -164,6 +219,7 @@ def _detail_context(connection: Connection, **extra: Any) -> dict[str, Any]:
         "policy_json": as_json(policy),
         "steps": progress(Step.CHECK),
         "dataflow_count": getattr(connection, "dataflow_count", 0),
+        **connection_live_context(connection=connection),
         **extra,
     }
 
@@ -190,13 +246,8 @@ def run_check(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def send_test_record(request: HttpRequest, pk: int) -> HttpResponse:
     connection = selectors.connection_get(pk=pk)
-    result: kinesis.PutResult | None = None
-    error = ""
-    try:
-        result = services.connection_send_test_record(connection=connection)
-    except kinesis.KinesisError as exc:
-        error = exc.message
-    context = _detail_context(connection, test_result=result, test_error=error, oob=True)
+    writes = services.connection_send_test_record(connection=connection)
+    context = _detail_context(connection, test_writes=writes, oob=True)
     if not request.htmx:
         return render(request, "destinations/kinesis/detail.html", {**context, "oob": False})
     return render(request, "destinations/kinesis/test_record_result.html", context)

@@ -20,7 +20,7 @@ def seed(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("governance", "0001_initial"),
-        ("destinations", "0004_connection_marketing_actions"),
+        ("destinations", "0005_connection_marketing_actions"),
     ]
 
     operations = [migrations.RunPython(seed, migrations.RunPython.noop)]

@@ -7,7 +7,8 @@
     if (!button) return;
     var target = document.querySelector(button.getAttribute("data-copy-target"));
     if (!target || !navigator.clipboard) return;
-    navigator.clipboard.writeText(target.textContent).then(function () {
+    var text = target.matches("input, textarea") ? target.value : target.textContent;
+    navigator.clipboard.writeText(text).then(function () {
       var label = button.textContent;
       button.textContent = "Copied";
       setTimeout(function () { button.textContent = label; }, 1500);

@@ -33,3 +33,19 @@
     }
   });
 })();
+
+// Mapping step: the autosave answers fresh error slots (out of band); mark each
+// field they describe invalid or not, so screen readers follow what is shown.
+(function () {
+  "use strict";
+  function syncInvalid() {
+    document.querySelectorAll("[data-errors-for]").forEach(function (slot) {
+      var field = document.getElementById(slot.getAttribute("data-errors-for"));
+      if (!field) return;
+      if (slot.querySelector(".errorlist")) field.setAttribute("aria-invalid", "true");
+      else field.removeAttribute("aria-invalid");
+    });
+  }
+  document.addEventListener("htmx:oobAfterSwap", syncInvalid);
+  document.addEventListener("htmx:afterSettle", syncInvalid);
+})();

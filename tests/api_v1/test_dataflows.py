@@ -235,7 +235,7 @@ def test_patch_while_the_wizard_edits_it_is_a_conflict(api, user, connection, se
     created = create(api, connection, segments)
     wizard.dataflow_edit_start(dataflow=Dataflow.objects.get(pk=created["id"]), user=user)
     answer = api.patch(f"/api/v1/dataflows/{created['id']}", {"name": "X"}, etag=created["etag"])
-    assert (answer.status, answer.error["code"]) == (409, "conflict")
+    assert (answer.status, answer.error["code"]) == (409, "edit_in_progress")
 
 
 def test_delete(api, connection, segments):

@@ -12,10 +12,9 @@ import pytest
 
 from activation.export.services import dataflow_run
 from activation.models import Dataflow, DataflowStatus
-from destinations.kinesis import client
 from tests.activation.wizard.conftest import member
 from tests.factories import ConnectionFactory, SegmentFactory
-from tests.support.local_kinesis import ANY_KEY, LocalKinesis
+from tests.support.local_kinesis import ANY_KEY, LocalKinesis, serving_streams
 
 pytestmark = pytest.mark.browser
 STREAM = "wizard-stream"
@@ -23,15 +22,8 @@ STREAM = "wizard-stream"
 
 @pytest.fixture
 def local_kinesis(settings: Any) -> Iterator[LocalKinesis]:
-    server = LocalKinesis()
-    server.start()
-    server.create_stream(STREAM, shards=2)
-    settings.KINESIS_ENDPOINT_URL = server.url
-    settings.AWS_ENDPOINT_URL = server.url
-    client.clear_client_cache()
-    yield server
-    server.stop()
-    client.clear_client_cache()
+    with serving_streams(settings, {STREAM: 2}) as server:
+        yield server
 
 
 @pytest.fixture

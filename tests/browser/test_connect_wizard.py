@@ -30,7 +30,7 @@ def aws(settings: Any) -> Iterator[LocalKinesis]:
         for name in ("clickstream", STREAM, "zz-archive"):
             server.create_stream(name, shards=2 if name == STREAM else 1)
         settings.KINESIS_ENDPOINT_URL = server.url
-        settings.AWS_ENDPOINT_URL = server.url
+        settings.STS_ENDPOINT_URL = settings.IAM_ENDPOINT_URL = server.url
         settings.KINESIS_MAX_ATTEMPTS = 1
         kinesis.clear_client_cache()
         yield server
@@ -108,15 +108,24 @@ def test_a_marketer_connects_a_stream(logged_in_page: Any, live_server: Any, aws
         "data-copy-target", "#iam-policy"
     )
 
-    # An explicit test record: its shard and sequence number are shown.
+    # An explicit test record, with each call exports need: what each one verified.
     assert aws.read_stream(STREAM) == []
     page.get_by_role("button", name="Send a test record").click()
-    result = page.locator("#test-record-panel .alert-success")
-    expect(result).to_contain_text(re.compile(r"shard shardId-\d+ with sequence number \d+"))
-    expect(checks.filter(has_text="kinesis:PutRecord ").first).to_contain_text("Pass")
+    panel = page.locator("#test-record-panel")
+    results = {}
+    for action in ("kinesis:PutRecord", "kinesis:PutRecords"):
+        results[action] = panel.locator(f".alert-success[data-action='{action}']")
+        expect(results[action]).to_contain_text(
+            re.compile(action + r": verified\. .*shard shardId-\d+ with sequence number \d+")
+        )
+        label = page.locator("strong", has_text=re.compile(f"^{action}$"))
+        expect(checks.filter(has=label)).to_contain_text("Pass")
     records = aws.read_stream(STREAM)
-    assert len(records) == 1 and records[0].document["streamlineTestRecord"] is True
-    assert records[0].sequence_number == int(result.locator(".seq").inner_text())
+    assert [r.document["call"] for r in records] == ["PutRecord", "PutRecords"]
+    assert all(r.document["streamlineTestRecord"] is True for r in records)
+    assert records[0].sequence_number == int(
+        results["kinesis:PutRecord"].locator(".seq").inner_text()
+    )
 
     # The destinations page: health and dataflow count.
     page.get_by_role("link", name="Destinations").first.click()
@@ -154,3 +163,70 @@ def test_a_marketer_rotates_the_key(
     expect(page.locator("#check-panel .check").first).to_contain_text("Pass")
     connection.refresh_from_db()
     assert (connection.access_key_id, connection.get_secret()) == (new_id, new_secret)
+
+
+def visible_mentions(page: Any, pattern: str) -> list[str]:
+    found = page.get_by_text(re.compile(pattern, re.IGNORECASE))
+    return [found.nth(i).inner_text() for i in range(found.count()) if found.nth(i).is_visible()]
+
+
+def test_an_unfinished_connection_is_resumed_and_back_after_saving_finds_it(
+    logged_in_page: Any, live_server: Any, aws: Any
+) -> None:
+    page = logged_in_page
+    page.goto(f"{live_server.url}/destinations/new/kinesis/")
+
+    # IAM role: a fixed, read-only external id with a copy button; no word of a secret key.
+    page.get_by_label("IAM role").check()
+    external_id = page.get_by_label("External ID")
+    expect(external_id).to_have_attribute("readonly", "")
+    value = external_id.input_value()
+    assert value.startswith("streamline-")
+    expect(page.get_by_role("button", name="Copy external ID")).to_be_visible()
+    assert visible_mentions(page, "secret (access )?key") == []
+    page.reload()
+    page.get_by_label("IAM role").check()
+    expect(page.get_by_label("External ID")).to_have_value(value)  # not a new one per load
+    page.get_by_text("Show the role's trust policy").click()
+    expect(page.locator("#trust-policy")).to_contain_text(value)
+
+    # Access keys: connected, then the marketer leaves before saving.
+    page.get_by_label("Access keys").check()
+    assert visible_mentions(page, "secret access key")
+    page.get_by_label("Access key ID").fill("AKIAIOSFODNN7EXAMPLE")
+    page.get_by_label("Secret access key").fill("any-secret-the-local-endpoint-takes")
+    page.get_by_role("button", name="Connect").click()
+    expect(page.get_by_role("status").filter(has_text="Connected.")).to_be_visible()
+    for path in ("/catalog/", "/destinations/"):
+        page.goto(f"{live_server.url}{path}")
+        expect(page.get_by_role("heading", name="Unfinished connection")).to_be_visible()
+
+    # Resume from the destinations page, save, then the browser's Back button.
+    page.get_by_role("link", name="Continue setting up").click()
+    expect(page.get_by_role("heading", name="Destination details")).to_be_visible()
+    page.get_by_label("Stream", exact=True).fill(STREAM)
+    page.get_by_label("Name", exact=True).fill("Resumed orders")
+    page.get_by_role("button", name="Save and check permissions").click()
+    expect(page.get_by_role("heading", name="Resumed orders")).to_be_visible()
+    connection = Connection.objects.get(name="Resumed orders")
+    expect(page.locator("#check-panel .check").first).to_be_visible()
+    # The finished check is not under a lingering "Checking permissions…" note.
+    assert visible_mentions(page, "checking permissions") == []
+    page.go_back()
+    expect(page.get_by_role("heading", name="Resumed orders")).to_be_visible()
+    assert page.url.endswith(f"/destinations/{connection.pk}/")
+    expect(page.get_by_text("is already saved")).to_be_visible()
+    page.goto(f"{live_server.url}/destinations/")
+    expect(page.get_by_role("heading", name="Unfinished connection")).to_have_count(0)
+
+    # Another unfinished one, discarded from the catalog.
+    page.goto(f"{live_server.url}/destinations/new/kinesis/")
+    page.get_by_label("Access key ID").fill("AKIAIOSFODNN7EXAMPLE")
+    page.get_by_label("Secret access key").fill("any-secret-the-local-endpoint-takes")
+    page.get_by_role("button", name="Connect").click()
+    expect(page.get_by_role("status").filter(has_text="Connected.")).to_be_visible()
+    page.goto(f"{live_server.url}/catalog/")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Discard").click()
+    expect(page.get_by_text("Discarded the unfinished connection")).to_be_visible()
+    expect(page.get_by_role("heading", name="Unfinished connection")).to_have_count(0)

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from activation.models import Backfill, Dataflow
+from activation.models import Backfill, Dataflow, ExportRun
 from tests.factories import (
     BackfillFactory,
     ConnectionFactory,
@@ -21,6 +21,15 @@ from tests.factories import (
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+# Makes the page believe its tab was hidden (or shown again), as the Page Visibility API says.
+VISIBILITY_JS = """hidden => {
+  Object.defineProperty(document, "hidden", {configurable: true, get: () => hidden});
+  Object.defineProperty(document, "visibilityState", {
+    configurable: true, get: () => (hidden ? "hidden" : "visible"),
+  });
+  document.dispatchEvent(new Event("visibilitychange"));
+}"""
 
 
 def test_backfill_progress_run_issue_and_delivery_lookup(logged_in_page, live_server, user):
@@ -85,7 +94,7 @@ def test_backfill_progress_run_issue_and_delivery_lookup(logged_in_page, live_se
         Backfill.objects.filter(pk=backfill.pk).update(processed=processed)
         progress.update(backfill_done=processed)
         expect(bar).to_have_attribute("aria-valuenow", str(processed * 100 // 400))
-    expect(page.locator(".progress-summary")).to_contain_text("250 of 400")
+    expect(page.locator(".progress-summary")).to_contain_text("250 of 400 profiles")
     Backfill.objects.filter(pk=backfill.pk).update(
         processed=400, status="done", finished_at=timezone.now()
     )
@@ -93,13 +102,34 @@ def test_backfill_progress_run_issue_and_delivery_lookup(logged_in_page, live_se
     done = page.get_by_role("progressbar", name="Backfill finished")
     expect(done).to_have_attribute("aria-valuenow", "100")
     expect(page.locator(".progress-summary")).to_contain_text("100 %")
-    # Polling stopped (286), and the status header refreshed itself.
-    expect(page.locator("#backfill-progress")).not_to_have_attribute("hx-trigger", re.compile("."))
+    # The status header refreshed itself (Processing → Enabled).
     expect(page.locator("#dataflow-state")).to_have_text("Enabled")
-    requests: list[str] = []
-    page.on("request", lambda request: requests.append(request.url))
-    page.wait_for_timeout(2500)
-    assert not [url for url in requests if "/backfills/" in url]
+    # Nothing changes any more: the page still asks, and is answered 204 (no render).
+    answers: list[int] = []
+    page.on("response", lambda r: answers.append(r.status) if "/live/" in r.url else None)
+    page.wait_for_timeout(3500)
+    assert 204 in answers and set(answers) <= {200, 204}, answers
+
+    # A refresh keeps what the reader did: the focus, an opened chart table.
+    page.get_by_text("Chart data as a table").click()
+    page.locator("#action-history").focus()
+    # (an export moves a run's figures and its last activity together)
+    ExportRun.objects.filter(pk=run.pk).update(
+        profiles_received=51, last_activity_at=timezone.now()
+    )
+    expect(page.locator("#kpi-received")).to_have_text("51")
+    expect(page.locator("#chart-data")).to_have_attribute("open", "")
+    expect(page.locator("#action-history")).to_be_focused()
+
+    # In a hidden tab the page stops asking; shown again, it asks at once.
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url))
+    page.evaluate(VISIBILITY_JS, True)
+    asked.clear()
+    page.wait_for_timeout(3500)
+    assert not [url for url in asked if "/live/" in url or "/alerts/menu/" in url], asked
+    with page.expect_request(lambda request: "/live/" in request.url, timeout=1000):
+        page.evaluate(VISIBILITY_JS, False)
 
     # 2. Open the run and find why Jane was excluded.
     page.get_by_role("link", name=hour.strftime("%Y-%m-%d %H:%M")).click()

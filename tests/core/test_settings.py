@@ -3,12 +3,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+from cryptography.fernet import Fernet
 from django.conf import settings
 
 from config.celery import app
 
 ROOT = Path(__file__).resolve().parents[2]
-KEY = "bG9jYWwtb25seS1maWVsZC1rZXktMzItYnl0ZXMhIT0="
+KEY = Fernet.generate_key().decode()
+STRONG_SECRET_KEY = "p" * 20 + "-Xq9!vZ2#kL7@wR4$tY1%uI8^oP3&aS6*dF0(gH5)jK"
 
 
 def production_env(**overrides: str) -> dict[str, str]:
@@ -16,6 +19,20 @@ def production_env(**overrides: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
     env.update(DJANGO_SETTINGS_MODULE="config.settings.production", **overrides)
     return env
+
+
+def deployable_env(**overrides: str) -> dict[str, str]:
+    """Production settings with every required variable set to an acceptable value."""
+    return production_env(
+        **{
+            "SECRET_KEY": STRONG_SECRET_KEY,
+            "FIELD_ENCRYPTION_KEY": KEY,
+            "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/test",
+            "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+            "CACHE_URL": "redis://127.0.0.1:6379/1",
+            **overrides,
+        }
+    )
 
 
 def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -42,13 +59,7 @@ def test_visibility_timeout_outlives_the_hard_time_limit():
 
 
 def test_production_settings_pass_the_deploy_check():
-    env = production_env(
-        SECRET_KEY="p" * 20 + "-Xq9!vZ2#kL7@wR4$tY1%uI8^oP3&aS6*dF0(gH5)jK",
-        FIELD_ENCRYPTION_KEY=KEY,
-        DATABASE_URL="postgres://postgres@127.0.0.1:5432/test",
-        CELERY_BROKER_URL="redis://127.0.0.1:6379/0",
-        CACHE_URL="redis://127.0.0.1:6379/1",
-    )
+    env = deployable_env()
     result = manage("check", "--deploy", "--fail-level", "WARNING", env=env)
     assert result.returncode == 0, result.stderr + result.stdout
 
@@ -63,7 +74,7 @@ def test_production_settings_refuse_to_start_without_a_secret_key():
 
 def test_demo_user_is_refused_outside_the_local_setup():
     env = production_env(
-        SECRET_KEY="x" * 60,
+        SECRET_KEY=STRONG_SECRET_KEY,
         FIELD_ENCRYPTION_KEY=KEY,
         DATABASE_URL="sqlite:///:memory:",
         CELERY_BROKER_URL="memory://",
@@ -72,3 +83,46 @@ def test_demo_user_is_refused_outside_the_local_setup():
     result = manage("ensure_demo_user", env=env)
     assert result.returncode != 0
     assert "only in the local setup" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "reason"),
+    [
+        ("SECRET_KEY", settings.DEVELOPMENT_SECRET_KEY, "development key"),
+        ("SECRET_KEY", "", "empty or weak"),
+        ("SECRET_KEY", "x" * 60, "empty or weak"),
+        ("SECRET_KEY", "django-insecure-" + STRONG_SECRET_KEY, "empty or weak"),
+        ("FIELD_ENCRYPTION_KEY", settings.DEVELOPMENT_FIELD_ENCRYPTION_KEY, "development key"),
+        (
+            "FIELD_ENCRYPTION_KEY",
+            f"{KEY},{settings.DEVELOPMENT_FIELD_ENCRYPTION_KEY}",
+            "development",
+        ),
+        ("FIELD_ENCRYPTION_KEY", "", "no key given"),
+        ("FIELD_ENCRYPTION_KEY", " , ", "no key given"),
+        ("FIELD_ENCRYPTION_KEY", "not-a-fernet-key", "key 1 is not a Fernet key"),
+        ("FIELD_ENCRYPTION_KEY", f"{KEY},abc", "key 2 is not a Fernet key"),
+    ],
+)
+def test_production_refuses_to_start_with_published_empty_or_invalid_keys(variable, value, reason):
+    env = deployable_env()
+    env[variable] = value
+    result = manage("check", "--deploy", env=env)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert f"{variable} " in result.stderr and reason in result.stderr
+    assert value not in result.stderr or not value.strip(), "the refused key is echoed"
+
+
+def test_celery_refuses_to_start_with_the_development_key():
+    env = deployable_env(SECRET_KEY=settings.DEVELOPMENT_SECRET_KEY)
+    result = subprocess.run(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY is the development key" in result.stderr

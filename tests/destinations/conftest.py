@@ -21,7 +21,7 @@ STREAM = "orders"
 def _fresh_aws_state(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Real AWS endpoints (intercepted by moto), no cached clients, no stray hook."""
     settings.KINESIS_ENDPOINT_URL = None
-    settings.AWS_ENDPOINT_URL = None
+    settings.STS_ENDPOINT_URL = settings.IAM_ENDPOINT_URL = None
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAPLATFORMTESTING0")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "platform-testing")
     monkeypatch.delenv("KINESIS_CALL_HOOK", raising=False)

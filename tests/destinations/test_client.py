@@ -40,6 +40,20 @@ def test_it_describes_a_stream(stream: str, creds: Any) -> None:
     assert summary.account_id == "123456789012"
 
 
+def test_it_reads_the_streams_record_size_limit(stream: str, creds: Any) -> None:
+    # moto does not report MaxRecordSizeInKiB: Kinesis' default applies.
+    assert kinesis.describe_stream_summary(creds, stream).max_record_bytes == 1024 * 1024
+
+    def ten_mib(service: str, operation: str, params: dict, proceed: Any) -> dict:
+        response = proceed()
+        response["StreamDescriptionSummary"]["MaxRecordSizeInKiB"] = 10240
+        return response
+
+    with kinesis.call_hook(ten_mib):
+        summary = kinesis.describe_stream_summary(creds, stream)
+    assert (summary.max_record_kib, summary.max_record_bytes) == (10240, 10 * 1024 * 1024)
+
+
 def test_it_reports_kms_encryption(owner_kinesis: Any, stream: str, creds: Any) -> None:
     owner_kinesis.start_stream_encryption(
         StreamName=stream, EncryptionType="KMS", KeyId="alias/my-key"
@@ -184,7 +198,7 @@ def test_clients_use_standard_retries_and_timeouts(settings: Any, creds: Any) ->
 
 def test_the_endpoint_comes_from_settings(settings: Any, creds: Any) -> None:
     settings.KINESIS_ENDPOINT_URL = "http://127.0.0.1:4566"
-    settings.AWS_ENDPOINT_URL = "http://127.0.0.1:4567"
+    settings.STS_ENDPOINT_URL = settings.IAM_ENDPOINT_URL = "http://127.0.0.1:4567"
     assert kinesis._client("kinesis", creds)[0].meta.endpoint_url == "http://127.0.0.1:4566"
     assert kinesis._client("sts", creds)[0].meta.endpoint_url == "http://127.0.0.1:4567"
     assert kinesis._client("iam", creds)[0].meta.endpoint_url == "http://127.0.0.1:4567"

@@ -35,7 +35,7 @@ def endpoint(server: LocalKinesis, settings: Any) -> Iterator[LocalKinesis]:
     server.reset()
     server.create_stream(STREAM, shards=1)
     settings.KINESIS_ENDPOINT_URL = server.url
-    settings.AWS_ENDPOINT_URL = server.url
+    settings.STS_ENDPOINT_URL = settings.IAM_ENDPOINT_URL = server.url
     kinesis.clear_client_cache()
     yield server
     server.set_iam_auth(enabled=False)

@@ -95,7 +95,7 @@ def test_it_says_exactly_what_is_wrong(
     assert 'name="secret_access_key" autocomplete' in html or 'type="password"' in html
     assert 'value="' + SECRET not in html
     assert KEY_ID in html  # the key id is kept so the marketer can correct it
-    assert not ConnectionDraft.objects.exists()
+    assert not ConnectionDraft.objects.filter(verified_at__isnull=False).exists()
 
 
 def test_an_unreachable_endpoint_is_reported(
@@ -151,23 +151,32 @@ def role_form(**overrides: str) -> dict[str, str]:
 
 
 def test_it_connects_with_a_role(logged_in_client: Any, stream: str, user: Any) -> None:
-    seen: list[str] = []
+    seen: list[tuple[str, dict]] = []
 
     def spy(service: str, operation: str, params: dict, proceed: Any) -> dict:
-        seen.append(operation)
+        seen.append((operation, params))
         return proceed()
 
+    page = logged_in_client.get(URL).content.decode()
+    external_id = ConnectionDraft.objects.get(owner=user).external_id
+    assert f'value="{external_id}"' in page and "readonly" in page.split(external_id)[1][:80]
+    assert 'data-copy-target="#id_external_id"' in page
+    # A reload keeps the same external id: the trust policy written with it keeps working.
+    assert external_id in logged_in_client.get(URL).content.decode()
     with kinesis.call_hook(spy):
-        html = logged_in_client.post(URL, role_form(), **HTMX).content.decode()
+        html = logged_in_client.post(
+            URL, role_form(external_id="tampered"), **HTMX
+        ).content.decode()
     assert "Connected." in html
-    assert seen[:2] == ["AssumeRole", "ListStreams"]
+    assert [op for op, _ in seen][:2] == ["AssumeRole", "ListStreams"]
+    assert seen[0][1]["ExternalId"] == external_id  # the fixed one, whatever was posted
     draft = ConnectionDraft.objects.get(owner=user)
     assert (draft.auth_method, draft.access_key_id, draft.secret_access_key_encrypted) == (
         "iam_role",
         "",
         "",
     )
-    assert draft.external_id == "streamline-abc123"
+    assert draft.external_id == external_id
 
 
 def test_a_refused_role_points_at_the_trust_policy(logged_in_client: Any, stream: str) -> None:
@@ -179,17 +188,22 @@ def test_a_refused_role_points_at_the_trust_policy(logged_in_client: Any, stream
 
 @pytest.mark.parametrize(
     ("overrides", "field"),
-    [({"role_arn": "arn:aws:iam::12:role/x"}, "role_arn"), ({"external_id": "x"}, "external_id")],
+    [({"role_arn": "arn:aws:iam::12:role/x"}, "role_arn"), ({"role_arn": ""}, "role_arn")],
 )
 def test_it_validates_the_role(logged_in_client: Any, overrides: dict, field: str) -> None:
     html = logged_in_client.post(URL, role_form(**overrides), **HTMX).content.decode()
     assert f'id="id_{field}_error"' in html
 
 
-def test_the_trust_policy_names_the_external_id(logged_in_client: Any, aws: None) -> None:
+def test_the_trust_policy_names_the_external_id(
+    logged_in_client: Any, aws: None, user: Any
+) -> None:
+    logged_in_client.get(URL)
+    external_id = ConnectionDraft.objects.get(owner=user).external_id
     url = reverse("destinations:connect_trust_policy")
     html = logged_in_client.get(url, {"external_id": "streamline-xyz"}, **HTMX).content.decode()
-    assert "&quot;sts:ExternalId&quot;: &quot;streamline-xyz&quot;" in html
+    assert f"&quot;sts:ExternalId&quot;: &quot;{external_id}&quot;" in html
+    assert "streamline-xyz" not in html  # the draft's own id, never a typed one
     assert "arn:aws:iam::123456789012:root" in html
     assert 'data-copy-target="#trust-policy"' in html
 

@@ -44,17 +44,39 @@ def test_a_test_record_is_written_only_on_request(
     )
     html = response.content.decode()
     records = read_stream(owner_kinesis, connection.stream_name)
-    assert len(records) == 1
-    body = json.loads(records[0]["Data"])
-    assert body["streamlineTestRecord"] is True
-    assert records[0]["PartitionKey"] == "streamline-test-record"
-    assert f"<code>{records[0]['SequenceNumber']}</code>" in html.replace(' class="seq"', "")
-    assert "Test record written to shard <code>shardId-" in html
-    # The check panel comes along out of band with PutRecord now verified.
+    # One record per call: PutRecord, and PutRecords (the call exports use).
+    assert [json.loads(r["Data"])["call"] for r in records] == ["PutRecord", "PutRecords"]
+    for record in records:
+        assert json.loads(record["Data"])["streamlineTestRecord"] is True
+        assert record["PartitionKey"] == "streamline-test-record"
+        assert f"<code>{record['SequenceNumber']}</code>" in html.replace(' class="seq"', "")
+    assert (
+        "kinesis:PutRecord: verified.</strong> Test record written to shard <code>shardId-" in html
+    )
+    assert "kinesis:PutRecords: verified." in html
+    # The check panel comes along out of band with both writes now verified.
     assert 'id="check-panel"' in html and 'hx-swap-oob="true"' in html
     connection.refresh_from_db()
-    put = next(i for i in connection.check_report["items"] if i["key"] == "kinesis:PutRecord")
-    assert put["status"] == "pass"
+    items = {i["key"]: i["status"] for i in connection.check_report["items"]}
+    assert items["kinesis:PutRecord"] == items["kinesis:PutRecords"] == "pass"
+
+
+def test_a_test_record_says_which_call_failed(logged_in_client: Any, connection: Any) -> None:
+    """PutRecord written, PutRecords' record failed: each result says so."""
+
+    def refuse_batch(service: str, operation: str, params: dict, proceed: Any) -> dict:
+        if operation == "PutRecords":
+            return kinesis.fail_records(proceed(), [0], "InternalFailure", "Internal error.")
+        return proceed()
+
+    with kinesis.call_hook(refuse_batch):
+        html = logged_in_client.post(
+            reverse("destinations:test_record", args=[connection.pk]), **HTMX
+        ).content.decode()
+    assert "kinesis:PutRecord: verified." in html
+    assert (
+        "kinesis:PutRecords: failed.</strong> Kinesis refused the record: InternalFailure" in html
+    )
 
 
 def test_a_failed_test_record_says_why(logged_in_client: Any, connection: Any) -> None:

@@ -30,7 +30,7 @@ def kinesis(
     """The endpoint, emptied but for STREAM (2 shards), for this process and workers."""
     e2e_kinesis_server.reset()
     e2e_kinesis_server.create_stream(STREAM, shards=2)
-    for name in ("KINESIS_ENDPOINT_URL", "AWS_ENDPOINT_URL"):
+    for name in ("KINESIS_ENDPOINT_URL", "STS_ENDPOINT_URL", "IAM_ENDPOINT_URL"):
         setattr(settings, name, e2e_kinesis_server.url)
         # A worker started after this (celery_worker_process) inherits os.environ.
         monkeypatch.setenv(name, e2e_kinesis_server.url)

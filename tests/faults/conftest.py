@@ -51,7 +51,7 @@ def local_kinesis(kinesis_server: LocalKinesis, settings: Any) -> Iterator[Local
     kinesis_server.reset()
     kinesis_server.create_stream(STREAM, shards=2)
     settings.KINESIS_ENDPOINT_URL = kinesis_server.url
-    settings.AWS_ENDPOINT_URL = kinesis_server.url
+    settings.STS_ENDPOINT_URL = settings.IAM_ENDPOINT_URL = kinesis_server.url
     for name, value in FAST_RETRIES.items():
         setattr(settings, name, value)
     client.clear_client_cache()
@@ -178,7 +178,8 @@ def worker(transactional_db: Any, local_kinesis: LocalKinesis, tmp_path: Path) -
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
         "VAR_DIR": str(settings.VAR_DIR),
         "KINESIS_ENDPOINT_URL": local_kinesis.url,
-        "AWS_ENDPOINT_URL": local_kinesis.url,
+        "STS_ENDPOINT_URL": local_kinesis.url,
+        "IAM_ENDPOINT_URL": local_kinesis.url,
         **{name: str(value) for name, value in FAST_RETRIES.items()},
     }
     env.pop("KINESIS_CALL_HOOK", None)

@@ -32,7 +32,7 @@ def moto_kinesis(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any
     """moto in-process behind the real AWS endpoint names, with the stream `acme-events`;
     yields the account owner's own boto3 client (to write or delete the stream)."""
     settings.KINESIS_ENDPOINT_URL = None
-    settings.AWS_ENDPOINT_URL = None
+    settings.STS_ENDPOINT_URL = settings.IAM_ENDPOINT_URL = None
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAPLATFORMTESTING0")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "platform-testing")
     kinesis.clear_client_cache()

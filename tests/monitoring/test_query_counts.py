@@ -21,7 +21,7 @@ def page_urls(dataflow, history) -> dict[str, str]:
         "detail 30d": f"{detail}?period=30d",
         "detail 7d failures page 2": f"{detail}?period=7d&failures=1&page=2",
         "detail activation": f"{detail}?tab=activation",
-        "progress": reverse("activation:backfill_progress", args=[dataflow.pk]),
+        "live": reverse("activation:dataflow_live", args=[dataflow.pk]) + "?v=stale",
         "run": run,
         "run search": f"{run}?q=person1",
         "run page 3": f"{run}?page=3&kind=excluded",

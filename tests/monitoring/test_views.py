@@ -1,4 +1,5 @@
 import datetime as dt
+import re
 
 import pytest
 from django.urls import reverse
@@ -112,7 +113,7 @@ def test_detail_failures_only_and_period(logged_in_client, dataflow):
     assert html.count("/runs/") == 2
     html = logged_in_client.get(detail_url(dataflow, period="7d", failures=1)).content.decode()
     assert html.count("/runs/") == 1
-    assert 'aria-pressed="true"' in html
+    assert 'aria-current="true">Failures only ✓' in html
     html = logged_in_client.get(detail_url(dataflow, failures=1)).content.decode()
     assert "No run with failures last 24 hours" in html
 
@@ -151,22 +152,61 @@ def test_detail_tab_switch_answers_htmx_with_the_panel_only(logged_in_client, da
     assert "<h1>" not in html
 
 
-def test_the_runs_panel_reloads_itself_when_a_backfill_finishes(logged_in_client, dataflow):
-    """Else the page says "Backfill finished" above "No runs" until the user reloads."""
-    html = logged_in_client.get(detail_url(dataflow, period="7d")).content.decode()
-    panel = html[html.index('<div id="tab-panel"') :].split(">", 1)[0]
-    assert 'hx-trigger="backfill-done from:body"' in panel
-    assert "period=7d" in panel and 'hx-swap="outerHTML"' in panel
-
-
-def test_detail_of_a_dataflow_in_error_explains_and_offers_enable(logged_in_client, dataflow):
+def test_detail_of_a_dataflow_in_error_says_what_to_do(logged_in_client, dataflow):
     dataflow.status = DataflowStatus.ERROR
-    dataflow.status_message = "AccessDeniedException: kinesis:PutRecords is not allowed."
+    dataflow.status_message = "Kinesis refuses kinesis:PutRecords for this access key."
+    dataflow.last_error_code = "AccessDenied"
+    dataflow.retry_at = timezone.now() + dt.timedelta(minutes=5, seconds=30)
     dataflow.save()
     html = logged_in_client.get(detail_url(dataflow)).content.decode()
     assert 'role="alert"' in html and "This dataflow stopped exporting." in html
-    assert "kinesis:PutRecords is not allowed." in html
-    assert reverse("activation:dataflow_enable", args=[dataflow.pk]) in html
+    assert "Kinesis refuses kinesis:PutRecords for this access key." in html
+    assert "What happens next:" in html
+    assert re.search(r"next attempt <time [^>]*>in 5 minutes</time>", html)
+    # It recovers by itself: the banner never asks to enable it again.
+    assert "enable it again" not in html
+    assert "you do not need to enable the dataflow again" in html
+    assert reverse("destinations:edit", args=[dataflow.connection.pk]) in html
+    # The code is kept for support, out of the sentence.
+    assert "Error code for support: <code>AccessDenied</code>" in html
+
+
+def test_detail_of_a_delayed_dataflow_says_it_once(logged_in_client, dataflow):
+    """The engine's sentence says it all (cause, what is waiting, nothing to do): the
+    banner adds only when the next attempt is, never the same thing again."""
+    dataflow.failure_count = 2
+    dataflow.status_message = (
+        "Delivery delayed: Kinesis answered with an internal error; 50 profiles waiting."
+        " Retrying automatically, nothing to do."
+    )
+    dataflow.last_error_code = "TransientError"
+    dataflow.retry_at = timezone.now() + dt.timedelta(seconds=150)
+    dataflow.save()
+    html = logged_in_client.get(detail_url(dataflow)).content.decode()
+    assert 'role="status">' in html and html.count("elivery delayed") == 1
+    assert html.count("etrying automatically") == 1
+    assert re.search(r"Next attempt <time [^>]*>in 2 minutes</time>", html)
+    assert "What happens next" not in html
+
+
+def test_backfill_reasons_read_as_words(logged_in_client, dataflow):
+    BackfillFactory(
+        dataflow=dataflow,
+        reason="segment_added",
+        total=5,
+        processed=5,
+        status="done",
+        finished_at=timezone.now(),
+    )
+    html = logged_in_client.get(detail_url(dataflow)).content.decode()
+    assert "(segment added)" in html and "(segment_added)" not in html
+    assert "5 of 5 profiles" in html and "segment members" not in html
+
+
+def test_detail_counts_profiles_and_explains_the_figures(logged_in_client, dataflow):
+    html = logged_in_client.get(detail_url(dataflow)).content.decode()
+    assert "Profiles activated" in html and "Identities activated" not in html
+    assert "calls activated profiles “identities activated”" in html
 
 
 def test_detail_shows_the_connection_health(logged_in_client, dataflow):
@@ -191,49 +231,20 @@ def test_detail_is_404_for_a_draft(logged_in_client, dataflow):
     assert logged_in_client.get(detail_url(dataflow)).status_code == 404
 
 
-# --- live backfill progress ------------------------------------------------------------------
+# --- backfill progress (live: tests/monitoring/test_live.py) ------------------------------
 
 
-def test_progress_polls_while_a_backfill_runs(logged_in_client, dataflow):
+def test_progress_counts_the_dataflows_distinct_profiles(logged_in_client, dataflow):
     started = timezone.now() - dt.timedelta(seconds=5)
     BackfillFactory(dataflow=dataflow, total=200, processed=50, started_at=started)
     Dataflow.objects.filter(pk=dataflow.pk).update(
         backfill_total=200, backfill_done=50, backfill_started_at=started
     )
     page = logged_in_client.get(detail_url(dataflow)).content.decode()
-    assert 'hx-trigger="every 1s"' in page
     assert 'role="progressbar"' in page and 'aria-valuenow="25"' in page
     assert '<div aria-live="polite">' in page
-    response = logged_in_client.get(
-        reverse("activation:backfill_progress", args=[dataflow.pk]), **HTMX
-    )
-    assert response.status_code == 200
-    html = response.content.decode()
-    assert 'aria-valuenow="25"' in html and "50 of 200" in html
-    assert "profiles/s" in html and 'hx-trigger="every 1s"' in html
-
-
-def test_progress_stops_polling_when_done(logged_in_client, dataflow):
-    backfill = BackfillFactory(dataflow=dataflow, total=200, processed=200, status="running")
-    Backfill.objects.filter(pk=backfill.pk).update(status="done", finished_at=timezone.now())
-    response = logged_in_client.get(
-        reverse("activation:backfill_progress", args=[dataflow.pk]), **HTMX
-    )
-    assert response.status_code == 286
-    assert response["HX-Trigger"] == "backfill-done"
-    html = response.content.decode()
-    assert 'aria-valuenow="100"' in html and "Backfill finished" in html
-    assert "every 1s" not in html
-
-
-def test_status_header_refreshes_from_processing_to_enabled(logged_in_client, dataflow):
-    backfill = BackfillFactory(dataflow=dataflow)
-    url = reverse("activation:dataflow_status", args=[dataflow.pk])
-    assert ">Processing<" in logged_in_client.get(url, **HTMX).content.decode()
-    backfill.status = "done"
-    backfill.save()
-    html = logged_in_client.get(url, **HTMX).content.decode()
-    assert ">Enabled<" in html and 'hx-trigger="backfill-done from:body"' in html
+    assert "50 of 200 profiles" in page and "profiles/s" in page
+    assert "Backfill in progress" in page and ">Processing<" in page
 
 
 # --- run detail ---------------------------------------------------------------------------

@@ -45,6 +45,7 @@ def world(db: Any) -> dict:
         "values": {
             ("destinations:", "pk"): connection.pk,
             ("destinations:", "draft_id"): connection_draft.pk,
+            ("destinations:", "key"): "kinesis",
             ("activation:", "dataflow_id"): live.pk,
             ("activation:", "connection_id"): connection.pk,
             ("activation:", "run_id"): run.pk,

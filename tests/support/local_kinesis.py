@@ -227,3 +227,24 @@ class LocalKinesisProcess(LocalKinesis):
         self._server.terminate()
         self._server.wait(timeout=10)
         self._server = None
+
+
+@contextmanager
+def serving_streams(settings: Any, streams: dict[str, int]) -> Iterator[LocalKinesis]:
+    """A local endpoint with these streams (name: shards) that this process's product
+    code uses (the live server's threads included) until the block ends."""
+    from destinations.kinesis import client
+
+    server = LocalKinesis()
+    server.start()
+    try:
+        server.reset()  # moto's state outlives a server: start from these streams only
+        for name, shards in streams.items():
+            server.create_stream(name, shards=shards)
+        settings.KINESIS_ENDPOINT_URL = server.url
+        settings.STS_ENDPOINT_URL = settings.IAM_ENDPOINT_URL = server.url
+        client.clear_client_cache()
+        yield server
+    finally:
+        server.stop()
+        client.clear_client_cache()

@@ -4,9 +4,10 @@ import json
 
 import pytest
 
-from activation.export.batching import MAX_BATCH_BYTES, record_problem
+from activation.export.batching import MAX_BATCH_BYTES, record_limit, record_problem
 from activation.export.delivery import Outgoing, deliver
 from activation.export.records import MAX_RECORD_BYTES, BuiltRecord
+from activation.export.sinks import MemorySink
 from activation.models import RunIssue
 from tests.activation.export.conftest import (
     dataflow_for,
@@ -121,3 +122,33 @@ def test_an_oversize_profile_is_excluded_with_its_reason_and_the_others_go_on(si
     assert (issue.kind, issue.error_code, issue.profile_id) == ("excluded", "RecordTooLarge", big)
     assert issue.identity == "big@example.com"
     assert report.excluded == 1 and report.delivered == 1
+
+
+def test_a_stream_that_takes_larger_records_sets_the_limit_up_to_one_call():
+    two_mib = record(1, data_bytes=2 * MiB)
+
+    assert record_problem(two_mib)[0] == "RecordTooLarge"  # Kinesis' default 1 MiB
+    assert record_problem(two_mib, record_limit(10 * MiB)) is None
+    # A 10 MiB stream still gets at most one PutRecords call's 5 MiB per record.
+    assert record_limit(10 * MiB) == MAX_BATCH_BYTES
+    assert record_limit(None) == MAX_RECORD_BYTES
+
+
+class LargeRecordSink(MemorySink):
+    """A stream that reports MaxRecordSizeInKiB = 2048."""
+
+    max_record_bytes = 2 * MiB
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_profile_over_1_mib_goes_to_a_stream_that_takes_it():
+    dataflow = dataflow_for([vip_segment()], attributes=["bio"])
+    for part in range(9):  # 1.08 MB in UTF-8, written in parts
+        upsert("big@example.com", {"bio": {f"p{part}": "€" * 40_000}})
+    upsert("big@example.com", {"loyalty": {"tier": "gold"}})
+    sink = LargeRecordSink()
+
+    report = export(dataflow, sink)
+
+    assert [key for _, key in sink.entries] == ["big@example.com"]
+    assert report.excluded == 0 and not RunIssue.objects.exists()

@@ -193,6 +193,31 @@ def test_the_tasks_are_thin_wrappers_over_the_services(settings):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_the_tick_queues_only_dataflows_whose_audience_changed_and_moves_the_others(enqueued):
+    from activation.models import Backfill
+    from profiles.models import ProfileChange
+
+    vip = dataflow_for([vip_segment()])
+    silver = dataflow_for(
+        [segment_of("Silver", {"path": "loyalty.tier", "op": "equals", "value": "silver"})]
+    )
+    Backfill.objects.update(status="done")
+    upsert("ann@example.com", GOLD)
+    settle_changes()
+    Dataflow.objects.update(run_scheduled_for=None, last_run_at=None)
+    enqueued.clear()
+
+    services.dataflows_tick()
+
+    assert [pk for pk, _ in enqueued] == [vip.pk]
+    change = ProfileChange.objects.latest("id")
+    vip.refresh_from_db()
+    silver.refresh_from_db()
+    assert (silver.cursor_txid, silver.cursor_change_id) == (change.txid, change.id)
+    assert (vip.cursor_txid, vip.cursor_change_id) < (change.txid, change.id), "its run reads it"
+
+
+@pytest.mark.django_db(transaction=True)
 def test_enabling_a_dataflow_created_disabled_starts_its_backfill_at_once(sink, enqueued):
     from activation.services import dataflow_disable, dataflow_enable
 

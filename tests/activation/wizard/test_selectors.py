@@ -231,7 +231,7 @@ def aws() -> Any:
 
     clear_client_cache()
     with (
-        override_settings(KINESIS_ENDPOINT_URL=None, AWS_ENDPOINT_URL=None),
+        override_settings(KINESIS_ENDPOINT_URL=None, STS_ENDPOINT_URL=None, IAM_ENDPOINT_URL=None),
         mock_aws(),
     ):
         yield

@@ -104,6 +104,13 @@ def test_the_destination_can_be_changed_on_a_new_draft(
     assert response.url == url("segments", draft)
     draft.refresh_from_db()
     assert draft.connection == other
+    # Over htmx, a change of the choice is saved as it is made, without leaving the step.
+    response = logged_in_client.post(
+        url("destination", draft), {"connection": connection.pk, "action": "autosave"}, headers=HTMX
+    )
+    assert response.status_code == 204
+    draft.refresh_from_db()
+    assert draft.connection == connection
 
 
 # --- refusing skipped steps, finished drafts, other people's drafts ---------------------------
@@ -293,18 +300,23 @@ def test_a_duplicate_attribute_gets_a_clear_error_and_nothing_is_lost(
     assert not draft.attribute_mappings.exists()
 
 
-def test_adding_from_the_picker_over_htmx_returns_the_rows(
+def test_adding_from_the_picker_over_htmx_saves_and_returns_the_rows(
     logged_in_client: Any, user: Any, connection: Any, two_segments
 ) -> None:
     draft = draft_with_segments(user, connection, list(two_segments))
     response = logged_in_client.post(
-        url("mapping", draft), mapping_post(add="person.birthDate", action=""), headers=HTMX
+        url("mapping_save", draft), mapping_post(add="person.birthDate", action=""), headers=HTMX
     )
     body = response.content.decode()
-    assert "<html" not in body and 'id="attributes"' in body
+    assert "<html" not in body and '<div id="attributes" hx-swap-oob="true">' in body
     assert body.count('name="source_path"') == 4
     assert 'value="person.birthDate"' in body
-    assert not draft.attribute_mappings.exists()  # nothing stored until saved
+    # Saved as it is made: the draft row is the saved state.
+    assert [m.source_path for m in draft.attribute_mappings.all()][-1] == "person.birthDate"
+    assert "All changes saved." in body
+    # The picker marks what is mapped instead of offering it again.
+    assert 'aria-label="person.name.lastName is mapped"' in body
+    assert 'aria-label="Add person.name.lastName"' not in body
 
 
 def test_adding_a_mapped_path_again_does_not_duplicate_it(
@@ -312,10 +324,74 @@ def test_adding_a_mapped_path_again_does_not_duplicate_it(
 ) -> None:
     draft = draft_with_segments(user, connection, list(two_segments))
     body = logged_in_client.post(
-        url("mapping", draft), mapping_post(add="person.name.lastName", action=""), headers=HTMX
+        url("mapping_save", draft),
+        mapping_post(add="person.name.lastName", action=""),
+        headers=HTMX,
     ).content.decode()
     assert body.count('name="source_path"') == 3
     assert "person.name.lastName is already mapped." in body
+
+
+def test_each_change_is_saved_as_it_is_made(
+    logged_in_client: Any, user: Any, connection: Any, two_segments
+) -> None:
+    """A tick, a target path, the partition key, the option: each stored by the autosave."""
+    draft = draft_with_segments(user, connection, list(two_segments))
+    data = mapping_post(
+        target_path=["first", "", ""],
+        identity=["ecid", "email", "crmid"],
+        hashed=["email", "crmid"],
+        partition_key="crmid",
+        export_only_on_value_change="on",
+        action="",
+    )
+    body = logged_in_client.post(url("mapping_save", draft), data, headers=HTMX).content.decode()
+    assert "<html" not in body and 'name="source_path"' not in body  # never the inputs typed in
+    assert "All changes saved." in body
+    draft.refresh_from_db()
+    assert next((m.source_path, m.target_path) for m in draft.attribute_mappings.all()) == (
+        "person.name.firstName",
+        "first",
+    )
+    assert {(s.namespace, s.hashed) for s in draft.identity_selections.all()} == {
+        ("crmid", True),
+        ("ecid", False),
+        ("email", True),
+    }
+    assert draft.partition_key_source == "crmid" and draft.export_only_on_value_change
+    page = logged_in_client.get(url("mapping", draft)).content.decode()
+    assert 'name="hashed" value="crmid" checked' in page and 'value="first"' in page
+    assert "no-store" in logged_in_client.get(url("mapping", draft))["Cache-Control"]
+
+
+def test_an_invalid_target_is_shown_on_the_target_and_clears_when_fixed(
+    logged_in_client: Any, user: Any, connection: Any, two_segments
+) -> None:
+    draft = ready_draft(user, connection, list(two_segments))
+    bad = mapping_post(target_path=["", "identityMap.x", ""], action="")
+    body = logged_in_client.post(url("mapping_save", draft), bad, headers=HTMX).content.decode()
+    target_slot = body.split('id="target-error-1"')[1].split("</div>")[0]
+    source_slot = body.split('id="source-error-1"')[1].split("</div>")[0]
+    assert "would overwrite identityMap" in target_slot and "errorlist" not in source_slot
+    assert "Not saved yet" in body
+    assert draft.attribute_mappings.count() == 2  # the last valid mapping is kept
+    fixed = mapping_post(target_path=["", "surname", ""], action="")
+    body = logged_in_client.post(url("mapping_save", draft), fixed, headers=HTMX).content.decode()
+    assert "errorlist" not in body.split('id="target-error-1"')[1].split("</div>")[0]
+    assert "All changes saved." in body
+    assert ("person.name.lastName", "surname") in {
+        (m.source_path, m.target_path) for m in draft.attribute_mappings.all()
+    }
+
+
+def test_an_invalid_source_is_shown_on_the_source(
+    logged_in_client: Any, user: Any, connection: Any, two_segments
+) -> None:
+    draft = draft_with_segments(user, connection, list(two_segments))
+    bad = mapping_post(source_path=["person..x", "loyalty.tier", ""], action="")
+    body = logged_in_client.post(url("mapping", draft), bad).content.decode()
+    assert "is not a valid path" in body.split('id="source-error-0"')[1].split("</div>")[0]
+    assert "errorlist" not in body.split('id="target-error-0"')[1].split("</div>")[0]
 
 
 def test_removing_a_row(logged_in_client: Any, user: Any, connection: Any, two_segments) -> None:
@@ -583,3 +659,25 @@ def test_the_start_page_points_to_unfinished_drafts(
     page = logged_in_client.get(reverse("activation:wizard_start")).content.decode()
     assert "You have 1 unfinished activation." in page
     assert reverse("activation:wizard_drafts") in page
+
+
+def test_the_only_destination_is_preselected(logged_in_client: Any, connection: Any) -> None:
+    page = logged_in_client.get(reverse("activation:wizard_start")).content.decode()
+    assert f'value="{connection.pk}"' in page
+    assert "checked" in page.split(f'value="{connection.pk}"')[1].split(">")[0]
+
+
+def test_the_name_is_saved_as_it_is_typed(
+    logged_in_client: Any, user: Any, connection: Any, two_segments
+) -> None:
+    draft = ready_draft(user, connection, list(two_segments))
+    save = url("name_save", draft)
+    body = logged_in_client.post(save, {"name": "Welcome journey"}, headers=HTMX).content
+    assert b"Name saved." in body and b'hx-swap-oob="true"' in body
+    draft.refresh_from_db()
+    assert draft.name == "Welcome journey"
+    assert 'value="Welcome journey"' in logged_in_client.get(url("review", draft)).content.decode()
+    body = logged_in_client.post(save, {"name": "  "}, headers=HTMX).content.decode()
+    assert "Give the dataflow a name." in body.split('id="name-errors"')[1]
+    draft.refresh_from_db()
+    assert draft.name == "Welcome journey"  # the last valid name is kept

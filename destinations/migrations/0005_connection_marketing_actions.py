@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("destinations", "0003_purge_drafts_schedule"),
+        ("destinations", "0004_connection_created_from_draft"),
         ("governance", "0001_initial"),
     ]
 

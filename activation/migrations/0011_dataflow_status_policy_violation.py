@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("activation", "0008_runissue_one_per_profile"),
+        ("activation", "0010_edit_handover"),
     ]
 
     operations = [
