@@ -6,24 +6,32 @@ from dataclasses import dataclass, field
 
 from activation.models import AttributeMapping, Dataflow, DataflowStatus, IdentitySelection
 from activation.selectors import identity_namespaces, profile_schema
-from governance.consent import consent_policies_for_dataflow, members_without_consent
+from governance.consent import consent_policies_for, members_without_consent
 from governance.evaluation import LabelIndex, paths_overlap, policies_evaluated
 from governance.models import AssignmentTarget, DataUsageLabel, LabelAssignment
-from governance.services import connection_action_codes, dataflow_violations
+from governance.services import dataflow_violations
 
 
 def dataflow_governance(dataflow: Dataflow, *, count_consent: bool = False) -> dict:
     """What the review step and the dataflow page show: violations with their chains,
     the policies evaluated, the consent policies that apply (and, at review, how many
-    members consent excludes)."""
-    actions = connection_action_codes(dataflow.connection)
-    context = {
-        "governance_violations": dataflow_violations(dataflow),
-        "governance_policies": policies_evaluated(actions),
-        "governance_consent_policies": consent_policies_for_dataflow(dataflow),
-        "governance_actions": list(
-            dataflow.connection.marketing_actions.all() if dataflow.connection else []
-        ),
+    members consent excludes). One query when the connection declares no action."""
+    actions = list(dataflow.connection.marketing_actions.all()) if dataflow.connection else []
+    codes = frozenset(action.code for action in actions)
+    context: dict = {
+        "governance_actions": actions,
+        "governance_violations": [],
+        "governance_policies": [],
+        "governance_consent_policies": [],
+    }
+    if count_consent:
+        context["governance_consent_excluded"] = 0
+    if not codes:
+        return context
+    context |= {
+        "governance_violations": dataflow_violations(dataflow, actions=codes),
+        "governance_policies": policies_evaluated(codes),
+        "governance_consent_policies": consent_policies_for(codes),
     }
     if count_consent:
         context["governance_consent_excluded"] = members_without_consent(dataflow=dataflow)

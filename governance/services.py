@@ -62,10 +62,13 @@ def data_use_for_dataflow(dataflow: Dataflow) -> DataUse:
     )
 
 
-def dataflow_violations(dataflow: Dataflow) -> list[Violation]:
+def dataflow_violations(
+    dataflow: Dataflow, *, actions: frozenset[str] | None = None
+) -> list[Violation]:
     """The policies the dataflow breaks (cheap when none applies to its connection: the
-    runner asks before every chunk)."""
-    actions = connection_action_codes(dataflow.connection)
+    runner asks before every chunk). `actions`: the connection's, when already read."""
+    if actions is None:
+        actions = connection_action_codes(dataflow.connection)
     applies = DataUsagePolicy.objects.filter(enabled=True, marketing_action__code__in=actions)
     if not actions or not applies.exists():
         return []
