@@ -13,6 +13,8 @@ class DataflowStatus(models.TextChoices):
     ENABLED = "enabled", "Enabled"
     DISABLED = "disabled", "Disabled"
     ERROR = "error", "Error"
+    # Stopped by governance: a data-usage policy forbids what it exports (governance/).
+    POLICY_VIOLATION = "policy_violation", "Policy violation"
 
 
 class Dataflow(models.Model):

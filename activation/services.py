@@ -420,6 +420,10 @@ def dataflow_finish(*, dataflow: Dataflow, user: Any, name: str) -> Dataflow:
     if step is not None:
         raise WizardIncompleteError(step)
     name = _clean_name(name)
+    from governance.services import dataflow_require_compliant
+
+    # New dataflows and edits alike: refused while a data-usage policy forbids them.
+    dataflow_require_compliant(dataflow)
     if dataflow.edit_of_id:
         return _edit_apply(draft=dataflow, user=user, name=name)
 

@@ -52,6 +52,7 @@ FIELD_MAP = {
     "include_segment_names": "params.includeSegmentNames",
     "include_segment_timestamps": "params.includeSegmentTimestamps",
     "alerts_enabled": "params.alertsEnabled",
+    "marketing_actions": "marketingActions",
 }
 # Parameters of the other authentication method, refused in a PATCH.
 PARAMS_OF_OTHER_METHOD = {
@@ -101,6 +102,7 @@ def editable_content(connection: Connection) -> dict[str, Any]:
             connection.include_segment_timestamps,
             connection.alerts_enabled,
         ],
+        "marketingActions": _action_codes(connection),
     }
 
 
@@ -149,6 +151,7 @@ def connection_out(connection: Connection) -> dict[str, Any]:
             "stream": report.stream if report else None,
             "required_policy": required_policy(connection, report),
         },
+        "marketing_actions": _action_codes(connection),
         "owner": connection.owner.get_username(),
         "dataflow_count": getattr(connection, "dataflow_count", 0),
         "created_at": connection.created_at,
@@ -199,6 +202,7 @@ def connection_create(request: HttpRequest, response: HttpResponse, payload: Con
             "include_segment_names": payload.params.include_segment_names,
             "include_segment_timestamps": payload.params.include_segment_timestamps,
             "alerts_enabled": payload.params.alerts_enabled,
+            "marketing_actions": payload.marketing_actions or [],
         },
         owner=request.user,
     )
@@ -212,7 +216,10 @@ def connection_create(request: HttpRequest, response: HttpResponse, payload: Con
     except kinesis.KinesisError as exc:
         raise aws_refusal(exc) from exc
     try:
-        connection = services.connection_create_from_draft(draft=draft, **details_form.cleaned_data)
+        fields = dict(details_form.cleaned_data)
+        if payload.marketing_actions is None:
+            fields.pop("marketing_actions")  # the service's default: export to third party
+        connection = services.connection_create_from_draft(draft=draft, **fields)
     except IntegrityError as exc:
         raise ApiError(
             409,
@@ -261,6 +268,7 @@ def connection_update(
                 "include_segment_names",
                 "include_segment_timestamps",
                 "alerts_enabled",
+                "marketing_actions",
             )
         }
         try:
@@ -321,7 +329,12 @@ def _edit_form_data(connection: Connection, payload: ConnectionPatchIn) -> dict[
         "secret_access_key": (auth and auth.secret_key) or "",
         "role_arn": pick(auth and auth.role_arn, connection.role_arn),
         "external_id": pick(auth and auth.external_id, connection.external_id),
+        "marketing_actions": pick(payload.marketing_actions, _action_codes(connection)),
     }
+
+
+def _action_codes(connection: Connection) -> list[str]:
+    return sorted(connection.marketing_actions.values_list("code", flat=True))
 
 
 @router.post(

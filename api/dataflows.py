@@ -42,6 +42,8 @@ from api.schemas import (
 )
 from core.api_errors import ApiError, ErrorOut
 from destinations.models import Connection
+from governance.api import PolicyViolationApiError
+from governance.services import PolicyViolationError
 
 router = Router(tags=["dataflows"])
 
@@ -205,6 +207,8 @@ def _field_of(message: str) -> str:
 
 
 def _service_error(exc: Exception) -> ApiError:
+    if isinstance(exc, PolicyViolationError):
+        return PolicyViolationApiError(exc)  # 422 with the violations and their chains
     if isinstance(exc, services.WizardIncompleteError):
         field = STEP_FIELDS.get(exc.step, "body")
         return ApiError(400, "invalid_input", str(exc), {field: str(exc)})

@@ -100,6 +100,9 @@ class ConnectionCreateIn(ApiIn):
     connection_spec: ConnectionSpecRef = Field(default_factory=ConnectionSpecRef)
     auth: AuthIn
     params: TargetParamsIn
+    marketing_actions: list[str] | None = Field(
+        None, max_length=20, description="Marketing action codes (default: export_to_third_party)"
+    )
 
 
 class AuthPatchIn(ApiIn):
@@ -119,6 +122,9 @@ class ConnectionPatchIn(ApiIn):
     description: str | None = Field(None, max_length=5000)
     auth: AuthPatchIn | None = None
     params: TargetParamsPatchIn | None = None
+    marketing_actions: list[str] | None = Field(
+        None, max_length=20, description="Marketing action codes (default: export_to_third_party)"
+    )
 
 
 class AuthParamsOut(ApiOut):
@@ -179,6 +185,7 @@ class ConnectionOut(ApiOut):
     params: TargetParamsOut
     health: HealthOut
     permission_check: PermissionCheckOut
+    marketing_actions: list[str]
     owner: str
     dataflow_count: int
     created_at: dt.datetime

@@ -191,11 +191,13 @@ from api.catalog import router as catalog_router  # noqa: E402
 from api.connections import router as connections_router  # noqa: E402
 from api.dataflows import router as dataflows_router  # noqa: E402
 from api.segments import router as segments_router  # noqa: E402
+from governance.api import register as register_governance  # noqa: E402
 
 api.add_router("/connectionSpecs", catalog_router)
 api.add_router("/connections", connections_router)
 api.add_router("/dataflows", dataflows_router)
 api.add_router("/segments", segments_router)
+register_governance(api)
 
 from api.docs import LocalSwagger  # noqa: E402
 

@@ -26,5 +26,6 @@ urlpatterns = [
     path("dataflows/", include("activation.urls")),
     path("alerts/", include("alerts.urls")),
     path("audit/", include("audit.urls")),
+    path("governance/", include("governance.urls")),
     path("", include("profiles.urls")),
 ]

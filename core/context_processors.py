@@ -7,6 +7,7 @@ NAVIGATION = [
     ("activation:dataflow_list", "Dataflows"),
     ("profiles:segment_list", "Segments"),
     ("profiles:profile_list", "Profiles"),
+    ("governance:overview", "Data governance"),
     ("audit:list", "Audit log"),
 ]
 

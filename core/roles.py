@@ -50,7 +50,7 @@ MARKETER_MODEL_ACTIONS: dict[str, tuple[str, ...]] = {
     "activation.identityselection": ("add", "change", "delete", "view"),
     "activation.backfill": ("add", "view"),
 }
-PRODUCT_APPS = ("profiles", "destinations", "activation", "alerts", "audit")
+PRODUCT_APPS = ("profiles", "destinations", "activation", "alerts", "audit", "governance")
 
 
 def _group_names(user: Any) -> set[str]:

@@ -71,6 +71,10 @@ class Connection(AwsCredentialFields):
     include_segment_names = models.BooleanField(default=False)
     include_segment_timestamps = models.BooleanField(default=False)
     alerts_enabled = models.BooleanField(default=True)
+    # What the data sent here is used for; data-usage policies forbid some (governance/).
+    marketing_actions = models.ManyToManyField(
+        "governance.MarketingAction", blank=True, related_name="connections"
+    )
     health = models.CharField(max_length=16, choices=Health.choices, default=Health.UNKNOWN)
     health_message = models.TextField(blank=True)
     health_checked_at = models.DateTimeField(null=True, blank=True)

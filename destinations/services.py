@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -161,8 +162,12 @@ def connection_create_from_draft(
     include_segment_names: bool,
     include_segment_timestamps: bool,
     alerts_enabled: bool,
+    marketing_actions: Iterable[Any] | None = None,
 ) -> Connection:
-    """Step 2: the draft becomes a Connection (the secret moves as ciphertext)."""
+    """Step 2: the draft becomes a Connection (the secret moves as ciphertext).
+
+    `marketing_actions`: what its data is used for (None: the default, export to third party).
+    """
     connection = Connection.objects.create(
         owner=draft.owner,
         destination_type=draft.destination_type,
@@ -183,6 +188,12 @@ def connection_create_from_draft(
         # Browser Back to the finished wizard's address finds the connection it became.
         created_from_draft=draft.pk,
     )
+    if marketing_actions is None:
+        from governance.services import connection_default_marketing_actions
+
+        connection_default_marketing_actions(connection)
+    else:
+        connection.marketing_actions.set(marketing_actions)
     draft.delete()
     return connection
 
@@ -352,6 +363,7 @@ def connection_update(
     include_segment_timestamps: bool,
     alerts_enabled: bool,
     credentials: CredentialInput | None = None,
+    marketing_actions: Iterable[Any] | None = None,
 ) -> bool:
     """Save an edit; new credentials are verified live first. True when they changed.
 
@@ -369,6 +381,9 @@ def connection_update(
     connection.include_segment_timestamps = include_segment_timestamps
     connection.alerts_enabled = alerts_enabled
     connection.save()
+    if marketing_actions is not None:
+        # Live dataflows are re-evaluated against the new actions (governance/signals.py).
+        connection.marketing_actions.set(marketing_actions)
     return credentials is not None
 
 

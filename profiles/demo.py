@@ -128,6 +128,9 @@ def demo_data_generate(
     from django.utils import timezone
 
     Segment.objects.filter(active=True).update(evaluated_at=timezone.now())
+    from governance.demo import governance_demo_ensure
+
+    governance_demo_ensure()  # labelled fields and a consent policy (SPEC §8)
     return DemoSummary(profiles=profiles, segments_created=segments_created, identities=identities)
 
 

@@ -40,10 +40,11 @@ import hashlib
 import json
 import sys
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from django.db import Error as DatabaseError
+from django.utils import timezone
 
 if TYPE_CHECKING:
     from activation.models import Dataflow
@@ -57,6 +58,8 @@ MAX_PARTITION_KEY_CHARS = 256
 MAX_RECORD_BYTES = 1024 * 1024
 HASH_SUFFIX = "_lc_sha256"
 UNBUILDABLE_CODE = "UnbuildableRecord"
+# A suppression record marks every mapped segment with this status.
+EXITED = "exited"
 # json.dumps(document, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 # without building an encoder per record: the same bytes. NaN and Infinity are
 # refused: they are not JSON, and a consumer's parser would reject the record.
@@ -210,6 +213,18 @@ def build_record(
         raise
     except Exception as exc:
         raise UnbuildableRecord(_unbuildable_reason(context, snapshot, exc)) from exc
+
+
+def build_suppression_record(
+    context: ExportContext, snapshot: ProfileSnapshot, *, record_id: str | None = None
+) -> BuiltRecord:
+    """The record of a profile that withdrew consent after being exported: its identityMap
+    and every mapped segment `exited` (now), no attributes, so the consumer drops it."""
+    now = timezone.now()
+    exited = {segment_id: (EXITED, now) for segment_id in context.segments}
+    return build_record(
+        context, replace(snapshot, attributes={}, memberships=exited), record_id=record_id
+    )
 
 
 def _build(context: ExportContext, snapshot: ProfileSnapshot, record_id: str) -> BuiltRecord:

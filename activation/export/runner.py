@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 from django.db import Error as DatabaseError
@@ -56,6 +56,7 @@ from activation.export.records import (
     ProfileSnapshot,
     UnbuildableRecord,
     build_record,
+    build_suppression_record,
     partition_key_for,
     printable,
     record_id_for,
@@ -64,6 +65,8 @@ from activation.export.records import (
 from activation.export.selectors import CURRENT_STATUSES, exited_members, snapshots_for
 from activation.export.sinks import Sink
 from activation.models import Backfill, BackfillStatus, Dataflow
+from governance.consent import NO_CONSENT_CODE, NO_CONSENT_REASON, ConsentGate
+from governance.enforcement import dataflow_blocked
 from profiles.changes import Audience, ChangeCursor, audience_rows_after
 from profiles.models import SegmentMembership
 
@@ -114,12 +117,26 @@ class Run:
     drained: bool = False
     max_record_bytes: int | None = None
 
+    # Consent policies that apply to the dataflow (None: none applies).
+    consent: ConsentGate | None = None
+
+    def __post_init__(self) -> None:
+        self.consent = ConsentGate.for_dataflow(self.dataflow)
+
     @cached_property
     def audience(self) -> Audience:
-        return audience_of(self.context)
+        audience = audience_of(self.context)
+        if self.consent:  # a consent write exports too (a suppression, or the full record)
+            paths = tuple(sorted({*audience.paths, *self.consent.paths}))
+            audience = replace(audience, paths=paths)
+        return audience
 
     def step(self) -> bool:
-        """Export one chunk; False when there is nothing left to do."""
+        """Export one chunk; False when there is nothing left to do (or a policy now
+        forbids what the dataflow exports: checked before every chunk)."""
+        if dataflow_blocked(self.dataflow):
+            self.report.state = "policy_violation"
+            return False
         return self._changes_step() or self._backfill_step()
 
     # -- captured changes ------------------------------------------------------
@@ -140,6 +157,8 @@ class Run:
         started = time.monotonic()
         changes = read.rows
         decision = decide(self.context, changes)
+        if self.consent:
+            self.consent.add_consent_changes(decision, changes)
         snapshots = self._snapshots(list(decision.reasons))
         eligible = [
             pid
@@ -256,6 +275,7 @@ class Run:
         outcome.received = sum(1 for pid in profile_ids if pid in snapshots)
         seed = f"{self.dataflow.pk}:{self.dataflow.created_at.isoformat()}"
         refused: list[Failure] = []
+        suppress, no_consent = self.consent.split(snapshots) if self.consent else (set(), set())
 
         def outgoing() -> Iterator[Outgoing]:
             # Lazily, so at most one PutRecords batch of built records is in memory.
@@ -263,11 +283,18 @@ class Run:
                 snapshot = snapshots.get(profile_id)
                 if snapshot is None:  # deleted since it changed: nothing to export
                     continue
+                if profile_id in no_consent:
+                    identity = _issue_identity(self.context, snapshot)
+                    outcome.excluded.append(
+                        Exclusion(profile_id, identity, NO_CONSENT_CODE, NO_CONSENT_REASON)
+                    )
+                    continue
                 try:
                     if snapshot.__class__ is UnreadableProfile:
                         raise UnbuildableRecord(snapshot.reason)
                     record_id = record_id_for(seed, profile_id, causes[profile_id])
-                    record = build_record(self.context, snapshot, record_id=record_id)
+                    build = build_suppression_record if profile_id in suppress else build_record
+                    record = build(self.context, snapshot, record_id=record_id)
                 except UnbuildableRecord as exc:
                     identity = _issue_identity(self.context, snapshot)
                     outcome.excluded.append(
@@ -308,6 +335,8 @@ class Run:
             raise
         outcome.excluded += _refusals(refused)
         outcome.processing_ms = int((time.monotonic() - started) * 1000)
+        if self.consent:
+            self.consent.settle((d.profile_id for d in outcome.delivered), suppress)
         return outcome
 
     def _record_limit(self) -> int:

@@ -29,6 +29,7 @@ from core.input_policy import parse_id
 from core.live import VERSION_PARAM, live_response
 from core.roles import editor_required
 from destinations.models import Connection
+from governance.selectors import dataflow_governance
 
 TEMPLATES = "activation/monitoring"
 
@@ -134,6 +135,8 @@ def dataflow_detail(request: HttpRequest, dataflow_id: int) -> HttpResponse:
     template = f"{TEMPLATES}/dataflow_detail.html"
     if request.htmx and request.htmx.target == "tab-panel":
         template += "#tab-panel"
+    else:
+        context |= dataflow_governance(dataflow)
     return render(request, template, context)
 
 

@@ -32,6 +32,8 @@ from activation.wizard.notices import edit_handover_notice
 from activation.wizard.steps import Step, blocking_step, resume_step, step_states
 from core.input_policy import parse_id
 from core.roles import editor_required
+from governance.selectors import dataflow_governance
+from governance.services import PolicyViolationError
 from profiles.models import Profile
 
 T = "activation/wizard/"
@@ -519,6 +521,8 @@ def _review_context(request: HttpRequest, dataflow: Dataflow, form: FinishForm) 
         identities=list(dataflow.identity_selections.all()),
         warnings=_warnings(dataflow, sample.get("record"), segments),
         change_summary=services.describe_diff(diff) if diff is not None else "",
+        review=True,
+        **dataflow_governance(dataflow, count_consent=True),
         **sample,
     )
 
@@ -596,6 +600,8 @@ def wizard_finish(request: HttpRequest, pk: int) -> HttpResponse:
         except services.WizardIncompleteError as error:
             messages.warning(request, str(error))
             return redirect(_step_url(error.step, dataflow))
+        except PolicyViolationError as error:
+            form.add_error(None, str(error))  # the review shows the chains
         except services.DataflowError as error:
             messages.error(request, str(error))
             return redirect(live_dataflow_url(dataflow))

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "activation",
     "alerts",
     "audit",
+    "governance",
 ]
 
 MIDDLEWARE = [

@@ -12,6 +12,7 @@ from django import forms
 from destinations.kinesis import client as kinesis
 from destinations.models import AuthMethod, Connection
 from destinations.services import CredentialInput
+from governance.forms import marketing_actions_field
 
 KEY_ID_RE = re.compile(r"^[A-Z0-9]{16,128}$")
 ROLE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
@@ -179,6 +180,7 @@ class DestinationFieldsMixin(forms.Form):
         initial=True,
         help_text="Notify me (in the app and by email) when exports to this destination fail.",
     )
+    marketing_actions = marketing_actions_field()
 
     def __init__(self, *args: Any, owner: Any, exclude_pk: int | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -263,6 +265,7 @@ class EditForm(CredentialFieldsMixin, DestinationFieldsMixin):
             "include_segment_names": connection.include_segment_names,
             "include_segment_timestamps": connection.include_segment_timestamps,
             "alerts_enabled": connection.alerts_enabled,
+            "marketing_actions": list(connection.marketing_actions.values_list("code", flat=True)),
             "role_arn": connection.role_arn,
             "external_id": connection.external_id,
         }

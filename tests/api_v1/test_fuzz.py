@@ -148,6 +148,28 @@ def valid_bodies(connection_id: int, segment_id: str) -> dict[str, Any]:
             "name": "x",
             "rule": {"path": "person.name.firstName", "op": "equals", "value": "Fuzz"},
         },
+        **governance_bodies(),
+    }
+
+
+def governance_bodies() -> dict[str, Any]:
+    policy = {"name": "P", "marketingAction": "analytics", "operator": "or", "labels": ["S2"]}
+    consent = {
+        "name": "C",
+        "marketingActions": ["analytics"],
+        "condition": {"path": "consents.marketing.email", "op": "equals", "value": True},
+    }
+    base = "/api/v1/governance"
+    return {
+        f"POST {base}/labels": {"code": "X1", "name": "X", "family": "contract"},
+        f"POST {base}/marketingActions": {"code": "x", "name": "X"},
+        f"PUT {base}/paths/{{path}}": {"labels": ["S3"]},
+        f"PUT {base}/namespaces/{{namespace}}": {"labels": ["I1"]},
+        f"POST {base}/policies": policy,
+        f"PATCH {base}/policies/{{policy_id}}": policy,
+        f"POST {base}/consentPolicies": consent,
+        f"PATCH {base}/consentPolicies/{{policy_id}}": consent,
+        f"POST {base}/evaluate": {"marketingActions": ["analytics"], "paths": ["person"]},
     }
 
 
