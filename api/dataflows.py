@@ -229,7 +229,7 @@ def _service_error(exc: Exception) -> ApiError:
 
 class DataflowFilters(PageParams):
     connection_id: int | None = Field(None, ge=1, le=2**63 - 1, alias="connectionId")
-    state: Literal["enabled", "disabled", "error"] | None = None
+    state: Literal["enabled", "disabled", "error", "policy_violation"] | None = None
 
 
 @router.get("", response=DataflowListOut, by_alias=True, summary="List dataflows")

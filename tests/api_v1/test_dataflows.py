@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from activation import services as wizard
-from activation.models import Backfill, Dataflow
+from activation.models import Backfill, Dataflow, DataflowStatus
 from profiles.models import IdentityNamespace
 from tests.factories import ConnectionFactory, ExportRunFactory, SegmentFactory
 
@@ -291,3 +291,12 @@ def test_a_viewer_reads_but_cannot_write(api, viewer_api, connection, segments):
     ):
         assert (answer.status, answer.error["code"]) == (403, "forbidden")
     assert api.get(path).body["state"] == "enabled"
+
+
+def test_list_filters_dataflows_stopped_by_a_policy(api, connection, segments):
+    stopped = create(api, connection, segments)
+    create(api, connection, segments, name="Still going")
+    Dataflow.objects.filter(pk=stopped["id"]).update(status=DataflowStatus.POLICY_VIOLATION)
+    listed = api.get("/api/v1/dataflows?state=policy_violation").body["items"]
+    assert [d["id"] for d in listed] == [stopped["id"]]
+    assert listed[0]["state"] == "policy_violation"
