@@ -215,6 +215,18 @@ def test_delete_is_refused_while_dataflows_use_it(logged_in_client: Any, connect
     assert Connection.objects.filter(pk=connection.pk).exists()
 
 
+def test_a_destination_in_use_shows_delete_disabled_with_the_reason(
+    logged_in_client: Any, connection: Any
+) -> None:
+    page = logged_in_client.get(reverse("destinations:detail", args=[connection.pk]))
+    assert 'class="btn btn-danger">Delete</button>' in page.content.decode()
+    DataflowFactory(connection=connection, name="VIP buyers", status="enabled")
+    html = logged_in_client.get(reverse("destinations:detail", args=[connection.pk])).content
+    html = html.decode()
+    assert 'class="btn btn-danger" disabled aria-describedby="delete-refusal"' in html
+    assert "In use by 1 dataflow: delete it first" in html
+
+
 def test_delete(logged_in_client: Any, connection: Any) -> None:
     response = logged_in_client.post(
         reverse("destinations:delete", args=[connection.pk]), follow=True
