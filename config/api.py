@@ -204,5 +204,6 @@ from api.docs import LocalSwagger  # noqa: E402
 # Swagger UI from our static files, started without inline script (CSP).
 api.docs = LocalSwagger()
 
-# config/urls.py mounts these at api/v1/ (the fallback makes unknown paths JSON 404s).
-urlpatterns = [path("", api.urls), re_path(r"^(?P<rest>.*)$", unknown_endpoint)]
+# config/urls.py mounts these at api/v1/; the fallback (newlines included) makes every
+# unknown path a JSON 404.
+urlpatterns = [path("", api.urls), re_path(r"^(?P<rest>(?s:.*))$", unknown_endpoint)]

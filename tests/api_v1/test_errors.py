@@ -10,6 +10,12 @@ def test_unknown_endpoint(api):
     assert (answer.status, answer.error["code"]) == (404, "not_found")
 
 
+@pytest.mark.parametrize("tail", ["nope\n", "governance/policies/\n", "x\r\ny", "%0A"])
+def test_any_unknown_path_is_a_json_404_even_with_line_breaks(api, tail):
+    answer = api.get(f"/api/v1/{tail}")
+    assert (answer.status, answer.error["code"]) == (404, "not_found")
+
+
 def test_wrong_method(api):
     answer = api.call("PUT", "/api/v1/connections")
     assert answer.status == 405
