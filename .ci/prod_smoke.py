@@ -41,10 +41,12 @@ STREAM = "prod-smoke"
 DEMO_PROFILES = 400
 INGESTED = 30
 DEADLINE_S = 120
-# E-mail identities of some current segment members (printed one per line).
+# E-mail identities of some current segment members (printed one per line) that the
+# demo consent policy lets through (governance/demo.py): each must reach the stream.
 MEMBER_EMAILS = (
     "from profiles.models import Identity, SegmentMembership\n"
-    "members = SegmentMembership.objects.filter(status__in=['realized', 'existing'])\n"
+    "members = SegmentMembership.objects.filter(status__in=['realized', 'existing'], "
+    "profile__attributes__consents__marketing__email=True)\n"
     "emails = Identity.objects.filter(namespace='email', profile_id__in="
     "members.values('profile_id')).order_by('value').values_list('value', flat=True)\n"
     f"print('\\n'.join(list(dict.fromkeys(emails))[:{INGESTED}]))"
