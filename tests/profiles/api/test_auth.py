@@ -7,8 +7,8 @@ from django.utils import timezone
 
 from core.models import ApiToken
 from core.roles import user_set_role
-from tests.api.conftest import ApiClient
 from tests.factories import UserFactory
+from tests.profiles.api.conftest import ApiClient
 
 pytestmark = pytest.mark.django_db
 

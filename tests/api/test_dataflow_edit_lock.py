@@ -7,7 +7,7 @@ import pytest
 
 from activation import services as wizard
 from activation.models import Dataflow, EditHandover
-from tests.api_v1.test_dataflows import create
+from tests.api.test_dataflows import create
 from tests.factories import ConnectionFactory, SegmentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

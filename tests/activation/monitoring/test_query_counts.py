@@ -5,8 +5,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from tests.activation.monitoring.history import history_create
 from tests.factories import BackfillFactory, DataflowFactory, IdentityFactory
-from tests.monitoring.history import history_create
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from tests.activation.wizard.conftest import member
-from tests.api_v1.test_dataflows import body
+from tests.api.test_dataflows import body
 from tests.factories import ConnectionFactory, SegmentFactory
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ into random places of every operation, and swept systematically through every va
 and key of every body and every query parameter.
 
 Bounded for the suite: a few dozen examples per operation (a minute or two).
-Raise FUZZ_EXAMPLES to dig deeper, e.g. FUZZ_EXAMPLES=500 pytest tests/api_v1/test_fuzz.py.
+Raise FUZZ_EXAMPLES to dig deeper, e.g. FUZZ_EXAMPLES=500 pytest tests/api/test_fuzz.py.
 """
 
 import json

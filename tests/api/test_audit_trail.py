@@ -5,7 +5,7 @@ import json
 import pytest
 
 from audit.models import AuditEntry
-from tests.api_v1.conftest import SECRET, access_key_connection
+from tests.api.conftest import SECRET, access_key_connection
 from tests.factories import SegmentFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from activation.models import Backfill, Dataflow, DataflowStatus
+from tests.activation.monitoring.conftest import this_hour
 from tests.factories import (
     BackfillFactory,
     DataflowFactory,
@@ -16,7 +17,6 @@ from tests.factories import (
     RunIssueFactory,
     UserFactory,
 )
-from tests.monitoring.conftest import this_hour
 
 pytestmark = pytest.mark.django_db
 
@@ -231,7 +231,7 @@ def test_detail_is_404_for_a_draft(logged_in_client, dataflow):
     assert logged_in_client.get(detail_url(dataflow)).status_code == 404
 
 
-# --- backfill progress (live: tests/monitoring/test_live.py) ------------------------------
+# --- backfill progress (live: tests/activation/monitoring/test_live.py) ----------------
 
 
 def test_progress_counts_the_dataflows_distinct_profiles(logged_in_client, dataflow):

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from core.models import ApiToken
 from profiles.models import Profile
-from tests.api_v1.test_dataflows import body
+from tests.api.test_dataflows import body
 from tests.factories import ConnectionFactory, SegmentFactory
 
 pytestmark = pytest.mark.django_db

@@ -4,6 +4,7 @@ import pytest
 from django.utils import timezone
 
 from activation.monitoring import selectors as sel
+from tests.activation.monitoring.conftest import this_hour
 from tests.factories import (
     BackfillFactory,
     DataflowFactory,
@@ -14,7 +15,6 @@ from tests.factories import (
     RunIssueFactory,
     UserFactory,
 )
-from tests.monitoring.conftest import this_hour
 
 pytestmark = pytest.mark.django_db
 

@@ -15,8 +15,8 @@ from activation.models import Backfill, Dataflow, ExportRun
 from activation.monitoring import selectors as sel
 from alerts.services import alert_raise, dataflow_error_key
 from destinations.models import Connection
+from tests.activation.monitoring.conftest import this_hour
 from tests.factories import AlertFactory, BackfillFactory, DataflowFactory, ExportRunFactory
-from tests.monitoring.conftest import this_hour
 
 pytestmark = pytest.mark.django_db
 

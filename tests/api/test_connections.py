@@ -7,7 +7,7 @@ import pytest
 from audit.models import AuditEntry
 from destinations.kinesis import client as kinesis
 from destinations.models import Connection
-from tests.api_v1.conftest import KEY_ID, REGION, SECRET, STREAM, access_key_connection
+from tests.api.conftest import KEY_ID, REGION, SECRET, STREAM, access_key_connection
 from tests.factories import DataflowFactory
 
 pytestmark = pytest.mark.django_db
