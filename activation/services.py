@@ -34,7 +34,7 @@ from activation.selectors import EditLock
 from activation.wizard.steps import STEPS, Step, first_incomplete_step
 from core.input_policy import printable
 from destinations.models import Connection
-from profiles.attributes import path_problem
+from profiles.attributes import path_problem, paths_overlap
 from profiles.models import Segment
 from profiles.selectors import namespace_codes
 
@@ -123,7 +123,7 @@ def attribute_field_errors(attributes: Sequence[AttributeSpec]) -> list[dict[str
             )
         else:
             for other, other_index in seen_target.items():
-                if exported.startswith(other + ".") or other.startswith(exported + "."):
+                if paths_overlap(exported, other):
                     exported_errors.append(
                         f"{exported} overlaps {other} (row {other_index + 1}): "
                         "one would contain the other; map one of them."

@@ -14,6 +14,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from activation.models import Dataflow, DataflowStatus, ExportRun, RunIssue
+from activation.monitoring.selectors import EXCLUDED_RATE_THRESHOLD
 from alerts.models import Alert, AlertKind
 from alerts.services import (
     access_key_age_key,
@@ -27,7 +28,6 @@ from destinations.models import AuthMethod, Connection, Health
 logger = logging.getLogger(__name__)
 
 ACCESS_KEY_MAX_AGE = dt.timedelta(days=90)
-EXCLUDED_RATE_THRESHOLD = 0.01
 # Run windows looked at by the excluded-rate check: the current and the last hour.
 EXCLUDED_RATE_LOOKBACK = dt.timedelta(hours=2)
 STREAM_USABLE = ("ACTIVE", "UPDATING")

@@ -8,7 +8,6 @@ transaction (new segments are backfilled). PATCH needs If-Match with the ETag
 from GET: an edit based on an older version is refused with 412.
 """
 
-import datetime as dt
 from typing import Any, Literal
 
 from django.core.exceptions import ValidationError
@@ -21,7 +20,7 @@ from ninja import Field, Query, Router, Status
 from activation import selectors as wizard_selectors
 from activation import services
 from activation.models import Dataflow, DataflowStatus, ExportRun, RunStatus
-from activation.monitoring.selectors import activation_rate
+from activation.monitoring.selectors import PERIODS, activation_rate
 from activation.wizard.steps import Step
 from api.common import (
     PageParams,
@@ -61,7 +60,6 @@ STEP_FIELDS = {
     Step.SEGMENTS: "segmentSelectors",
     Step.MAPPING: "profileSelectors",
 }
-PERIODS = {"24h": dt.timedelta(hours=24), "7d": dt.timedelta(days=7), "30d": dt.timedelta(days=30)}
 
 
 def dataflows() -> QuerySet[Dataflow]:
@@ -464,7 +462,7 @@ def dataflow_runs(request: HttpRequest, dataflow_id: int, filters: Query[RunFilt
     dataflow = dataflow_or_404(dataflow_id)
     runs = ExportRun.objects.filter(dataflow=dataflow).order_by("-window_start", "-pk")
     if filters.period:
-        runs = runs.filter(window_start__gte=timezone.now() - PERIODS[filters.period])
+        runs = runs.filter(window_start__gte=timezone.now() - PERIODS[filters.period].duration)
     if filters.status:
         runs = runs.filter(status=filters.status)
     if filters.failures_only:

@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from activation.models import AttributeMapping, Dataflow, DataflowStatus, IdentitySelection
 from activation.selectors import identity_namespaces, profile_schema
 from governance.consent import consent_policies_for, members_without_consent
-from governance.evaluation import LabelIndex, paths_overlap, policies_evaluated
+from governance.evaluation import LabelIndex, policies_evaluated
 from governance.models import AssignmentTarget, DataUsageLabel, LabelAssignment
 from governance.services import dataflow_violations
+from profiles.attributes import paths_overlap
 
 
 def dataflow_governance(dataflow: Dataflow, *, count_consent: bool = False) -> dict:

@@ -34,6 +34,7 @@ from django.utils import timezone
 from core.input_policy import text_problem
 from profiles import bulk
 from profiles.models import (
+    MEMBER_STATUSES,
     SEGMENT_DESCRIPTION_MAX_LENGTH,
     SEGMENT_NAME_MAX_LENGTH,
     MembershipStatus,
@@ -53,7 +54,6 @@ REALIZED, EXISTING, EXITED = (
 )
 # Transitions that are changes for export.
 CAPTURED = frozenset({REALIZED.value, EXITED.value})
-LIVE = (REALIZED.value, EXISTING.value)
 CHUNK = 10_000
 
 
@@ -65,7 +65,7 @@ def membership_transition(status: str | None, qualifies: bool) -> str | None:
         if status == REALIZED:
             return EXISTING.value
         return None
-    if status in LIVE:
+    if status in MEMBER_STATUSES:
         return EXITED.value
     return None
 
@@ -194,7 +194,7 @@ def segment_change_preview(
     if not (active and (rule != segment.rule or not segment.active)):
         return RuleChangePreview(leave=0, join=0, exporters=exporters)
     today = today or today_utc()
-    live = SegmentMembership.objects.filter(segment=segment, status__in=LIVE)
+    live = SegmentMembership.objects.filter(segment=segment, status__in=MEMBER_STATUSES)
     live_count = live.count()
     if supports_sql(connection):
         # Three counts in the database: no id set is held in memory.
@@ -349,7 +349,9 @@ def _evaluate_range(
         ).values_list("profile_id", "status")
     )
     movers = [pk for pk in qualifying if membership_transition(statuses.get(pk), True) == REALIZED]
-    movers += [pk for pk, status in statuses.items() if status in LIVE and pk not in qualifying]
+    movers += [
+        pk for pk, status in statuses.items() if status in MEMBER_STATUSES and pk not in qualifying
+    ]
     if movers:
         _apply_transitions(segment, predicate, sorted(movers), stats)
     still_in = [pk for pk, status in statuses.items() if status == REALIZED and pk in qualifying]

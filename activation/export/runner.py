@@ -62,13 +62,13 @@ from activation.export.records import (
     record_id_for,
     unreadable_reason,
 )
-from activation.export.selectors import CURRENT_STATUSES, exited_members, snapshots_for
+from activation.export.selectors import exited_members, snapshots_for
 from activation.export.sinks import Sink
 from activation.models import Backfill, BackfillStatus, Dataflow
 from governance.consent import NO_CONSENT_CODE, NO_CONSENT_REASON, ConsentGate
 from governance.enforcement import dataflow_blocked
 from profiles.changes import Audience, ChangeCursor, audience_rows_after
-from profiles.models import SegmentMembership
+from profiles.models import MEMBER_STATUSES, SegmentMembership
 
 logger = logging.getLogger(__name__)
 
@@ -414,7 +414,7 @@ def _backfill_chunk(backfills: list[Backfill], size: int) -> tuple[list[int], di
     for backfill in backfills:
         memberships = [
             SegmentMembership.objects.filter(segment_id=backfill.segment_id, status=status)
-            for status in CURRENT_STATUSES
+            for status in MEMBER_STATUSES
         ]
         if backfill.exited_since:
             memberships.append(exited_members(backfill.segment_id, backfill.exited_since))

@@ -53,14 +53,13 @@ from activation.selectors import humanize_seconds
 from core.input_policy import parse_id
 from core.live import live_version
 from destinations.models import Connection
-from profiles.models import Identity
-from profiles.selectors import identity_matches, namespace_codes, parse_identity_query
 
 RUNS_PER_PAGE = 25
 ISSUES_PER_PAGE = 50
 DELIVERIES_PER_PAGE = 50
 DATAFLOWS_PER_PAGE = 25
-# Above this share of excluded identities in a run window, marketers are alerted.
+# Above this share of excluded identities in a run window, the run is flagged and
+# marketers are alerted (alerts/checks.py).
 EXCLUDED_RATE_THRESHOLD = 0.01
 ACTIVE_BACKFILL = (BackfillStatus.PENDING, BackfillStatus.RUNNING)
 
@@ -71,6 +70,10 @@ class Period:
     label: str
     hours: int
     bucket: str  # "hour" or "day": the chart's resolution
+
+    @property
+    def duration(self) -> dt.timedelta:
+        return dt.timedelta(hours=self.hours)
 
     def start(self, now: dt.datetime) -> dt.datetime:
         """The first bucket's start: whole hours (or days) so buckets line up with runs."""
@@ -631,48 +634,6 @@ def delivery_rows(deliveries: Any) -> list[DeliveryRow]:
 
 
 # --- delivery lookup ----------------------------------------------------------------------------
-
-
-class DeliveryLookupError(ValueError):
-    """The marketer's search cannot be answered; the message says why."""
-
-
-@dataclass
-class ProfileMatch:
-    profile_id: int
-    identities: list[Identity]
-
-
-class AmbiguousIdentity(DeliveryLookupError):  # noqa: N818 - reads as a sentence
-    """A bare value names identities of several profiles: the marketer picks one."""
-
-    def __init__(self, text: str, candidates: list[Identity]) -> None:
-        self.candidates = candidates
-        super().__init__(
-            f"“{text}” is an identity of {len({c.profile_id for c in candidates})} profiles; "
-            "choose one."
-        )
-
-
-def profile_by_identity(*, text: str) -> ProfileMatch:
-    """The profile an identity names: ``namespace:value`` or a bare value (any namespace)."""
-    found = identity_matches(text)
-    if not found:
-        parsed = parse_identity_query(text)
-        if parsed and parsed[0] in namespace_codes():
-            raise DeliveryLookupError(f"No profile has the identity {parsed[0]}:{parsed[1]}.")
-        raise DeliveryLookupError(
-            f"No profile has the identity “{text.strip()[:200]}” in any namespace. Check the "
-            "value, or type it as namespace:value (for example email:jane@example.com)."
-        )
-    if len({identity.profile_id for identity in found}) > 1:
-        raise AmbiguousIdentity(text.strip()[:200], found)
-    return profile_by_id(profile_id=found[0].profile_id)
-
-
-def profile_by_id(*, profile_id: int) -> ProfileMatch:
-    identities = list(Identity.objects.filter(profile_id=profile_id).order_by("namespace", "value"))
-    return ProfileMatch(profile_id=profile_id, identities=identities)
 
 
 def profile_deliveries(

@@ -30,6 +30,12 @@ from core.live import VERSION_PARAM, live_response
 from core.roles import editor_required
 from destinations.models import Connection
 from governance.selectors import dataflow_governance
+from profiles.selectors import (
+    AmbiguousIdentity,
+    IdentityLookupError,
+    profile_by_id,
+    profile_by_identity,
+)
 
 TEMPLATES = "activation/monitoring"
 
@@ -222,13 +228,13 @@ def delivery_lookup(request: HttpRequest) -> HttpResponse:
     match = None
     try:
         if identity:
-            match = sel.profile_by_identity(text=identity)
+            match = profile_by_identity(text=identity)
         elif profile_id:
-            match = sel.profile_by_id(profile_id=profile_id)
-    except sel.AmbiguousIdentity as ambiguous:
+            match = profile_by_id(profile_id=profile_id)
+    except AmbiguousIdentity as ambiguous:
         context["candidates"] = ambiguous.candidates
         context["ambiguous"] = str(ambiguous)
-    except sel.DeliveryLookupError as error:
+    except IdentityLookupError as error:
         context["error"] = str(error)
     if match is not None:
         deliveries = sel.profile_deliveries(

@@ -16,6 +16,7 @@ from activation.models import (
     DataflowStatus,
 )
 from activation.services import AttributeSpec, IdentitySpec, attribute_errors
+from profiles.attributes import path_problem
 from tests.factories import ConnectionFactory, SegmentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -84,6 +85,25 @@ def test_targets_the_builder_fills_are_refused(target: str) -> None:
 def test_malformed_paths_are_refused(path: str) -> None:
     [errors] = attribute_errors([AttributeSpec(path)])
     assert "is not a valid path" in errors[0] or "deeper than 12" in errors[0]
+
+
+@pytest.mark.parametrize(
+    ("path", "holdable"),
+    [
+        ("crm:id", False),
+        ("a/b", False),
+        (".".join(["a"] * 13), False),
+        ("x" * 101, False),
+        (".".join(["a"] * 12), True),
+        ("_tenant.loyalty-tier", True),
+        ("person.e@mail$", True),
+    ],
+)
+def test_the_wizard_accepts_exactly_the_paths_a_profile_can_hold(path: str, holdable: bool) -> None:
+    """One path rule: a mapping's source is valid iff a profile can hold that path."""
+    assert (path_problem(path) is None) == holdable
+    [errors] = attribute_errors([AttributeSpec(path)])
+    assert (errors == []) == holdable
 
 
 def test_set_mapping_refuses_duplicates_and_keeps_the_saved_mapping(

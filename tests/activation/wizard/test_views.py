@@ -681,3 +681,18 @@ def test_the_name_is_saved_as_it_is_typed(
     assert "Give the dataflow a name." in body.split('id="name-errors"')[1]
     draft.refresh_from_db()
     assert draft.name == "Welcome journey"  # the last valid name is kept
+
+
+@pytest.mark.parametrize(
+    ("path", "problem"),
+    # Paths no profile can hold (profiles.attributes.split_path): the wizard refuses them too.
+    [("crm:id", "is not a valid path"), (".".join(["a"] * 13), "nested deeper than 12")],
+)
+def test_the_mapping_step_refuses_a_path_no_profile_can_hold(
+    logged_in_client: Any, user: Any, connection: Any, two_segments, path: str, problem: str
+) -> None:
+    draft = draft_with_segments(user, connection, list(two_segments))
+    bad = mapping_post(source_path=[path, "loyalty.tier", ""], action="")
+    body = logged_in_client.post(url("mapping", draft), bad).content.decode()
+    assert problem in body.split('id="source-error-0"')[1].split("</div>")[0]
+    assert not draft.attribute_mappings.exists()
