@@ -43,11 +43,11 @@ class Dataflow(models.Model):
     last_activity_at = models.DateTimeField(null=True, blank=True)
     # Backfill progress in distinct profiles (the unit of the review and the KPIs): the
     # open backfills export `backfill_total` profiles, `backfill_done` of them so far,
-    # since `backfill_started_at` (activation/export/services.backfill_progress_reset).
+    # since `backfill_started_at` (activation/export/services._backfill_progress_reset).
     backfill_total = models.PositiveIntegerField(default=0)
     backfill_done = models.PositiveIntegerField(default=0)
     backfill_started_at = models.DateTimeField(null=True, blank=True)
-    # Export scheduling (activation/export/scheduling.py): a run task is queued
+    # Export scheduling (activation/export/services.schedule_dataflow_run): a run task is queued
     # (debounce marker), when the last run started, and after a failed run the
     # earliest retry with the count and code of consecutive failures.
     run_scheduled_for = models.DateTimeField(null=True, blank=True)

@@ -772,3 +772,19 @@ def dataflow_delete(*, dataflow: Dataflow, user: Any) -> None:
     """Delete a dataflow with its mapping, runs and delivery log (and any edit draft)."""
     logger.info("user %s deleted dataflow %s (%s)", user.pk, dataflow.pk, dataflow.name)
     dataflow.delete()
+
+
+def dataflows_note_segment_deleted(
+    *, dataflow_ids: Sequence[int], segment_id: uuid.UUID, segment_name: str, user: Any
+) -> None:
+    """Record on each dataflow that exported a deleted segment that it no longer does
+    (profiles.segments.segment_delete; the dataflow page shows it as a notice)."""
+    DataflowChange.objects.bulk_create(
+        DataflowChange(
+            dataflow_id=dataflow_id,
+            changed_by=user,
+            summary=f"Segment “{segment_name}” was deleted; this dataflow no longer exports it.",
+            details={"segment_deleted": {"id": str(segment_id), "name": segment_name}},
+        )
+        for dataflow_id in dataflow_ids
+    )

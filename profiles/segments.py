@@ -216,23 +216,21 @@ def segment_change_preview(
 
 @transaction.atomic
 def segment_delete(*, segment: Segment, user: Any) -> list[Exporter]:
-    """Delete a segment; each dataflow that exported it records why it stopped.
+    """Delete a segment; each dataflow that exported it records why it stopped
+    (activation's service writes that record: a dataflow's history is activation's).
 
     Its mapping rows go with it (cascade, audited on each dataflow); returns the
     dataflows that exported it so the caller can name them.
     """
-    from activation.models import DataflowChange
+    from activation.services import dataflows_note_segment_deleted
 
     exporters = segment_exporters(segment)
     name = segment.name
-    DataflowChange.objects.bulk_create(
-        DataflowChange(
-            dataflow_id=exporter.id,
-            changed_by=user,
-            summary=f"Segment “{name}” was deleted; this dataflow no longer exports it.",
-            details={"segment_deleted": {"id": str(segment.pk), "name": name}},
-        )
-        for exporter in exporters
+    dataflows_note_segment_deleted(
+        dataflow_ids=[exporter.id for exporter in exporters],
+        segment_id=segment.pk,
+        segment_name=name,
+        user=user,
     )
     logger.info("user %s deleted segment %s (%s)", user.pk, segment.pk, name)
     segment.delete()

@@ -297,10 +297,6 @@ def segments_with_sizes(*, query: str = "") -> QuerySet[Segment]:
     return segments
 
 
-def segment_size(segment: Segment) -> int:
-    return SegmentMembership.objects.filter(segment=segment, status__in=MEMBER_STATUSES).count()
-
-
 def rule_match_count(rule: dict, *, today: dt.date | None = None) -> int:
     """How many profiles match rule now (the rule must be valid)."""
     if supports_sql(connection):
