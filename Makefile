@@ -76,7 +76,8 @@ test-fast: $(STAMP)
 
 # Benchmarks print `name: value` lines (under 10 minutes on 2 cores). They need
 # PostgreSQL and Redis: DATABASE_URL and CELERY_BROKER_URL, else the local defaults
-# below. Each creates its own throwaway database next to DATABASE_URL's.
+# below. Each creates its own throwaway database next to DATABASE_URL's. Every target
+# takes the same defaults (BENCH_ENV); bench-ingest and bench-pages pass BENCH_ARGS through.
 BENCH_ENV = DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/streamline} \
 	CELERY_BROKER_URL=$${CELERY_BROKER_URL:-redis://127.0.0.1:6379/0}
 bench: $(STAMP)
@@ -98,7 +99,7 @@ bench-ingest: $(STAMP)
 
 # Monitoring pages with 10,000 runs and 100,000 delivery-log rows (p95 target < 150 ms).
 bench-pages: $(STAMP)
-	$(BENCH_ENV) $(PY) -m benchmarks.pages
+	$(BENCH_ENV) $(PY) -m benchmarks.pages $(BENCH_ARGS)
 
 clean:
 	rm -rf var/broker var/test-*.sqlite3
@@ -110,4 +111,4 @@ clean:
 # The product runs from $(PROD_VENV) (runtime lock only), the harness from .venv.
 .PHONY: prod-smoke
 prod-smoke: $(STAMP) $(PROD_STAMP)
-	$(BENCH_ENV) PROD_PYTHON=$(PROD_VENV)/bin/python $(PY) .ci/prod_smoke.py
+	$(BENCH_ENV) PROD_PYTHON=$(CURDIR)/$(PROD_VENV)/bin/python $(PY) .ci/prod_smoke.py

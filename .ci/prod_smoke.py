@@ -139,8 +139,8 @@ class Http:
                 return response.status, response.read()
         except urllib.error.HTTPError as error:
             return error.code, error.read()
-        except (urllib.error.URLError, ConnectionError):
-            return 0, b""  # not listening (yet)
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            return 0, b""  # not listening (yet), or still booting on a loaded machine
 
     def json(self, method: str, path: str, body: Any = None, expect: int = 200) -> Any:
         status, content = self.call(method, path, body)
