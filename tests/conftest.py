@@ -142,10 +142,15 @@ def logged_in_page(page: Any, live_server: Any, user: Any) -> Any:
     return page
 
 
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """One loud line when the production path's tests were skipped (no PostgreSQL)."""
+def pytest_unconfigure(config: Any) -> None:
+    """One loud line, the very last of the run (after pytest's own summary), when the
+    production path's tests were skipped (no PostgreSQL)."""
+    terminalreporter = config.pluginmanager.get_plugin("terminalreporter")
+    if terminalreporter is None:
+        return
     skipped = terminalreporter.stats.get("skipped", [])
-    postgres_only = [r for r in skipped if "PostgreSQL" in str(r.longrepr)]
+    # Every PostgreSQL-only skip says "needs PostgreSQL" (tests/profiles/conftest.py).
+    postgres_only = [r for r in skipped if "needs PostgreSQL" in str(r.longrepr)]
     if postgres_only:
         terminalreporter.write_line(
             f"!!! {len(postgres_only)} tests of the PostgreSQL path were SKIPPED (rule compiler, "

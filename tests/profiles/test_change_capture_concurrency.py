@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 @pytest.fixture(autouse=True)
 def _postgres_only():
     if connection.vendor != "postgresql":
-        pytest.skip("concurrent change capture is a PostgreSQL property")
+        pytest.skip("needs PostgreSQL: concurrent change capture is a PostgreSQL property")
 
 
 def write(email, **attributes):

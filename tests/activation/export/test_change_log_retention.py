@@ -143,7 +143,7 @@ def test_a_long_running_writer_is_never_pruned_past(sink):
     """An uncommitted change with an old transaction id while newer ones commit and
     the log is pruned: once it commits, it is still read and exported."""
     if connection.vendor != "postgresql":
-        pytest.skip("transaction ids and the horizon are PostgreSQL's")
+        pytest.skip("needs PostgreSQL: transaction ids and the horizon are PostgreSQL's")
     dataflow = dataflow_for([vip_segment()])
     wrote, may_commit, failed = threading.Event(), threading.Event(), []
 
