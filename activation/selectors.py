@@ -471,7 +471,7 @@ def capacity_for(
 
 def stream_capacity(*, connection: Connection, records: int, record_bytes: int) -> Capacity:
     """Ask the stream for its mode and shards (DescribeStreamSummary); errors become text."""
-    from destinations.kinesis.client import (
+    from destinations.kinesis.aws import (
         KinesisError,
         credentials_for,
         describe_stream_summary,

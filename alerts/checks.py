@@ -47,7 +47,7 @@ def connection_health_check(*, connection_id: int) -> str:
     Returns the resulting health. A transient error (throttling, a timeout)
     says nothing about the credentials or the stream, so it changes nothing.
     """
-    from destinations.kinesis import client as kinesis
+    from destinations.kinesis import aws as kinesis
     from destinations.services import connection_set_health
 
     connection = Connection.objects.select_related("owner").filter(pk=connection_id).first()

@@ -30,7 +30,7 @@ from api.schemas import (
 )
 from core.api_errors import ApiError, ErrorOut
 from destinations import services
-from destinations.kinesis import client as kinesis
+from destinations.kinesis import aws as kinesis
 from destinations.kinesis.forms import AuthenticateForm, DetailsForm, EditForm
 from destinations.kinesis.permissions import CheckReport
 from destinations.kinesis.policy import minimal_policy

@@ -193,7 +193,7 @@ class FanoutWorld:
 
     def pipeline_vs_bare(self) -> float:
         from benchmarks.delivery import _local_endpoint
-        from destinations.kinesis import client
+        from destinations.kinesis import aws
 
         with _local_endpoint() as endpoint:
             endpoint.create_stream("fanout-stream", shards=4)
@@ -207,10 +207,10 @@ class FanoutWorld:
             entries = [(e.data, e.partition_key) for e in endpoint.read_stream("fanout-stream")]
             if exported != CHANGED or len(entries) != CHANGED:
                 raise RuntimeError(f"pipeline exported {exported}, stream has {len(entries)}")
-            creds = client.credentials_for(self.single.connection)
+            creds = aws.credentials_for(self.single.connection)
             started = time.perf_counter()
             for start in range(0, len(entries), 500):
-                results = client.put_records(creds, "bare-stream", entries[start : start + 500])
+                results = aws.put_records(creds, "bare-stream", entries[start : start + 500])
                 if any(r.error_code for r in results):
                     raise RuntimeError("the endpoint refused a record")
             bare_s = time.perf_counter() - started

@@ -1,6 +1,6 @@
 """Writes for connections and connect-wizard drafts.
 
-Every function that talks to AWS does it through destinations.kinesis.client
+Every function that talks to AWS does it through destinations.kinesis.aws
 and lets its KinesisError reach the caller, whose message is shown as is.
 """
 
@@ -18,7 +18,7 @@ from django.db.models import ProtectedError
 from django.utils import timezone
 
 from core import crypto
-from destinations.kinesis import client as kinesis
+from destinations.kinesis import aws as kinesis
 from destinations.kinesis.permissions import CheckReport, record_test_write, run_permission_check
 from destinations.kinesis.problems import Problem, problem_of
 from destinations.models import AuthMethod, Connection, ConnectionDraft, Health

@@ -50,7 +50,7 @@ from activation.models import (
 from core.observability.logging import log_context
 from core.observability.metrics import observed_sink
 from core.observability.worker import shutdown_requested
-from destinations.kinesis.client import KinesisError
+from destinations.kinesis.aws import KinesisError
 from destinations.kinesis.problems import Problem, problem_of, waiting_text
 from destinations.models import Health
 from profiles.changes import (
@@ -627,12 +627,15 @@ def _cursor_expire(dataflow: Dataflow, cursor: ChangeCursor, *, missed_since: dt
     )
 
 
-def deliveries_prune(*, days: int | None = None, batch: int = 10_000) -> int:
+def deliveries_prune(
+    *, days: int | None = None, batch: int = 10_000, limit: int | None = None
+) -> int:
     """The daily retention of everything that grows with traffic or time (README
     "Retention"): delivery-log rows and run issues after `DELIVERY_LOG_RETENTION_DAYS`
     (default 30); hourly runs, finished backfills and resolved alerts after
     `HISTORY_RETENTION_DAYS` (90); audit entries after `AUDIT_RETENTION_DAYS`
-    (365, 0 keeps them). Batched deletes; returns the rows deleted."""
+    (365, 0 keeps them). Batched deletes, stopping after about `limit` rows (None:
+    all); returns the rows deleted."""
     from alerts.models import Alert
     from audit.models import AuditEntry
 
@@ -657,17 +660,24 @@ def deliveries_prune(*, days: int | None = None, batch: int = 10_000) -> int:
     if settings.AUDIT_RETENTION_DAYS:
         audit_cutoff = now - dt.timedelta(days=settings.AUDIT_RETENTION_DAYS)
         batches.append(AuditEntry.objects.filter(created_at__lt=audit_cutoff))
-    return sum(_delete_in_batches(old, batch) for old in batches)
-
-
-def _delete_in_batches(old: QuerySet, batch: int) -> int:
     deleted = 0
-    while True:
-        ids = list(old.values_list("id", flat=True)[:batch])
+    for old in batches:
+        deleted += _delete_in_batches(old, batch, None if limit is None else limit - deleted)
+        if limit is not None and deleted >= limit:
+            break
+    return deleted
+
+
+def _delete_in_batches(old: QuerySet, batch: int, limit: int | None = None) -> int:
+    deleted = 0
+    while limit is None or deleted < limit:
+        size = batch if limit is None else min(batch, limit - deleted)
+        ids = list(old.values_list("id", flat=True)[:size])
         if not ids:
-            return deleted
+            break
         old.model.objects.filter(id__in=ids).delete()
         deleted += len(ids)
+    return deleted
 
 
 def _seconds(value: float) -> dt.timedelta:

@@ -22,7 +22,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from activation.monitoring.selectors import connection_live_context
 from core.roles import editor_required, user_can_edit
 from destinations import selectors, services
-from destinations.kinesis import client as kinesis
+from destinations.kinesis import aws as kinesis
 from destinations.kinesis.forms import AuthenticateForm, DetailsForm, EditForm
 from destinations.kinesis.permissions import CheckReport
 from destinations.kinesis.policy import as_json, minimal_policy, trust_policy

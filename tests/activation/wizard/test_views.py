@@ -524,12 +524,12 @@ def test_review_warns_about_a_record_near_one_mib(
 def test_capacity_shows_the_stream_error_instead_of_failing(
     logged_in_client: Any, user: Any, connection: Any, two_segments, monkeypatch: Any
 ) -> None:
-    from destinations.kinesis import client
+    from destinations.kinesis import aws
 
     def missing(creds: Any, stream_name: str) -> None:
-        raise client.StreamNotFound(f"The stream {stream_name} does not exist.")
+        raise aws.StreamNotFound(f"The stream {stream_name} does not exist.")
 
-    monkeypatch.setattr(client, "describe_stream_summary", missing)
+    monkeypatch.setattr(aws, "describe_stream_summary", missing)
     draft = ready_draft(user, connection, list(two_segments))
     response = logged_in_client.get(url("capacity", draft), headers=HTMX)
     body = response.content.decode()
@@ -541,9 +541,9 @@ def test_capacity_shows_the_stream_error_instead_of_failing(
 def test_capacity_compares_members_with_the_shards(
     logged_in_client: Any, user: Any, connection: Any, two_segments, monkeypatch: Any
 ) -> None:
-    from destinations.kinesis import client
+    from destinations.kinesis import aws
 
-    summary = client.StreamSummary(
+    summary = aws.StreamSummary(
         name="demo-stream",
         arn="arn",
         status="ACTIVE",
@@ -551,7 +551,7 @@ def test_capacity_compares_members_with_the_shards(
         shard_count=2,
         encryption="NONE",
     )
-    monkeypatch.setattr(client, "describe_stream_summary", lambda creds, name: summary)
+    monkeypatch.setattr(aws, "describe_stream_summary", lambda creds, name: summary)
     draft = ready_draft(user, connection, list(two_segments))
     body = logged_in_client.get(url("capacity", draft), headers=HTMX).content.decode()
     assert "Provisioned, 2 shards" in body
