@@ -207,7 +207,7 @@ def _touch(dataflow: Dataflow, step: Step) -> None:
 
 
 def _require_draft(dataflow: Dataflow) -> None:
-    if dataflow.status != DataflowStatus.DRAFT:
+    if not dataflow.is_draft:
         raise DataflowError("This dataflow is no longer a draft; edit it to change it.")
 
 
@@ -354,20 +354,19 @@ def dataflow_draft_discard(*, dataflow: Dataflow) -> None:
 @transaction.atomic
 def dataflow_drafts_discard_for_connection(*, connection: Connection) -> int:
     """Delete a connection's unfinished new-dataflow drafts (before deleting the connection)."""
-    drafts = Dataflow.objects.filter(
-        connection=connection, status=DataflowStatus.DRAFT, edit_of__isnull=True
-    )
+    drafts = Dataflow.objects.new_drafts().filter(connection=connection)
     return drafts.delete()[1].get("activation.Dataflow", 0)
 
 
 def dataflow_drafts_cleanup(*, older_than: timedelta = DRAFT_MAX_AGE) -> int:
     """Delete drafts (new dataflows and unfinished edits) untouched for `older_than`."""
     cutoff = timezone.now() - older_than
-    stale = Dataflow.objects.filter(status=DataflowStatus.DRAFT, updated_at__lt=cutoff)
+    stale = Dataflow.objects.drafts().filter(updated_at__lt=cutoff)
     count = 0
     for pk in stale.values_list("pk", flat=True).iterator():
         count += (
-            Dataflow.objects.filter(pk=pk, status=DataflowStatus.DRAFT, updated_at__lt=cutoff)
+            Dataflow.objects.drafts()
+            .filter(pk=pk, updated_at__lt=cutoff)
             .delete()[1]
             .get("activation.Dataflow", 0)
         )
@@ -465,7 +464,7 @@ def dataflow_edit_start(*, dataflow: Dataflow, user: Any, take_over: bool = Fals
     changes so far) to `user` and leaves a notice for its previous editor.
     """
     original = Dataflow.objects.select_for_update().get(pk=dataflow.pk)
-    if original.status == DataflowStatus.DRAFT:
+    if original.is_draft:
         raise DataflowError("This dataflow is still a draft: continue its wizard instead.")
     existing = original.edit_drafts.select_related("created_by").first()
     if existing is not None:
@@ -710,7 +709,7 @@ def _edit_apply(*, draft: Dataflow, user: Any, name: str) -> Dataflow:
 def _status_set(*, dataflow: Dataflow, user: Any, status: DataflowStatus, refusal: str) -> None:
     """Move a finished dataflow to `status`, recording who did it (no-op if already there)."""
     locked = Dataflow.objects.select_for_update().get(pk=dataflow.pk)
-    if locked.status == DataflowStatus.DRAFT:
+    if locked.is_draft:
         raise DataflowError(refusal)
     if locked.status != status:
         previous = locked.get_status_display()

@@ -10,7 +10,7 @@ Validation reuses the wizard's forms, so the rules and messages are the same.
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Status
 
@@ -29,7 +29,7 @@ from api.schemas import (
     ConnectionPatchIn,
 )
 from core.api_errors import ApiError, ErrorOut
-from destinations import services
+from destinations import selectors, services
 from destinations.kinesis import client as kinesis
 from destinations.kinesis.forms import AuthenticateForm, DetailsForm, EditForm
 from destinations.kinesis.permissions import CheckReport
@@ -73,11 +73,7 @@ ERRORS = {
 
 def connections() -> QuerySet[Connection]:
     """Every connection of the workspace: roles decide who may change them, not ownership."""
-    return (
-        Connection.objects.select_related("owner")
-        .annotate(dataflow_count=Count("dataflows", filter=Q(dataflows__edit_of__isnull=True)))
-        .order_by("name", "pk")
-    )
+    return selectors.connection_list().order_by("name", "pk")
 
 
 def connection_or_404(connection_id: int) -> Connection:

@@ -20,7 +20,7 @@ from ninja import Field, Query, Router, Status
 
 from activation import selectors as wizard_selectors
 from activation import services
-from activation.models import Dataflow, DataflowStatus, ExportRun, RunStatus
+from activation.models import Dataflow, ExportRun, RunStatus
 from activation.monitoring.selectors import activation_rate
 from activation.wizard.steps import Step
 from api.common import (
@@ -67,8 +67,7 @@ PERIODS = {"24h": dt.timedelta(hours=24), "7d": dt.timedelta(days=7), "30d": dt.
 def dataflows() -> QuerySet[Dataflow]:
     """Live dataflows of the workspace: wizard drafts and edit copies are not dataflows yet."""
     return (
-        Dataflow.objects.exclude(status=DataflowStatus.DRAFT)
-        .filter(edit_of__isnull=True)
+        Dataflow.objects.live()
         .select_related("connection", "created_by")
         .prefetch_related("mapped_segments__segment", "attribute_mappings", "identity_selections")
         .order_by("-created_at", "-pk")
@@ -313,7 +312,7 @@ def dataflow_update(
     try:
         with transaction.atomic():
             locked = Dataflow.objects.select_for_update().filter(pk=dataflow_id).first()
-            if locked is None or locked.status == DataflowStatus.DRAFT or locked.edit_of_id:
+            if locked is None or not locked.is_live:
                 raise ApiError(404, "not_found", f"There is no dataflow {dataflow_id}.")
             require_if_match(request, etag_of(editable_content(locked)), what="dataflow")
             if payload.connection_id is not None and payload.connection_id != locked.connection_id:

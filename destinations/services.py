@@ -264,9 +264,7 @@ def connection_unhealthy_alert(connection: Connection, problem: Problem) -> None
     from alerts.models import AlertKind
     from alerts.services import alert_raise, connection_unhealthy_key
 
-    affected = connection.dataflows.filter(
-        status__in=["enabled", "error"], edit_of__isnull=True
-    ).count()
+    affected = connection.dataflows.runnable().count()
     if affected:
         dataflows = "1 active dataflow" if affected == 1 else f"{affected} active dataflows"
         impact = f"{dataflows} cannot deliver until then; nothing is lost."
@@ -395,7 +393,8 @@ def connection_delete(*, connection: Connection) -> None:
     """
     from activation.services import dataflow_drafts_discard_for_connection
 
-    in_use = connection.dataflows.exclude(status="draft", edit_of__isnull=True)
+    # Edit copies count: one may point here while its live dataflow uses another.
+    in_use = connection.dataflows.live() | connection.dataflows.edit_copies()
     names = list(in_use.order_by("name").values_list("name", flat=True))
     if names:
         raise ConnectionInUse(connection, names)
