@@ -33,6 +33,7 @@ from activation.models import (
 from activation.selectors import EditLock
 from activation.wizard.steps import STEPS, Step, first_incomplete_step
 from core.input_policy import printable
+from core.service_errors import ServiceError
 from destinations.models import Connection
 from profiles.attributes import path_problem
 from profiles.models import Segment
@@ -51,13 +52,25 @@ RESERVED_ROOTS = set(RESERVED_KEYS)
 PROFILE_ID = PROFILE_ID_SOURCE
 
 
-class DataflowError(Exception):
+class DataflowError(ServiceError):
     """A dataflow action that cannot happen now; the message says why."""
+
+    code = "conflict"
+
+
+# The input each wizard step is about, in the services' field names.
+STEP_FIELDS = {
+    Step.DESTINATION: "connection",
+    Step.SEGMENTS: "segments",
+    Step.MAPPING: "attributes",
+}
 
 
 class WizardIncompleteError(DataflowError):
+    code = "invalid_input"
+
     def __init__(self, step: Step) -> None:
-        super().__init__(f"Complete the step “{step.label}” first.")
+        super().__init__(f"Complete the step “{step.label}” first.", field=STEP_FIELDS.get(step))
         self.step = step
 
 
@@ -156,20 +169,26 @@ def _validate_mapping(
     identities: Sequence[IdentitySpec],
     partition_key_source: str,
 ) -> None:
-    problems = [
-        f"Attribute row {index + 1}: {message}"
-        for index, row in enumerate(attribute_errors(attributes))
-        for message in row
-    ]
+    """Raise a ValidationError keyed by the input each problem is about."""
+    problems: dict[str, list[str]] = {
+        "attributes": [
+            f"Attribute row {index + 1}: {message}"
+            for index, row in enumerate(attribute_errors(attributes))
+            for message in row
+        ],
+        "identities": identity_problems(identities),
+        "partition_key": [],
+    }
     if len(attributes) > MAX_ATTRIBUTES:
-        problems.append(f"Map at most {MAX_ATTRIBUTES} attributes ({len(attributes)} now).")
-    problems += identity_problems(identities)
+        problems["attributes"].append(
+            f"Map at most {MAX_ATTRIBUTES} attributes ({len(attributes)} now)."
+        )
     if not attributes and not identities:
-        problems.append("Map at least one attribute or identity.")
+        problems["attributes"].append("Map at least one attribute or identity.")
     if key_problem := partition_key_error(partition_key_source, identities):
-        problems.append(key_problem)
-    if problems:
-        raise ValidationError(problems)
+        problems["partition_key"].append(key_problem)
+    if any(problems.values()):
+        raise ValidationError({field: found for field, found in problems.items() if found})
 
 
 def partition_key_error(partition_key_source: str, identities: Sequence[IdentitySpec]) -> str:
@@ -234,7 +253,11 @@ def dataflow_draft_create(*, user: Any, connection: Connection | None = None) ->
 def dataflow_set_connection(*, dataflow: Dataflow, connection: Connection) -> Dataflow:
     _require_draft(dataflow)
     if dataflow.edit_of_id and connection.pk != dataflow.connection_id:
-        raise DataflowError("A live dataflow keeps its destination; create a new dataflow.")
+        raise DataflowError(
+            "A live dataflow keeps its destination; create a new dataflow.",
+            field="connection",
+            code="read_only",
+        )
     if dataflow.connection_id != connection.pk:
         old = dataflow.connection
         if old is None or not dataflow.name or dataflow.name.startswith(f"{old.name} dataflow "):
@@ -252,7 +275,8 @@ def dataflow_set_segments(*, dataflow: Dataflow, segment_ids: Iterable[uuid.UUID
     wanted = set(segment_ids)
     existing = set(Segment.objects.filter(id__in=wanted).values_list("id", flat=True))
     if missing := wanted - existing:
-        raise ValidationError(f"Unknown segment: {', '.join(sorted(map(str, missing)))}.")
+        unknown = ", ".join(sorted(map(str, missing)))
+        raise ValidationError({"segments": f"Unknown segment: {unknown}."})
     current = set(dataflow.mapped_segments.values_list("segment_id", flat=True))
     dataflow.mapped_segments.filter(segment_id__in=current - wanted).delete()
     DataflowSegment.objects.bulk_create(
