@@ -13,11 +13,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
 
 from core import crypto
+from core.service_errors import ServiceError
 from destinations.kinesis import client as kinesis
 from destinations.kinesis.permissions import CheckReport, record_test_write, run_permission_check
 from destinations.kinesis.problems import Problem, problem_of
@@ -30,8 +31,10 @@ DRAFT_LIFETIME = dt.timedelta(hours=24)
 TEST_RECORD_PARTITION_KEY = "streamline-test-record"
 
 
-class ConnectionInUse(Exception):  # noqa: N818 - reads as a sentence at the call site
+class ConnectionInUse(ServiceError):  # noqa: N818 - reads as a sentence at the call site
     """The connection still feeds dataflows, so it cannot be deleted."""
+
+    code = "conflict"
 
     def __init__(self, connection: Connection, dataflow_names: list[str]) -> None:
         self.dataflow_names = dataflow_names
@@ -153,6 +156,43 @@ def connection_draft_refresh_streams(*, draft: ConnectionDraft) -> list[str]:
 
 
 @transaction.atomic
+def refused_field(exc: kinesis.KinesisError) -> str | None:
+    """The credential input an AWS refusal is about (form field names), so the UI puts
+    the message next to it and the API names it; None: no one input."""
+    if isinstance(exc, kinesis.BadCredentials):
+        return {"unknown_key": "access_key_id", "wrong_secret": "secret_access_key"}.get(exc.kind)
+    if isinstance(exc, kinesis.InvalidRegion):
+        return "region"
+    if isinstance(exc, kinesis.AccessDenied) and exc.action == "sts:AssumeRole":
+        return "role_arn"
+    return None
+
+
+def _name_taken() -> ServiceError:
+    return ServiceError(
+        "You already have a destination with this name.", field="name", code="conflict"
+    )
+
+
+def connection_create(*, owner: Any, credentials: CredentialInput, **details: Any) -> Connection:
+    """A connection in one call (the REST API): verify the credentials live, save the
+    connection with `details` (as `connection_create_from_draft` takes them), then run
+    its permission check.
+
+    It passes through a draft as the wizard does, so the secret is kept exactly as
+    the wizard keeps it. Raises KinesisError when AWS refuses (nothing is saved) and
+    a ServiceError on `name` when the name is taken.
+    """
+    draft = connection_draft_verify(owner=owner, credentials=credentials).draft
+    try:
+        with transaction.atomic():
+            connection = connection_create_from_draft(draft=draft, **details)
+    except IntegrityError as exc:
+        raise _name_taken() from exc
+    connection_run_check(connection=connection)
+    return connection
+
+
 def connection_create_from_draft(
     *,
     draft: ConnectionDraft,
@@ -365,7 +405,8 @@ def connection_update(
 ) -> bool:
     """Save an edit; new credentials are verified live first. True when they changed.
 
-    Raises KinesisError (nothing saved) when AWS refuses the new credentials.
+    Raises KinesisError (nothing saved) when AWS refuses the new credentials, and a
+    ServiceError on `name` when the name is taken.
     """
     if credentials is not None:
         kinesis.verify(credentials.aws())
@@ -378,7 +419,11 @@ def connection_update(
     connection.include_segment_names = include_segment_names
     connection.include_segment_timestamps = include_segment_timestamps
     connection.alerts_enabled = alerts_enabled
-    connection.save()
+    try:
+        with transaction.atomic():
+            connection.save()
+    except IntegrityError as exc:  # the form checked the name; another save took it meanwhile
+        raise _name_taken() from exc
     if marketing_actions is not None:
         # Live dataflows are re-evaluated against the new actions (governance/signals.py).
         connection.marketing_actions.set(marketing_actions)

@@ -21,6 +21,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from activation.monitoring.selectors import connection_live_context
 from core.roles import editor_required, user_can_edit
+from core.service_errors import ServiceError
 from destinations import selectors, services
 from destinations.kinesis import client as kinesis
 from destinations.kinesis.forms import AuthenticateForm, DetailsForm, EditForm
@@ -30,17 +31,6 @@ from destinations.models import Connection, ConnectionDraft
 from destinations.wizard import Step, progress
 
 STREAM_PREVIEW = 10
-
-
-def _error_field(exc: kinesis.KinesisError) -> str | None:
-    """The form field an AWS refusal is about, so the message sits next to it."""
-    if isinstance(exc, kinesis.BadCredentials):
-        return {"unknown_key": "access_key_id", "wrong_secret": "secret_access_key"}.get(exc.kind)
-    if isinstance(exc, kinesis.InvalidRegion):
-        return "region"
-    if isinstance(exc, kinesis.AccessDenied) and exc.action == "sts:AssumeRole":
-        return "role_arn"
-    return None
 
 
 def _template(request: HttpRequest, name: str, partial: str) -> str:
@@ -85,7 +75,7 @@ def authenticate(request: HttpRequest) -> HttpResponse:
                     owner=request.user, credentials=form.credentials(), draft=draft
                 )
             except kinesis.KinesisError as exc:
-                form.add_error(_error_field(exc), exc.message)
+                form.add_error(services.refused_field(exc), exc.message)
         if verified is not None and not request.htmx:
             return redirect("destinations:connect_details", draft_id=verified.draft.pk)
     done = verified.draft if verified else None
@@ -267,7 +257,9 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
                 **form.destination_fields(),
             )
         except kinesis.KinesisError as exc:
-            form.add_error(_error_field(exc), exc.message)
+            form.add_error(services.refused_field(exc), exc.message)
+        except ServiceError as exc:
+            form.add_error(exc.field, exc.message)
         else:
             note = " New credentials verified; the permission check runs again." if rotated else ""
             messages.success(request, f"Saved “{connection.name}”.{note}")
