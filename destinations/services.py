@@ -184,11 +184,7 @@ def connection_create(*, owner: Any, credentials: CredentialInput, **details: An
     a ServiceError on `name` when the name is taken.
     """
     draft = connection_draft_verify(owner=owner, credentials=credentials).draft
-    try:
-        with transaction.atomic():
-            connection = connection_create_from_draft(draft=draft, **details)
-    except IntegrityError as exc:
-        raise _name_taken() from exc
+    connection = connection_create_from_draft(draft=draft, **details)
     connection_run_check(connection=connection)
     return connection
 
@@ -206,28 +202,33 @@ def connection_create_from_draft(
 ) -> Connection:
     """Step 2: the draft becomes a Connection (the secret moves as ciphertext).
 
-    `marketing_actions`: what its data is used for (None: the default, export to third party).
+    `marketing_actions`: what its data is used for (None: the default, export to third
+    party). Raises a ServiceError on `name` when the owner already has that name.
     """
-    connection = Connection.objects.create(
-        owner=draft.owner,
-        destination_type=draft.destination_type,
-        name=name,
-        description=description,
-        stream_name=stream_name,
-        include_segment_names=include_segment_names,
-        include_segment_timestamps=include_segment_timestamps,
-        alerts_enabled=alerts_enabled,
-        auth_method=draft.auth_method,
-        access_key_id=draft.access_key_id,
-        secret_access_key_encrypted=draft.secret_access_key_encrypted,
-        secret_updated_at=draft.secret_updated_at,
-        role_arn=draft.role_arn,
-        external_id=draft.external_id if draft.uses_role else "",
-        region=draft.region,
-        aws_account_id=draft.aws_account_id,
-        # Browser Back to the finished wizard's address finds the connection it became.
-        created_from_draft=draft.pk,
-    )
+    try:
+        with transaction.atomic():
+            connection = Connection.objects.create(
+                owner=draft.owner,
+                destination_type=draft.destination_type,
+                name=name,
+                description=description,
+                stream_name=stream_name,
+                include_segment_names=include_segment_names,
+                include_segment_timestamps=include_segment_timestamps,
+                alerts_enabled=alerts_enabled,
+                auth_method=draft.auth_method,
+                access_key_id=draft.access_key_id,
+                secret_access_key_encrypted=draft.secret_access_key_encrypted,
+                secret_updated_at=draft.secret_updated_at,
+                role_arn=draft.role_arn,
+                external_id=draft.external_id if draft.uses_role else "",
+                region=draft.region,
+                aws_account_id=draft.aws_account_id,
+                # Browser Back to the finished wizard's address finds the connection.
+                created_from_draft=draft.pk,
+            )
+    except IntegrityError as exc:
+        raise _name_taken() from exc
     if marketing_actions is None:
         from governance.services import connection_default_marketing_actions
 

@@ -11,7 +11,6 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -148,8 +147,8 @@ def details(request: HttpRequest, draft_id: UUID) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             connection = services.connection_create_from_draft(draft=draft, **form.cleaned_data)
-        except IntegrityError:
-            form.add_error("name", "You already have a destination with this name.")
+        except ServiceError as exc:
+            form.add_error(exc.field, exc.message)
         else:
             # The page runs the check and shows its progress itself: no stale "checking" note.
             messages.success(request, f"“{connection.name}” is connected.")
