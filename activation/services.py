@@ -33,6 +33,7 @@ from activation.models import (
 from activation.selectors import EditLock
 from activation.wizard.steps import STEPS, Step, first_incomplete_step
 from core.input_policy import printable
+from core.service_errors import ServiceError
 from destinations.models import Connection
 from profiles.attributes import path_problem, paths_overlap
 from profiles.models import Segment
@@ -51,13 +52,25 @@ RESERVED_ROOTS = set(RESERVED_KEYS)
 PROFILE_ID = PROFILE_ID_SOURCE
 
 
-class DataflowError(Exception):
+class DataflowError(ServiceError):
     """A dataflow action that cannot happen now; the message says why."""
+
+    code = "conflict"
+
+
+# The input each wizard step is about, in the services' field names.
+STEP_FIELDS = {
+    Step.DESTINATION: "connection",
+    Step.SEGMENTS: "segments",
+    Step.MAPPING: "attributes",
+}
 
 
 class WizardIncompleteError(DataflowError):
+    code = "invalid_input"
+
     def __init__(self, step: Step) -> None:
-        super().__init__(f"Complete the step “{step.label}” first.")
+        super().__init__(f"Complete the step “{step.label}” first.", field=STEP_FIELDS.get(step))
         self.step = step
 
 
@@ -156,20 +169,26 @@ def _validate_mapping(
     identities: Sequence[IdentitySpec],
     partition_key_source: str,
 ) -> None:
-    problems = [
-        f"Attribute row {index + 1}: {message}"
-        for index, row in enumerate(attribute_errors(attributes))
-        for message in row
-    ]
+    """Raise a ValidationError keyed by the input each problem is about."""
+    problems: dict[str, list[str]] = {
+        "attributes": [
+            f"Attribute row {index + 1}: {message}"
+            for index, row in enumerate(attribute_errors(attributes))
+            for message in row
+        ],
+        "identities": identity_problems(identities),
+        "partition_key": [],
+    }
     if len(attributes) > MAX_ATTRIBUTES:
-        problems.append(f"Map at most {MAX_ATTRIBUTES} attributes ({len(attributes)} now).")
-    problems += identity_problems(identities)
+        problems["attributes"].append(
+            f"Map at most {MAX_ATTRIBUTES} attributes ({len(attributes)} now)."
+        )
     if not attributes and not identities:
-        problems.append("Map at least one attribute or identity.")
+        problems["attributes"].append("Map at least one attribute or identity.")
     if key_problem := partition_key_error(partition_key_source, identities):
-        problems.append(key_problem)
-    if problems:
-        raise ValidationError(problems)
+        problems["partition_key"].append(key_problem)
+    if any(problems.values()):
+        raise ValidationError({field: found for field, found in problems.items() if found})
 
 
 def partition_key_error(partition_key_source: str, identities: Sequence[IdentitySpec]) -> str:
@@ -207,7 +226,7 @@ def _touch(dataflow: Dataflow, step: Step) -> None:
 
 
 def _require_draft(dataflow: Dataflow) -> None:
-    if dataflow.status != DataflowStatus.DRAFT:
+    if not dataflow.is_draft:
         raise DataflowError("This dataflow is no longer a draft; edit it to change it.")
 
 
@@ -234,7 +253,11 @@ def dataflow_draft_create(*, user: Any, connection: Connection | None = None) ->
 def dataflow_set_connection(*, dataflow: Dataflow, connection: Connection) -> Dataflow:
     _require_draft(dataflow)
     if dataflow.edit_of_id and connection.pk != dataflow.connection_id:
-        raise DataflowError("A live dataflow keeps its destination; create a new dataflow.")
+        raise DataflowError(
+            "A live dataflow keeps its destination; create a new dataflow.",
+            field="connection",
+            code="read_only",
+        )
     if dataflow.connection_id != connection.pk:
         old = dataflow.connection
         if old is None or not dataflow.name or dataflow.name.startswith(f"{old.name} dataflow "):
@@ -252,7 +275,8 @@ def dataflow_set_segments(*, dataflow: Dataflow, segment_ids: Iterable[uuid.UUID
     wanted = set(segment_ids)
     existing = set(Segment.objects.filter(id__in=wanted).values_list("id", flat=True))
     if missing := wanted - existing:
-        raise ValidationError(f"Unknown segment: {', '.join(sorted(map(str, missing)))}.")
+        unknown = ", ".join(sorted(map(str, missing)))
+        raise ValidationError({"segments": f"Unknown segment: {unknown}."})
     current = set(dataflow.mapped_segments.values_list("segment_id", flat=True))
     dataflow.mapped_segments.filter(segment_id__in=current - wanted).delete()
     DataflowSegment.objects.bulk_create(
@@ -354,20 +378,19 @@ def dataflow_draft_discard(*, dataflow: Dataflow) -> None:
 @transaction.atomic
 def dataflow_drafts_discard_for_connection(*, connection: Connection) -> int:
     """Delete a connection's unfinished new-dataflow drafts (before deleting the connection)."""
-    drafts = Dataflow.objects.filter(
-        connection=connection, status=DataflowStatus.DRAFT, edit_of__isnull=True
-    )
+    drafts = Dataflow.objects.new_drafts().filter(connection=connection)
     return drafts.delete()[1].get("activation.Dataflow", 0)
 
 
 def dataflow_drafts_cleanup(*, older_than: timedelta = DRAFT_MAX_AGE) -> int:
     """Delete drafts (new dataflows and unfinished edits) untouched for `older_than`."""
     cutoff = timezone.now() - older_than
-    stale = Dataflow.objects.filter(status=DataflowStatus.DRAFT, updated_at__lt=cutoff)
+    stale = Dataflow.objects.drafts().filter(updated_at__lt=cutoff)
     count = 0
     for pk in stale.values_list("pk", flat=True).iterator():
         count += (
-            Dataflow.objects.filter(pk=pk, status=DataflowStatus.DRAFT, updated_at__lt=cutoff)
+            Dataflow.objects.drafts()
+            .filter(pk=pk, updated_at__lt=cutoff)
             .delete()[1]
             .get("activation.Dataflow", 0)
         )
@@ -465,7 +488,7 @@ def dataflow_edit_start(*, dataflow: Dataflow, user: Any, take_over: bool = Fals
     changes so far) to `user` and leaves a notice for its previous editor.
     """
     original = Dataflow.objects.select_for_update().get(pk=dataflow.pk)
-    if original.status == DataflowStatus.DRAFT:
+    if original.is_draft:
         raise DataflowError("This dataflow is still a draft: continue its wizard instead.")
     existing = original.edit_drafts.select_related("created_by").first()
     if existing is not None:
@@ -710,7 +733,7 @@ def _edit_apply(*, draft: Dataflow, user: Any, name: str) -> Dataflow:
 def _status_set(*, dataflow: Dataflow, user: Any, status: DataflowStatus, refusal: str) -> None:
     """Move a finished dataflow to `status`, recording who did it (no-op if already there)."""
     locked = Dataflow.objects.select_for_update().get(pk=dataflow.pk)
-    if locked.status == DataflowStatus.DRAFT:
+    if locked.is_draft:
         raise DataflowError(refusal)
     if locked.status != status:
         previous = locked.get_status_display()
