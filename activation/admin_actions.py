@@ -30,7 +30,6 @@ SUMMARY_FIELDS = [
 ]
 MAPPING_FIELDS = ["partition_key_source", "export_only_on_value_change", "created_by", "edit_of"]
 ENGINE_FIELDS = [
-    "wizard_step",
     "cursor_txid",
     "cursor_change_id",
     "lock_token",

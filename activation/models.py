@@ -32,8 +32,6 @@ class Dataflow(models.Model):
     # "profile_id" or an identity namespace code.
     partition_key_source = models.CharField(max_length=64, default="ecid")
     export_only_on_value_change = models.BooleanField(default=False)
-    # Wizard progress: the furthest step the marketer has completed.
-    wizard_step = models.CharField(max_length=32, blank=True)
     # Change-capture cursor: the last (txid, id) of profiles.ProfileChange handled.
     cursor_txid = models.BigIntegerField(default=0)
     cursor_change_id = models.BigIntegerField(default=0)

@@ -31,7 +31,7 @@ from activation.models import (
     IdentitySelection,
 )
 from activation.selectors import EditLock
-from activation.wizard.steps import STEPS, Step, first_incomplete_step
+from activation.wizard_steps import Step, first_incomplete_step
 from core.input_policy import printable
 from destinations.models import Connection
 from profiles.attributes import path_problem
@@ -197,13 +197,9 @@ def partition_key_error(partition_key_source: str, identities: Sequence[Identity
 # --- the draft ----------------------------------------------------------------------
 
 
-def _touch(dataflow: Dataflow, step: Step) -> None:
-    """Keep the draft fresh (cleanup spares it) and remember the furthest step saved."""
-    reached = dataflow.wizard_step
-    known = [s.value for s in STEPS]
-    if reached not in known or known.index(step.value) > known.index(reached):
-        dataflow.wizard_step = step.value
-    dataflow.save(update_fields=["wizard_step", "updated_at"])
+def _touch(dataflow: Dataflow) -> None:
+    """Keep the draft fresh: cleanup spares drafts changed within DRAFT_MAX_AGE."""
+    dataflow.save(update_fields=["updated_at"])
 
 
 def _require_draft(dataflow: Dataflow) -> None:
@@ -225,8 +221,6 @@ def dataflow_draft_create(*, user: Any, connection: Connection | None = None) ->
         status=DataflowStatus.DRAFT,
         created_by=user,
     )
-    if connection is not None:
-        _touch(dataflow, Step.DESTINATION)
     return dataflow
 
 
@@ -241,7 +235,7 @@ def dataflow_set_connection(*, dataflow: Dataflow, connection: Connection) -> Da
             dataflow.name = _default_name(connection)
         dataflow.connection = connection
         dataflow.save(update_fields=["connection", "name", "updated_at"])
-    _touch(dataflow, Step.DESTINATION)
+    _touch(dataflow)
     return dataflow
 
 
@@ -260,7 +254,7 @@ def dataflow_set_segments(*, dataflow: Dataflow, segment_ids: Iterable[uuid.UUID
     )
     if dataflow.edit_of_id:
         _edit_mapping_times(dataflow)
-    _touch(dataflow, Step.SEGMENTS)
+    _touch(dataflow)
     return dataflow
 
 
@@ -323,7 +317,7 @@ def dataflow_set_mapping(
     dataflow.save(update_fields=["partition_key_source", "export_only_on_value_change"])
     if dataflow.edit_of_id:
         _edit_mapping_times(dataflow)
-    _touch(dataflow, Step.MAPPING)
+    _touch(dataflow)
     return dataflow
 
 
@@ -483,7 +477,6 @@ def dataflow_edit_start(*, dataflow: Dataflow, user: Any, take_over: bool = Fals
         status=DataflowStatus.DRAFT,
         partition_key_source=original.partition_key_source,
         export_only_on_value_change=original.export_only_on_value_change,
-        wizard_step=Step.MAPPING.value,
         created_by=user,
         edit_of=original,
     )

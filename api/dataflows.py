@@ -22,7 +22,7 @@ from activation import selectors as wizard_selectors
 from activation import services
 from activation.models import Dataflow, DataflowStatus, ExportRun, RunStatus
 from activation.monitoring.selectors import activation_rate
-from activation.wizard.steps import Step
+from activation.wizard_steps import Step
 from api.common import (
     PageParams,
     check_if_match,

@@ -89,7 +89,6 @@ ENGINE = {
     "cursor_txid": "999",
     "cursor_change_id": "999",
     "lock_token": "stolen",
-    "wizard_step": "segments",
     "status": "enabled",
     "partition_key_source": "email",
     "failure_count": "7",
@@ -135,7 +134,7 @@ def test_a_post_changes_the_name_and_nothing_else(admin_client):
         "ecid",
         "",
     )
-    assert (dataflow.cursor_txid, dataflow.failure_count, dataflow.wizard_step) == (0, 0, "")
+    assert (dataflow.cursor_txid, dataflow.failure_count) == (0, 0)
 
 
 INLINE_PREFIXES = ["mapped_segments", "attribute_mappings", "identity_selections"]

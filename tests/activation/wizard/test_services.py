@@ -16,6 +16,7 @@ from activation.models import (
     DataflowStatus,
 )
 from activation.services import AttributeSpec, IdentitySpec, attribute_errors
+from activation.wizard_steps import Step, step_complete
 from tests.factories import ConnectionFactory, SegmentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -136,7 +137,8 @@ def test_set_mapping_stores_order_targets_identities_and_options(
     )
     assert draft.partition_key_source == "profile_id"
     assert draft.export_only_on_value_change
-    assert draft.wizard_step == "mapping"
+    # The wizard's progress is derived from these rows (no stored step field).
+    assert step_complete(draft, Step.MAPPING)
 
 
 def test_set_segments_refuses_unknown_segments(user: Any, connection: Any) -> None:
