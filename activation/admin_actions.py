@@ -2,7 +2,7 @@
 
 They call the same services as the dataflow pages (activation/services.py,
 activation/export/services.py), so the export engine is told, the change is
-recorded (DataflowChange, audit log) and refusals say why.
+recorded in the audit log (who, and what in words) and refusals say why.
 """
 
 from typing import Any

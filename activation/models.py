@@ -171,22 +171,6 @@ class IdentitySelection(models.Model):
         return f"{self.namespace}_lc_sha256" if self.hashed else self.namespace
 
 
-class DataflowChange(models.Model):
-    """Who changed a dataflow's segments or mapping, and what."""
-
-    dataflow = models.ForeignKey(Dataflow, on_delete=models.CASCADE, related_name="changes")
-    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
-    summary = models.TextField()
-    details = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-
-    def __str__(self) -> str:
-        return self.summary
-
-
 class BackfillStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     RUNNING = "running", "Running"

@@ -23,7 +23,6 @@ from activation.export.records import PROFILE_ID_SOURCE, RESERVED_KEYS
 from activation.models import (
     AttributeMapping,
     Dataflow,
-    DataflowChange,
     DataflowSegment,
     DataflowStatus,
     EditHandover,
@@ -32,6 +31,8 @@ from activation.models import (
 )
 from activation.selectors import EditLock
 from activation.wizard_steps import Step, first_incomplete_step
+from audit.models import Action, ObjectType
+from audit.recorder import describe_change
 from core.input_policy import printable
 from destinations.models import Connection
 from profiles.attributes import path_problem
@@ -373,6 +374,13 @@ def dataflow_drafts_cleanup(*, older_than: timedelta = DRAFT_MAX_AGE) -> int:
 # --- finishing --------------------------------------------------------------------------
 
 
+def _record_change(dataflow: Dataflow, user: Any, action: str, summary: str, details: dict) -> None:
+    """The audit log's entry for this change, in words (audit/recorder.py adds the fields)."""
+    describe_change(
+        ObjectType.DATAFLOW, dataflow.pk, action=action, summary=summary, details=details, user=user
+    )
+
+
 def mapping_snapshot(dataflow: Dataflow) -> dict:
     """Everything a change can touch, in a JSON-friendly shape."""
     return {
@@ -428,9 +436,7 @@ def dataflow_finish(*, dataflow: Dataflow, user: Any, name: str) -> Dataflow:
     dataflow.status_message = ""
     dataflow.save(update_fields=["name", "status", "status_message", "updated_at"])
     snapshot = mapping_snapshot(dataflow)
-    DataflowChange.objects.create(
-        dataflow=dataflow, changed_by=user, summary=_summarize_snapshot(snapshot), details=snapshot
-    )
+    _record_change(dataflow, user, Action.CREATED, _summarize_snapshot(snapshot), snapshot)
     dataflow_activate(dataflow=dataflow)
     return dataflow
 
@@ -563,7 +569,7 @@ _MAPPING_KEYS = ("attributes", "identities", "partition_key", "export_only_on_va
 
 
 def snapshot_diff(before: dict, after: dict) -> dict:
-    """What an edit changes, as the details recorded in DataflowChange."""
+    """What an edit changes: the review's summary and the audit entry's details."""
     diff: dict[str, Any] = {}
     added = [
         {"id": sid, "name": name}
@@ -650,6 +656,13 @@ def describe_diff(diff: dict) -> str:
     return " ".join(parts) or "Saved without changes."
 
 
+def edit_summary(draft: Dataflow) -> str:
+    """The review's "Your changes" for an edit draft: the words its audit entry will
+    record when saved (the name has its own field on the review, so it is left out)."""
+    after = {**mapping_snapshot(draft), "name": draft.edit_of.name}
+    return describe_diff(snapshot_diff(mapping_snapshot(draft.edit_of), after))
+
+
 def _edit_apply(*, draft: Dataflow, user: Any, name: str) -> Dataflow:
     """Apply an edit draft to its live dataflow in one transaction, and record it."""
     from activation.export.services import backfill_start
@@ -688,9 +701,7 @@ def _edit_apply(*, draft: Dataflow, user: Any, name: str) -> Dataflow:
     original.save(
         update_fields=["name", "partition_key_source", "export_only_on_value_change", "updated_at"]
     )
-    DataflowChange.objects.create(
-        dataflow=original, changed_by=user, summary=describe_diff(diff), details=diff
-    )
+    _record_change(original, user, Action.EDITED, describe_diff(diff), diff)
     draft.delete()
     if added_ids:
         backfill_start(dataflow=original, segment_ids=added_ids, reason="segment_added")
@@ -711,12 +722,9 @@ def _status_set(*, dataflow: Dataflow, user: Any, status: DataflowStatus, refusa
         if status == DataflowStatus.ENABLED:
             locked.status_message = ""
         locked.save(update_fields=["status", "status_message", "updated_at"])
-        DataflowChange.objects.create(
-            dataflow=locked,
-            changed_by=user,
-            summary=f"{status.label}.",
-            details={"status": {"from": previous, "to": status.label}},
-        )
+        action = Action.ENABLED if status == DataflowStatus.ENABLED else Action.DISABLED
+        details = {"status": {"from": previous, "to": status.label}}
+        _record_change(locked, user, action, f"{status.label}.", details)
     _refresh(dataflow, locked)
 
 

@@ -221,19 +221,20 @@ def segment_delete(*, segment: Segment, user: Any) -> list[Exporter]:
     Its mapping rows go with it (cascade, audited on each dataflow); returns the
     dataflows that exported it so the caller can name them.
     """
-    from activation.models import DataflowChange
+    from audit.models import Action, ObjectType
+    from audit.recorder import describe_change
 
     exporters = segment_exporters(segment)
     name = segment.name
-    DataflowChange.objects.bulk_create(
-        DataflowChange(
-            dataflow_id=exporter.id,
-            changed_by=user,
+    for exporter in exporters:
+        describe_change(
+            ObjectType.DATAFLOW,
+            exporter.id,
+            action=Action.EDITED,
             summary=f"Segment “{name}” was deleted; this dataflow no longer exports it.",
             details={"segment_deleted": {"id": str(segment.pk), "name": name}},
+            user=user,
         )
-        for exporter in exporters
-    )
     logger.info("user %s deleted segment %s (%s)", user.pk, segment.pk, name)
     segment.delete()
     return exporters

@@ -504,12 +504,6 @@ def _backfill_segment_ids(dataflow: Dataflow) -> list:
 def _review_context(request: HttpRequest, dataflow: Dataflow, form: FinishForm) -> dict:
     segments = selectors.mapped_segment_rows(dataflow=dataflow)
     sample = _sample(dataflow, request.GET.get("sample", ""), request.GET.get("after", ""))
-    diff = None
-    if dataflow.edit_of_id:
-        diff = services.snapshot_diff(
-            services.mapping_snapshot(dataflow.edit_of),
-            {**services.mapping_snapshot(dataflow), "name": dataflow.edit_of.name},
-        )
     return _context(
         dataflow,
         Step.REVIEW,
@@ -519,7 +513,7 @@ def _review_context(request: HttpRequest, dataflow: Dataflow, form: FinishForm) 
         attributes=list(dataflow.attribute_mappings.all()),
         identities=list(dataflow.identity_selections.all()),
         warnings=_warnings(dataflow, sample.get("record"), segments),
-        change_summary=services.describe_diff(diff) if diff is not None else "",
+        change_summary=services.edit_summary(dataflow) if dataflow.edit_of_id else "",
         review=True,
         **dataflow_governance(dataflow, count_consent=True),
         **sample,
