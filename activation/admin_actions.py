@@ -2,7 +2,7 @@
 
 They call the same services as the dataflow pages (activation/services.py,
 activation/export/services.py), so the export engine is told, the change is
-recorded (DataflowChange, audit log) and refusals say why.
+recorded in the audit log (who, and what in words) and refusals say why.
 """
 
 from typing import Any
@@ -30,7 +30,6 @@ SUMMARY_FIELDS = [
 ]
 MAPPING_FIELDS = ["partition_key_source", "export_only_on_value_change", "created_by", "edit_of"]
 ENGINE_FIELDS = [
-    "wizard_step",
     "cursor_txid",
     "cursor_change_id",
     "lock_token",

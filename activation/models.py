@@ -106,8 +106,6 @@ class Dataflow(models.Model):
     # "profile_id" or an identity namespace code.
     partition_key_source = models.CharField(max_length=64, default="ecid")
     export_only_on_value_change = models.BooleanField(default=False)
-    # Wizard progress: the furthest step the marketer has completed.
-    wizard_step = models.CharField(max_length=32, blank=True)
     # Change-capture cursor: the last (txid, id) of profiles.ProfileChange handled.
     cursor_txid = models.BigIntegerField(default=0)
     cursor_change_id = models.BigIntegerField(default=0)
@@ -262,22 +260,6 @@ class IdentitySelection(models.Model):
     @property
     def exported_namespace(self) -> str:
         return f"{self.namespace}_lc_sha256" if self.hashed else self.namespace
-
-
-class DataflowChange(models.Model):
-    """Who changed a dataflow's segments or mapping, and what."""
-
-    dataflow = models.ForeignKey(Dataflow, on_delete=models.CASCADE, related_name="changes")
-    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
-    summary = models.TextField()
-    details = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-
-    def __str__(self) -> str:
-        return self.summary
 
 
 class BackfillStatus(models.TextChoices):

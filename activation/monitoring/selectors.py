@@ -39,7 +39,6 @@ from activation.models import (
     Backfill,
     BackfillStatus,
     Dataflow,
-    DataflowChange,
     DataflowSegment,
     DataflowStatus,
     DeliveryLog,
@@ -651,16 +650,6 @@ def profile_deliveries(
 def dataflow_open_alerts(*, dataflow: Dataflow) -> list[Any]:
     alerts = _open_alerts_about(dataflow=dataflow, connection_id=dataflow.connection_id)
     return list(alerts.order_by("-created_at")[:5])
-
-
-def dataflow_segment_notices(*, dataflow: Dataflow, limit: int = 5) -> list[DataflowChange]:
-    """Segments deleted from under this dataflow (profiles.segments.segment_delete), newest
-    first."""
-    return list(
-        DataflowChange.objects.filter(
-            dataflow=dataflow, details__has_key="segment_deleted"
-        ).order_by("-created_at")[:limit]
-    )
 
 
 def segment_for_replay(*, dataflow: Dataflow, segment_id: uuid.UUID) -> DataflowSegment | None:

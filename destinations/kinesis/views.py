@@ -21,13 +21,14 @@ from django_htmx.http import HttpResponseClientRedirect
 from activation.monitoring.selectors import connection_live_context
 from core.roles import editor_required, user_can_edit
 from core.service_errors import ServiceError
+from core.wizard import Detour, progress, with_object
 from destinations import selectors, services
 from destinations.kinesis import aws as kinesis
 from destinations.kinesis.forms import AuthenticateForm, DetailsForm, EditForm
 from destinations.kinesis.permissions import CheckReport
 from destinations.kinesis.policy import as_json, minimal_policy, trust_policy
 from destinations.models import Connection, ConnectionDraft
-from destinations.wizard import Step, progress
+from destinations.wizard_steps import Step
 
 STREAM_PREVIEW = 10
 
@@ -119,13 +120,13 @@ def discard_draft(request: HttpRequest, draft_id: UUID) -> HttpResponse:
     )
 
 
-def _draft_or_connection(request: HttpRequest, draft_id: UUID) -> ConnectionDraft | HttpResponse:
-    """The wizard's draft; once saved, a redirect to the connection it became."""
+def _draft_or_connection(request: HttpRequest, draft_id: UUID) -> ConnectionDraft:
+    """The wizard's draft; once saved, a Detour to the connection it became."""
     connection = selectors.connection_from_draft(owner=request.user, draft_id=draft_id)
     if connection is not None:
         messages.info(request, f"“{connection.name}” is already saved; here it is.")
         url = reverse("destinations:detail", args=[connection.pk])
-        return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+        raise Detour(HttpResponseClientRedirect(url) if request.htmx else redirect(url))
     return selectors.connection_draft_get(owner=request.user, draft_id=draft_id)
 
 
@@ -133,10 +134,8 @@ def _draft_or_connection(request: HttpRequest, draft_id: UUID) -> ConnectionDraf
 
 
 @login_required
-def details(request: HttpRequest, draft_id: UUID) -> HttpResponse:
-    draft = _draft_or_connection(request, draft_id)
-    if isinstance(draft, HttpResponse):
-        return draft
+@with_object(_draft_or_connection)
+def details(request: HttpRequest, draft: ConnectionDraft) -> HttpResponse:
     initial = {"stream_name": draft.stream_names[0]} if len(draft.stream_names) == 1 else {}
     form = DetailsForm(
         request.POST or None,
@@ -164,11 +163,9 @@ def details(request: HttpRequest, draft_id: UUID) -> HttpResponse:
 
 
 @login_required
-def streams(request: HttpRequest, draft_id: UUID) -> HttpResponse:
+@with_object(_draft_or_connection)
+def streams(request: HttpRequest, draft: ConnectionDraft) -> HttpResponse:
     """The stream picker's results: search and pages over ListStreams (POST lists again)."""
-    draft = _draft_or_connection(request, draft_id)
-    if isinstance(draft, HttpResponse):
-        return draft
     error = ""
     if request.method == "POST":
         try:

@@ -9,9 +9,10 @@ from django.urls import reverse
 
 from activation import services
 from activation.export import records
-from activation.models import Backfill, Dataflow, DataflowChange, DataflowStatus
+from activation.models import Backfill, Dataflow, DataflowStatus
 from activation.services import AttributeSpec, IdentitySpec
 from tests.activation.wizard.conftest import member
+from tests.audit.trail import described_changes
 from tests.factories import ConnectionFactory, SegmentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -605,8 +606,8 @@ def test_editing_walks_the_same_steps_and_records_the_change(
     response = logged_in_client.post(url("finish", draft), {"name": "Live"})
     assert response.url == reverse("activation:dataflow_detail", args=[live.pk])
     assert list(live.mapped_segments.values_list("segment_id", flat=True)) == [vip.id]
-    change = DataflowChange.objects.filter(dataflow=live).first()
-    assert change.changed_by == user and "VIP customers" in change.summary
+    change = described_changes(live).first()
+    assert change.actor == user and "VIP customers" in change.summary
 
 
 def test_the_destination_step_of_an_edit_is_read_only(
