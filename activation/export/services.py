@@ -436,6 +436,7 @@ def _run_claimed(
         return
     deadline = started + (settings.EXPORT_RUN_BUDGET_S if budget_s is None else budget_s)
     watch = DeliveryWatch.of(dataflow)
+    run: Run | None = None
     try:
         run = Run(
             dataflow=dataflow,
@@ -456,6 +457,10 @@ def _run_claimed(
             if time.monotonic() >= deadline or shutdown_requested():
                 report.state = "more"
                 break
+        # The last chunk may still be on its way (runs send while they read on).
+        run.finish_in_flight()
+        if report.delivered > delivered:
+            watch.delivered()
     except DeliveryStopped as stop:
         report.state = "stopped"
         report.error_code, report.error_message = stop.code, stop.message
@@ -481,6 +486,9 @@ def _run_claimed(
         report.error_code, report.error_message = stop.code, stop.message
         _run_failed(dataflow, stop)
         return
+    finally:
+        if run is not None:
+            run.close()
     if watch.delayed or watch.troubled:
         # Caught up without an error (nothing needed sending): not in trouble any more.
         _run_succeeded(dataflow)
