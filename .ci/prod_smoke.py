@@ -222,7 +222,6 @@ def main() -> int:
         "CELERY_WORKER_CONCURRENCY": "1",
         "LOG_LEVEL": "INFO",
     }
-    env.pop("KINESIS_CALL_HOOK", None)
     stack = Stack(env, work / "logs")
     ok = False
     try:

@@ -21,8 +21,8 @@ from django.db.models import Count, Max, Min, Q, QuerySet
 
 from activation.models import (
     Dataflow,
+    DataflowQuerySet,
     DataflowSegment,
-    DataflowStatus,
     EditHandover,
     EditHandoverAction,
 )
@@ -57,14 +57,14 @@ def dataflows_for_user(*, user: Any) -> QuerySet[Dataflow]:
 
     The workspace is shared: roles (core.roles), not ownership, decide who may change what.
     """
-    return Dataflow.objects.filter(~Q(status=DataflowStatus.DRAFT) | Q(created_by=user))
+    return Dataflow.objects.live() | Dataflow.objects.drafts().filter(created_by=user)
 
 
 def drafts_for_user(*, user: Any, connection: Connection | None = None) -> QuerySet[Dataflow]:
     """Unfinished wizards (new dataflows and edits of live ones), most recent first."""
     drafts = (
         dataflows_for_user(user=user)
-        .filter(status=DataflowStatus.DRAFT)
+        .drafts()
         .select_related("connection", "edit_of", "created_by")
         .annotate(segment_count=Count("mapped_segments", distinct=True))
         .order_by("-updated_at")
@@ -112,7 +112,7 @@ def dataflows_exporting(*, segment_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, 
         return found
     rows = (
         DataflowSegment.objects.filter(segment_id__in=ids)
-        .exclude(dataflow__status=DataflowStatus.DRAFT)
+        .filter(DataflowQuerySet.live_q("dataflow__"))
         .select_related("dataflow")
         .order_by("dataflow__name", "dataflow_id")
     )
@@ -471,7 +471,7 @@ def capacity_for(
 
 def stream_capacity(*, connection: Connection, records: int, record_bytes: int) -> Capacity:
     """Ask the stream for its mode and shards (DescribeStreamSummary); errors become text."""
-    from destinations.kinesis.client import (
+    from destinations.kinesis.aws import (
         KinesisError,
         credentials_for,
         describe_stream_summary,
@@ -535,7 +535,8 @@ def edit_lock(*, dataflow: Dataflow) -> EditLock | None:
 def someone_elses_edit(*, pk: int, user: Any) -> EditLock | None:
     """The edit copy `pk` when it belongs to another user (its URL reached someone else)."""
     draft = (
-        Dataflow.objects.filter(pk=pk, status=DataflowStatus.DRAFT, edit_of__isnull=False)
+        Dataflow.objects.edit_copies()
+        .filter(pk=pk)
         .exclude(created_by=user)
         .select_related("created_by", "edit_of")
         .first()

@@ -125,8 +125,7 @@ def _processes(endpoint_url: str) -> Iterator[list[subprocess.Popen]]:
         "CHANGE_LOG_SAFETY_WINDOW_S": str(SAFETY_WINDOW_S),
         "LOG_LEVEL": "WARNING",
     }
-    for name in ("KINESIS_CALL_HOOK", "EXPORT_SINK"):
-        env.pop(name, None)
+    env.pop("EXPORT_SINK", None)
     celery = [sys.executable, "-m", "celery", "-A", "config"]
     commands = [
         [*celery, "worker", "--pool", "solo", "-n", f"soak-{n}-{os.getpid()}@%h"] for n in (1, 2)

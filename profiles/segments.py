@@ -23,7 +23,7 @@ neither a giant transaction nor a giant heap.
 import datetime as dt
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -281,6 +281,28 @@ class EvaluationStats:
     completed: bool = False
 
 
+@dataclass(frozen=True)
+class EvaluationCursor:
+    """Where a batch evaluation goes on: after profile id `done`, up to `top` (the last
+    profile when it started), for the segment as saved at `version`, on day `day`.
+
+    A plain JSON object in a task's arguments (`as_json`/`from_json`)."""
+
+    done: int
+    top: int
+    version: str
+    day: str
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "EvaluationCursor":
+        return cls(
+            done=int(data["done"]), top=int(data["top"]), version=data["version"], day=data["day"]
+        )
+
+
 def segment_evaluate(
     *,
     segment_id: Any,
@@ -288,38 +310,84 @@ def segment_evaluate(
     today: dt.date | None = None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> EvaluationStats:
-    """Evaluate one segment over every profile, in id ranges of chunk_size.
+    """Evaluate one segment over every profile, in id ranges of chunk_size, in this call.
 
     Stops early (``completed`` False) when the segment is edited, deactivated
     or deleted meanwhile: saving it queued a fresh evaluation.
     """
+    stats, _ = segment_evaluate_step(
+        segment_id=segment_id, chunk_size=chunk_size, today=today, on_progress=on_progress
+    )
+    return stats
+
+
+def segment_evaluate_step(
+    *,
+    segment_id: Any,
+    cursor: EvaluationCursor | None = None,
+    chunks: int | None = None,
+    chunk_size: int | None = None,
+    today: dt.date | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> tuple[EvaluationStats, EvaluationCursor | None]:
+    """Evaluate at most `chunks` id ranges (all when None) from `cursor` (the start when None).
+
+    Returns the stats and the cursor to go on from, or None when the evaluation
+    completed or stopped (the segment was edited, deactivated or deleted: saving
+    it queued a fresh evaluation). Ranges are idempotent: evaluating one again
+    (a task redelivered after a crash) changes nothing more.
+    """
     stats = EvaluationStats()
+    chunk_size = chunk_size or CHUNK
     segment = Segment.objects.filter(pk=segment_id, active=True).first()
     if segment is None:
-        return stats
-    today = today or today_utc()
+        return stats, None
+    if cursor is None:
+        # Profiles created after this point are evaluated by their own write.
+        top = Profile.objects.aggregate(top=Max("id"))["top"] or 0
+        day = (today or today_utc()).isoformat()
+        cursor = EvaluationCursor(done=0, top=top, version=segment.updated_at.isoformat(), day=day)
+    today = dt.date.fromisoformat(cursor.day)
     predicate = matcher(segment.rule, today=today)
-    version = segment.updated_at
-    # Profiles created after this point are evaluated by their own write.
-    top = Profile.objects.aggregate(top=Max("id"))["top"] or 0
-    done = 0
-    while True:
+    done, ranges = cursor.done, 0
+    while chunks is None or ranges < chunks:
         # Ranges start at the next existing id, so gaps in the ids cost nothing.
         low = (
             Profile.objects.filter(id__gt=done).order_by("id").values_list("id", flat=True).first()
         )
-        if low is None or low > top:
-            break
-        if not Segment.objects.filter(pk=segment.pk, updated_at=version, active=True).exists():
+        if low is None or low > cursor.top:
+            return _completed(segment, cursor, stats), None
+        if not _unchanged(segment, cursor.version):
             logger.info("segment %s changed during evaluation; stopping", segment.pk)
-            return stats
-        done = min(low + chunk_size - 1, top)
+            return stats, None
+        done = min(low + chunk_size - 1, cursor.top)
         _evaluate_range(segment, predicate, low, done, today, stats)
+        ranges += 1
         if on_progress:
-            on_progress(done, top)
-    Segment.objects.filter(pk=segment.pk, updated_at=version).update(evaluated_at=timezone.now())
+            on_progress(done, cursor.top)
+        if done >= cursor.top:
+            return _completed(segment, cursor, stats), None
+    return stats, replace(cursor, done=done)
+
+
+def _completed(
+    segment: Segment, cursor: EvaluationCursor, stats: EvaluationStats
+) -> EvaluationStats:
+    """Mark the evaluation done (`evaluated_at`) unless the segment was saved meanwhile."""
+    started_version = dt.datetime.fromisoformat(cursor.version)
+    Segment.objects.filter(pk=segment.pk, updated_at=started_version).update(
+        evaluated_at=timezone.now()
+    )
     stats.completed = True
     return stats
+
+
+def _unchanged(segment: Segment, version: str) -> bool:
+    """Is the segment still active and saved as it was when the evaluation started?"""
+    current = Segment.objects.filter(pk=segment.pk, active=True).values_list(
+        "updated_at", flat=True
+    )
+    return any(updated_at.isoformat() == version for updated_at in current)
 
 
 def _evaluate_range(

@@ -39,7 +39,6 @@ from activation.models import (
     Backfill,
     BackfillStatus,
     Dataflow,
-    DataflowChange,
     DataflowSegment,
     DataflowStatus,
     DeliveryLog,
@@ -248,7 +247,7 @@ def monitored_dataflows(*, user: Any) -> QuerySet[Dataflow]:
     The workspace is shared: every signed-in user reads every dataflow; roles decide
     writes. `user` stays in the signature for the day workspaces get tenants.
     """
-    return Dataflow.objects.exclude(status=DataflowStatus.DRAFT)
+    return Dataflow.objects.live()
 
 
 # --- the dataflows page -------------------------------------------------------------
@@ -653,16 +652,6 @@ def dataflow_open_alerts(*, dataflow: Dataflow) -> list[Any]:
     return list(alerts.order_by("-created_at")[:5])
 
 
-def dataflow_segment_notices(*, dataflow: Dataflow, limit: int = 5) -> list[DataflowChange]:
-    """Segments deleted from under this dataflow (profiles.segments.segment_delete), newest
-    first."""
-    return list(
-        DataflowChange.objects.filter(
-            dataflow=dataflow, details__has_key="segment_deleted"
-        ).order_by("-created_at")[:limit]
-    )
-
-
 def segment_for_replay(*, dataflow: Dataflow, segment_id: uuid.UUID) -> DataflowSegment | None:
     return (
         DataflowSegment.objects.filter(dataflow=dataflow, segment_id=segment_id)
@@ -676,6 +665,11 @@ def segment_for_replay(*, dataflow: Dataflow, segment_id: uuid.UUID) -> Dataflow
 # An open page asks every 1.5 s, so these run far more often than any page: each is one
 # precompiled SQL statement of indexed lookups and small aggregates (the ORM would spend
 # more time compiling the subqueries than the database spends answering them).
+
+
+def _live_sql(alias: str) -> str:
+    """`Dataflow.objects.live()` in this SQL: row `alias` is neither a draft nor an edit copy."""
+    return f"{alias}.status <> %(draft)s AND {alias}.edit_of_id IS NULL"
 
 
 @functools.cache
@@ -712,7 +706,7 @@ def _dataflow_version_sql() -> str:
                (SELECT MAX(a.last_seen_at) {alerts}) AS v_alerts_seen
         FROM {Dataflow._meta.db_table} d
         LEFT JOIN {Connection._meta.db_table} c ON c.id = d.connection_id
-        WHERE d.id = %(dataflow)s AND d.status <> %(draft)s
+        WHERE d.id = %(dataflow)s AND {_live_sql("d")}
     """
 
 
@@ -767,10 +761,10 @@ def _dataflows_version_sql(*, one_connection: bool) -> str:
     def of_connection(alias: str) -> str:
         return f" AND {alias}.connection_id = %(connection)s" if one_connection else ""
 
-    dataflows = f"{Dataflow._meta.db_table} d WHERE d.status <> %(draft)s" + of_connection("d")
+    dataflows = f"{Dataflow._meta.db_table} d WHERE {_live_sql('d')}" + of_connection("d")
     backfills = (
         f"FROM {Backfill._meta.db_table} b JOIN {Dataflow._meta.db_table} bd"
-        " ON bd.id = b.dataflow_id WHERE bd.status <> %(draft)s"
+        f" ON bd.id = b.dataflow_id WHERE {_live_sql('bd')}"
         " AND b.status IN (%(pending)s, %(running)s)" + of_connection("bd")
     )
     connections = f"FROM {Connection._meta.db_table} c"

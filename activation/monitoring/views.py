@@ -25,6 +25,7 @@ from activation.monitoring import inspector
 from activation.monitoring import selectors as sel
 from activation.selectors import edit_lock, segment_sizes
 from activation.services import DataflowError
+from audit.selectors import segment_deletions
 from core.input_policy import parse_id
 from core.live import VERSION_PARAM, live_response
 from core.roles import editor_required
@@ -102,7 +103,7 @@ def _dataflow_page(request: HttpRequest, dataflow: Dataflow, *, live_version: st
         "live_url": f"{live_url}?{query.urlencode()}" if query else live_url,
         "progress": sel.dataflow_backfill_progress(dataflow=dataflow, now=now),
         "open_alerts": sel.dataflow_open_alerts(dataflow=dataflow),
-        "segment_notices": sel.dataflow_segment_notices(dataflow=dataflow),
+        "segment_notices": segment_deletions(dataflow_id=dataflow.pk),
         "edit_lock": edit_lock(dataflow=dataflow),
     }
     if tab == "runs":

@@ -5,10 +5,11 @@ import json
 import pytest
 
 from audit.models import AuditEntry
-from destinations.kinesis import client as kinesis
+from destinations.kinesis import aws as kinesis
 from destinations.models import Connection
 from tests.api.conftest import KEY_ID, REGION, SECRET, STREAM, access_key_connection
 from tests.factories import DataflowFactory
+from tests.support import aws_calls
 
 pytestmark = pytest.mark.django_db
 
@@ -104,9 +105,9 @@ def test_bad_input_is_refused_naming_the_field(api, aws, change, field):
 
 def test_credentials_aws_refuses_are_a_400_on_the_secret(api, aws):
     def refuse(service, operation, params, proceed):
-        raise kinesis.client_error("SignatureDoesNotMatch", operation=operation, status=403)
+        raise aws_calls.client_error("SignatureDoesNotMatch", operation=operation, status=403)
 
-    with kinesis.call_hook(refuse):
+    with aws_calls.call_hook(refuse):
         answer = api.post("/api/v1/connections", access_key_connection())
     assert answer.status == 400
     assert answer.error["code"] == "aws_refused"
@@ -116,9 +117,9 @@ def test_credentials_aws_refuses_are_a_400_on_the_secret(api, aws):
 
 def test_aws_unreachable_is_a_502(api, aws):
     def down(service, operation, params, proceed):
-        raise kinesis.connect_timeout()
+        raise aws_calls.connect_timeout()
 
-    with kinesis.call_hook(down):
+    with aws_calls.call_hook(down):
         answer = api.post("/api/v1/connections", access_key_connection())
     assert answer.status == 502
     assert answer.error["code"] == "aws_unavailable"
@@ -240,6 +241,6 @@ def test_an_endpoint_answering_garbage_is_a_502_not_a_500(api, aws):
     def garbage(service, operation, params, proceed):
         raise ResponseParserError("Unable to parse response: <!doctype html>")
 
-    with kinesis.call_hook(garbage):
+    with aws_calls.call_hook(garbage):
         answer = api.post("/api/v1/connections", access_key_connection())
     assert (answer.status, answer.error["code"]) == (502, "aws_unavailable")

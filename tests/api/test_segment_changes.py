@@ -2,8 +2,8 @@
 
 import pytest
 
-from activation.models import DataflowChange
 from profiles.models import ProfileChange, Segment
+from tests.audit.trail import described_changes
 from tests.profiles.test_segment_exporters import SILVER, export, gold, people  # noqa: F401
 from tests.profiles.test_views import GOLD
 
@@ -57,4 +57,4 @@ def test_delete_dry_run_then_delete(api, gold):  # noqa: F811
     done = api.call("DELETE", f"/api/v1/segments/{gold.pk}")
     assert done.status == 200 and done.body["dryRun"] is False
     assert not Segment.objects.filter(pk=gold.pk).exists()
-    assert DataflowChange.objects.filter(dataflow=flow).count() == 1
+    assert described_changes(flow).count() == 1

@@ -7,8 +7,9 @@ import pytest
 from django.utils import timezone
 from moto import mock_aws
 
-from destinations.kinesis import client as kinesis
+from destinations.kinesis import aws as kinesis
 from tests.factories import ConnectionFactory, DataflowFactory
+from tests.support import aws_calls
 
 REGION = "us-east-1"
 
@@ -36,10 +37,10 @@ def moto_kinesis(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAPLATFORMTESTING0")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "platform-testing")
     kinesis.clear_client_cache()
-    kinesis.set_call_hook(None)
+    aws_calls.set_call_hook(None)
     with mock_aws():
         owner = boto3.client("kinesis", region_name=REGION)
         owner.create_stream(StreamName="acme-events", ShardCount=2)
         yield owner
-    kinesis.set_call_hook(None)
+    aws_calls.set_call_hook(None)
     kinesis.clear_client_cache()

@@ -5,8 +5,8 @@ import pytest
 from django.urls import reverse
 
 from activation.monitoring.inspector import pretty_data, read_policy
-from destinations.kinesis import client as kinesis
 from tests.factories import ConnectionFactory, UserFactory
+from tests.support import aws_calls
 
 pytestmark = pytest.mark.django_db
 
@@ -48,14 +48,14 @@ def test_an_empty_stream_says_so(logged_in_client, connection):
 def test_missing_read_permission_names_it_and_shows_the_policy(logged_in_client, connection):
     def deny_reads(service, operation, params, proceed):
         if operation == "GetRecords":
-            raise kinesis.client_error(
+            raise aws_calls.client_error(
                 "AccessDeniedException",
                 "User is not authorized to perform: kinesis:GetRecords",
                 operation="GetRecords",
             )
         return proceed()
 
-    with kinesis.call_hook(deny_reads):
+    with aws_calls.call_hook(deny_reads):
         html = inspect(logged_in_client, connection)
     assert "<code>kinesis:GetRecords</code> is not allowed" in html
     assert "Add this statement to the IAM policy" in html

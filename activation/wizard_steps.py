@@ -2,36 +2,27 @@
 
 Completeness is computed from the draft Dataflow's own rows (never from the
 session), so a draft left halfway can be resumed from any browser, and the
-server can refuse a request that skips a step.
+server can refuse a request that skips a step. The services, the API and the
+wizard's views (activation/wizard/) all read the steps from here.
 """
 
 from collections.abc import Callable
-from enum import StrEnum
 
 from activation.models import Dataflow
+from core.wizard import StepState, WizardStep, progress
 
 
-class Step(StrEnum):
-    DESTINATION = "destination"
-    SEGMENTS = "segments"
-    MAPPING = "mapping"
-    REVIEW = "review"
-
-    @property
-    def label(self) -> str:
-        return STEP_LABELS[self]
+class Step(WizardStep):
+    DESTINATION = "destination", "Select destination"
+    SEGMENTS = "segments", "Select segments"
+    MAPPING = "mapping", "Mapping"
+    REVIEW = "review", "Review"
 
     @property
     def url_name(self) -> str:
         return f"activation:wizard_{self.value}"
 
 
-STEP_LABELS = {
-    Step.DESTINATION: "Select destination",
-    Step.SEGMENTS: "Select segments",
-    Step.MAPPING: "Mapping",
-    Step.REVIEW: "Review",
-}
 STEPS: list[Step] = list(Step)
 
 
@@ -84,18 +75,18 @@ def resume_step(dataflow: Dataflow) -> Step:
     return first_incomplete_step(dataflow) or Step.REVIEW
 
 
-def step_states(dataflow: Dataflow, current: Step) -> list[dict]:
-    """For the step indicator: each step's label, whether done, current, reachable."""
-    first = first_incomplete_step(dataflow)
-    limit = STEPS.index(first) if first is not None else len(STEPS) - 1
-    return [
-        {
-            "step": step,
-            "label": step.label,
-            "done": step_complete(dataflow, step),
-            "current": step == current,
-            "reachable": index <= limit,
-            "url_name": step.url_name,
-        }
-        for index, step in enumerate(STEPS)
-    ]
+def step_states(
+    dataflow: Dataflow | None, current: Step, *, url_of: Callable[[Step], str] | None = None
+) -> list[StepState]:
+    """The step indicator: done, current, and reachable up to the first incomplete step.
+
+    Without a draft yet (the first page of a new dataflow) nothing is done or reachable.
+    """
+    if dataflow is None:
+        return progress(current, done=lambda step: False)
+    return progress(
+        current,
+        done=lambda step: step_complete(dataflow, step),
+        reachable_until=first_incomplete_step(dataflow) or STEPS[-1],
+        url_of=url_of,
+    )
