@@ -66,10 +66,12 @@ from typing import NamedTuple
 from django.db import connection
 
 from profiles.attributes import paths_overlap
-from profiles.models import ProfileChange, SegmentMembership
+from profiles.models import MEMBER_STATUSES, ProfileChange, SegmentMembership
 
 _TABLE = ProfileChange._meta.db_table
 _MEMBERSHIPS = SegmentMembership._meta.db_table
+# MEMBER_STATUSES as SQL literals (fixed choice values), so the plan stays a constant IN.
+_MEMBER_STATUSES_SQL = ", ".join(f"'{status}'" for status in MEMBER_STATUSES)
 _THIS_DATABASE = "(SELECT oid FROM pg_database WHERE datname = current_database())"
 _OTHER_DATABASES_XIDS = (
     "SELECT backend_xid::text::bigint FROM pg_stat_activity "
@@ -247,7 +249,8 @@ def audience_rows_after(
         "(c.membership_changes ?| %(segments)s OR ("
         # Membership first: for most rows of a busy log it is the one that fails.
         f"EXISTS (SELECT 1 FROM {_MEMBERSHIPS} m WHERE m.profile_id = c.profile_id "
-        "AND m.segment_id = ANY(%(segments)s::uuid[]) AND m.status IN ('realized', 'existing')) "
+        "AND m.segment_id = ANY(%(segments)s::uuid[]) "
+        f"AND m.status IN ({_MEMBER_STATUSES_SQL})) "
         f"AND ({identities} OR {paths} ?| %(prefixes)s OR {paths}::text LIKE ANY(%(below)s))))"
     )
     columns = (
@@ -438,7 +441,7 @@ def _audience_rows_orm(
         SegmentMembership.objects.filter(
             profile_id__in={row.profile_id for row in scanned},
             segment_id__in=segments,
-            status__in=("realized", "existing"),
+            status__in=MEMBER_STATUSES,
         ).values_list("profile_id", flat=True)
     )
     kept: list[ChangeRow] = []

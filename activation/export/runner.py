@@ -495,7 +495,9 @@ class ChunkSender:
     def __init__(self, deliver: Callable[..., Sent], on_wait: OnWait | None) -> None:
         self._deliver = deliver
         self._on_wait = on_wait
-        self._notices: queue.SimpleQueue[tuple[tuple, threading.Event]] = queue.SimpleQueue()
+        self._notices: queue.SimpleQueue[tuple[tuple[object, ...], threading.Event]] = (
+            queue.SimpleQueue()
+        )
         self._cancelled = threading.Event()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-send")
 
