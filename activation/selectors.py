@@ -36,6 +36,7 @@ from profiles.models import (
     Segment,
     SegmentMembership,
 )
+from profiles.selectors import segment_sizes
 
 SCHEMA_SAMPLE_SIZE = 1000
 MEMBER_SAMPLE_SIZE = 500
@@ -87,20 +88,6 @@ class SegmentRow:
     segment: Segment
     size: int
     selected: bool
-
-
-def segment_sizes(*, segment_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, int]:
-    """Current (realized + existing) member counts, in one aggregate query."""
-    ids = list(segment_ids)
-    if not ids:
-        return {}
-    rows = (
-        SegmentMembership.objects.filter(segment_id__in=ids, status__in=MEMBER_STATUSES)
-        .values("segment_id")
-        .annotate(size=Count("id"))
-    )
-    sizes = {row["segment_id"]: row["size"] for row in rows}
-    return {segment_id: sizes.get(segment_id, 0) for segment_id in ids}
 
 
 def dataflows_exporting(*, segment_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[Dataflow]]:

@@ -10,13 +10,13 @@ from django.db.models import Q
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
-from activation.selectors import segment_sizes
 from api.common import PageParams, page_of, validation_error
 from api.schemas import ApiIn, ApiOut, SegmentListOut, SegmentOut
 from core.api_errors import ApiError, ErrorOut
 from profiles import segments as segment_service
 from profiles.models import Segment
 from profiles.rules import validate_rule
+from profiles.selectors import segment_sizes
 
 router = Router(tags=["segments"])
 

@@ -53,13 +53,6 @@ def audit_entries(*, filters: AuditFilters = AuditFilters()) -> QuerySet[AuditEn
     return entries
 
 
-def audit_entries_for(*, object_type: str, object_id: int, limit: int = 20) -> list[AuditEntry]:
-    """The latest entries of one connection or dataflow."""
-    return list(
-        audit_entries(filters=AuditFilters(object_type=object_type, object_id=object_id))[:limit]
-    )
-
-
 def segment_deletions(*, dataflow_id: int, limit: int = 5) -> list[AuditEntry]:
     """Segments deleted from under a dataflow (profiles.segments.segment_delete), newest
     first: the dataflow page's notices."""

@@ -3,6 +3,7 @@
 import datetime as dt
 import re
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -283,6 +284,20 @@ def profile_memberships(profile: Profile) -> QuerySet[SegmentMembership]:
 
 def profile_recent_changes(profile: Profile, *, limit: int = 20) -> list[ProfileChange]:
     return list(ProfileChange.objects.filter(profile_id=profile.pk).order_by("-id")[:limit])
+
+
+def segment_sizes(*, segment_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """Current (realized + existing) member counts, in one aggregate query."""
+    ids = list(segment_ids)
+    if not ids:
+        return {}
+    rows = (
+        SegmentMembership.objects.filter(segment_id__in=ids, status__in=MEMBER_STATUSES)
+        .values("segment_id")
+        .annotate(size=Count("id"))
+    )
+    sizes = {row["segment_id"]: row["size"] for row in rows}
+    return {segment_id: sizes.get(segment_id, 0) for segment_id in ids}
 
 
 def segments_with_sizes(*, query: str = "") -> QuerySet[Segment]:

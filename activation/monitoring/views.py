@@ -23,7 +23,7 @@ from activation.export.services import backfill_start
 from activation.models import Dataflow, DataflowStatus, DeliveryLog, RunIssueKind
 from activation.monitoring import inspector
 from activation.monitoring import selectors as sel
-from activation.selectors import edit_lock, segment_sizes
+from activation.selectors import edit_lock
 from activation.services import DataflowError
 from audit.selectors import segment_deletions
 from core.input_policy import parse_id
@@ -36,6 +36,7 @@ from profiles.selectors import (
     IdentityLookupError,
     profile_by_id,
     profile_by_identity,
+    segment_sizes,
 )
 
 TEMPLATES = "activation/monitoring"

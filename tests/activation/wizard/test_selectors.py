@@ -9,7 +9,7 @@ from moto import mock_aws
 
 from activation import selectors, services
 from activation.services import AttributeSpec, IdentitySpec
-from profiles.models import MembershipStatus, Profile
+from profiles.models import Profile
 from tests.activation.wizard.conftest import member
 from tests.factories import ProfileFactory, SegmentFactory
 
@@ -17,18 +17,6 @@ pytestmark = pytest.mark.django_db
 
 
 # --- segments ---------------------------------------------------------------------------
-
-
-def test_segment_sizes_count_current_members_only(user: Any, connection: Any) -> None:
-    segment = SegmentFactory()
-    member(segment)
-    member(segment, status=MembershipStatus.EXISTING)
-    member(segment, status=MembershipStatus.EXITED)
-    empty = SegmentFactory()
-    assert selectors.segment_sizes(segment_ids=[segment.id, empty.id]) == {
-        segment.id: 2,
-        empty.id: 0,
-    }
 
 
 def test_a_segment_page_costs_the_same_queries_whatever_its_size(
