@@ -1,3 +1,5 @@
+from typing import Any
+
 from celery import shared_task
 
 # Id ranges (of profiles.segments.CHUNK profiles each) one task evaluates before it
@@ -7,7 +9,7 @@ RANGES_PER_TASK = 5
 
 
 @shared_task(acks_late=True, time_limit=600, soft_time_limit=540)
-def segment_evaluate_task(segment_id: str, cursor: dict | None = None) -> None:
+def segment_evaluate_task(segment_id: str, cursor: dict[str, Any] | None = None) -> None:
     """Batch-evaluate one segment, RANGES_PER_TASK id ranges per task; a task that has
     not finished queues the next with its cursor (ranges are idempotent on redelivery)."""
     from profiles.segments import EvaluationCursor, segment_evaluate_step

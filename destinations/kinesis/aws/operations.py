@@ -47,7 +47,8 @@ def _call(client: Any, operation: str, *, ctx: CallContext, **params: Any) -> di
 
     try:
         with aws_errors(operation, ctx):
-            return getattr(client, xform_name(operation))(**params)
+            response: dict[str, Any] = getattr(client, xform_name(operation))(**params)
+            return response
     except BadCredentials as exc:
         if exc.kind == "expired" and ctx.role_arn:
             clients.forget_role_sessions()
