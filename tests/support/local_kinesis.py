@@ -3,7 +3,7 @@
 The test acts as the AWS account owner here (creating streams, IAM users and
 access keys, reading the stream back like a customer's consumer), so this
 module, like a customer's own tooling, uses boto3 directly; the product only
-ever talks to AWS through `destinations.kinesis.client`.
+ever talks to AWS through `destinations.kinesis.aws`.
 """
 
 from __future__ import annotations

@@ -47,8 +47,8 @@ def _call(client: Any, operation: str, *, ctx: CallContext, **params: Any) -> di
 
     try:
         with aws_errors(operation, ctx):
-            answer: dict[str, Any] = getattr(client, xform_name(operation))(**params)
-            return answer
+            response: dict[str, Any] = getattr(client, xform_name(operation))(**params)
+            return response
     except BadCredentials as exc:
         if exc.kind == "expired" and ctx.role_arn:
             clients.forget_role_sessions()
