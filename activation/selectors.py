@@ -52,7 +52,7 @@ ON_DEMAND_BYTES_PER_SECOND = 4 * MIB
 # --- dataflows and connections ------------------------------------------------
 
 
-def dataflows_for_user(*, user: Any) -> QuerySet[Dataflow]:
+def dataflows_for_user(*, user: Any) -> DataflowQuerySet:
     """Dataflows a user may open: every finished one in the workspace, and their own drafts.
 
     The workspace is shared: roles (core.roles), not ownership, decide who may change what.
