@@ -227,6 +227,13 @@ def _require_draft(dataflow: Dataflow) -> None:
         raise DataflowError("This dataflow is no longer a draft; edit it to change it.")
 
 
+def _lock_rows_of(dataflow: Dataflow) -> None:
+    """Hold the dataflow's row lock until this transaction ends, before replacing its
+    mapped rows: a step's autosave and its submit arrive together, and two
+    delete-then-insert replacements at once clash on the unique keys (a 500)."""
+    list(Dataflow.objects.select_for_update().filter(pk=dataflow.pk).values_list("pk"))
+
+
 def _default_name(connection: Connection | None) -> str:
     stamp = timezone.localtime().strftime("%Y-%m-%d %H:%M")
     return f"{connection.name} dataflow {stamp}" if connection else f"Dataflow {stamp}"
@@ -267,6 +274,7 @@ def dataflow_set_connection(*, dataflow: Dataflow, connection: Connection) -> Da
 def dataflow_set_segments(*, dataflow: Dataflow, segment_ids: Iterable[uuid.UUID]) -> Dataflow:
     """Make the draft's mapped segments exactly `segment_ids`."""
     _require_draft(dataflow)
+    _lock_rows_of(dataflow)
     wanted = set(segment_ids)
     existing = set(Segment.objects.filter(id__in=wanted).values_list("id", flat=True))
     if missing := wanted - existing:
@@ -322,6 +330,7 @@ def dataflow_set_mapping(
     """Replace the draft's attributes, identities, partition key and export option."""
     _require_draft(dataflow)
     _validate_mapping(attributes, identities, partition_key_source)
+    _lock_rows_of(dataflow)
     dataflow.attribute_mappings.all().delete()
     AttributeMapping.objects.bulk_create(
         AttributeMapping(

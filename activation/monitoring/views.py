@@ -287,7 +287,7 @@ def _inspector_trail(origin: str, connection: Connection) -> list[tuple[str, str
         ]
     dataflow = None
     if kind == "dataflow" and (pk := parse_id(ident)) is not None:
-        dataflow = Dataflow.objects.filter(pk=pk, connection=connection).first()
+        dataflow = Dataflow.objects.live().filter(pk=pk, connection=connection).first()
     trail = [("Dataflows", reverse("activation:dataflow_list"))]
     if dataflow is not None:
         trail.append((dataflow.name, reverse("activation:dataflow_detail", args=[dataflow.pk])))
