@@ -682,8 +682,11 @@ def describe_diff(diff: dict) -> str:
 def edit_summary(draft: Dataflow) -> str:
     """The review's "Your changes" for an edit draft: the words its audit entry will
     record when saved (the name has its own field on the review, so it is left out)."""
-    after = {**mapping_snapshot(draft), "name": draft.edit_of.name}
-    return describe_diff(snapshot_diff(mapping_snapshot(draft.edit_of), after))
+    original = draft.edit_of
+    if original is None:
+        return ""
+    after = {**mapping_snapshot(draft), "name": original.name}
+    return describe_diff(snapshot_diff(mapping_snapshot(original), after))
 
 
 def _edit_apply(*, draft: Dataflow, user: Any, name: str) -> Dataflow:
