@@ -172,13 +172,10 @@ def describe_change(
 
 
 def _last_after(key: Key, *, besides: int | None) -> dict | None:
-    entry = (
-        AuditEntry.objects.filter(object_type=key[0], object_id=key[1])
-        .exclude(pk=besides)
-        .order_by("-created_at", "-id")
-        .values_list("after", flat=True)
-        .first()
-    )
+    entries = AuditEntry.objects.filter(object_type=key[0], object_id=key[1])
+    if besides is not None:
+        entries = entries.exclude(pk=besides)
+    entry = entries.order_by("-created_at", "-id").values_list("after", flat=True).first()
     return entry
 
 
@@ -245,6 +242,8 @@ def _record(key: Key, touched: _Touched) -> None:
         # The service's own entry: its words stay, the fields complete it.
         described = AuditEntry.objects.filter(pk=touched.entry_id)
         described.update(**fields, **({"action": action} if action else {}))
+        return
+    if action is None:
         return
     AuditEntry.objects.create(
         actor=touched.actor.user,
