@@ -32,6 +32,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from typing import Any
 
 from django.db import Error as DatabaseError
 from django.db import connections, transaction
@@ -495,7 +496,9 @@ class ChunkSender:
     def __init__(self, deliver: Callable[..., Sent], on_wait: OnWait | None) -> None:
         self._deliver = deliver
         self._on_wait = on_wait
-        self._notices: queue.SimpleQueue[tuple[tuple, threading.Event]] = queue.SimpleQueue()
+        self._notices: queue.SimpleQueue[tuple[tuple[Any, ...], threading.Event]] = (
+            queue.SimpleQueue()
+        )
         self._cancelled = threading.Event()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-send")
 
