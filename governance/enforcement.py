@@ -41,6 +41,22 @@ def violation_message(violations: list[Violation]) -> str:
 
 def dataflow_enforce(dataflow: Dataflow) -> bool:
     """Stop or resume one live dataflow after a governance change; True when blocked."""
+    if _stopped_if_violating(dataflow):
+        return True
+    resumed = Dataflow.objects.filter(
+        pk=dataflow.pk, status=DataflowStatus.POLICY_VIOLATION
+    ).update(status=DataflowStatus.ENABLED, status_message="")
+    if resumed:
+        from activation.export.services import schedule_dataflow_run
+
+        alert_resolve(dedupe_key=violation_key(dataflow.pk))
+        logger.info("dataflow %s resumed: no policy violation any more", dataflow.pk)
+        schedule_dataflow_run(dataflow.pk, force=True)
+    return False
+
+
+def _stopped_if_violating(dataflow: Dataflow) -> bool:
+    """Stop the dataflow (status, alert) when a policy forbids what it exports."""
     violations = dataflow_violations(dataflow)
     if violations:
         stopped = (
@@ -60,15 +76,6 @@ def dataflow_enforce(dataflow: Dataflow) -> bool:
                 dataflow=dataflow,
             )
         return True
-    resumed = Dataflow.objects.filter(
-        pk=dataflow.pk, status=DataflowStatus.POLICY_VIOLATION
-    ).update(status=DataflowStatus.ENABLED, status_message="")
-    if resumed:
-        from activation.export.services import schedule_dataflow_run
-
-        alert_resolve(dedupe_key=violation_key(dataflow.pk))
-        logger.info("dataflow %s resumed: no policy violation any more", dataflow.pk)
-        schedule_dataflow_run(dataflow.pk, force=True)
     return False
 
 
@@ -87,5 +94,8 @@ def dataflows_enforce_on_commit() -> None:
 
 
 def dataflow_blocked(dataflow: Dataflow) -> bool:
-    """The runner's check before each chunk: stop here if a policy now forbids it."""
-    return dataflow_enforce(dataflow)
+    """The runner's check before each chunk: stop here if a policy now forbids it.
+
+    Only stops: a run works on a runnable dataflow, and resuming one is the
+    governance change's job (`dataflows_enforce`), so no write per chunk."""
+    return _stopped_if_violating(dataflow)

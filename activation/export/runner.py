@@ -32,6 +32,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from typing import Any
 
 from django.db import Error as DatabaseError
 from django.db import connections, transaction
@@ -186,10 +187,11 @@ class Run:
         causes = {change.profile_id: f"change:{change.id}" for change in changes}
         chunk = self._build(eligible, decision.reasons, causes, snapshots, started)
         chunk.cursor, chunk.changes = read.cursor, len(changes)
-        if self.consent or chunk.size_bytes > PIPELINE_MAX_BYTES:
-            # Sent here, after the chunk in flight (there is none with a consent gate:
-            # whether a profile gets a suppression depends on what earlier chunks
-            # delivered, the delivery log). Large records: one chunk in memory.
+        if read.drained or self.consent or chunk.size_bytes > PIPELINE_MAX_BYTES:
+            # Sent here, after the chunk in flight: the log's last chunk (nothing to
+            # read meanwhile: a run of one chunk needs no thread), with a consent gate
+            # (whether a profile gets a suppression depends on what earlier chunks
+            # delivered, the delivery log), large records (one chunk in memory).
             self.finish_in_flight()
             self._commit_changes(chunk, self._send(chunk))
             return True
