@@ -8,6 +8,8 @@ read from the draft itself.
 from dataclasses import dataclass
 from enum import IntEnum
 
+from django.utils.translation import gettext
+
 from destinations.models import ConnectionDraft
 
 
@@ -18,7 +20,12 @@ class Step(IntEnum):
 
     @property
     def label(self) -> str:
-        return {1: "Authenticate", 2: "Destination details", 3: "Permission check"}[self.value]
+        labels = {
+            1: gettext("Authenticate"),
+            2: gettext("Destination details"),
+            3: gettext("Permission check"),
+        }
+        return labels[self.value]
 
 
 def authenticate_complete(draft: ConnectionDraft | None) -> bool:

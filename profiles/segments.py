@@ -30,6 +30,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from core.input_policy import text_problem
 from profiles import bulk
@@ -142,7 +143,7 @@ def names_text(names: list[str]) -> str:
     quoted = [f"“{name}”" for name in names]
     if len(quoted) < 2:
         return "".join(quoted)
-    return f"{', '.join(quoted[:-1])} and {quoted[-1]}"
+    return gettext("%(names)s and %(last)s") % {"names": ", ".join(quoted[:-1]), "last": quoted[-1]}
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,8 @@ server can refuse a request that skips a step.
 from collections.abc import Callable
 from enum import StrEnum
 
+from django.utils.translation import gettext_lazy as _
+
 from activation.models import Dataflow
 
 
@@ -19,7 +21,7 @@ class Step(StrEnum):
 
     @property
     def label(self) -> str:
-        return STEP_LABELS[self]
+        return str(STEP_LABELS[self])
 
     @property
     def url_name(self) -> str:
@@ -27,10 +29,10 @@ class Step(StrEnum):
 
 
 STEP_LABELS = {
-    Step.DESTINATION: "Select destination",
-    Step.SEGMENTS: "Select segments",
-    Step.MAPPING: "Mapping",
-    Step.REVIEW: "Review",
+    Step.DESTINATION: _("Select destination"),
+    Step.SEGMENTS: _("Select segments"),
+    Step.MAPPING: _("Mapping"),
+    Step.REVIEW: _("Review"),
 }
 STEPS: list[Step] = list(Step)
 
