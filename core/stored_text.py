@@ -34,6 +34,8 @@ TEMPLATE_MODULES = (
     "alerts.checks",
     "alerts.services",
     "governance.enforcement",
+    "governance.evaluation",
+    "profiles.segments",
 )
 
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s|%%")
