@@ -338,7 +338,8 @@ def _conflict(index: int, record: ProfileRecord, owner: dict[IdentityKey, Owner]
             }
             if owner[(ns, v)] not in seen:
                 seen.append(owner[(ns, v)])
-    owners = f" {gettext('and')} ".join(_describe(o) for o in seen)
+    owners = " %s " % gettext("and")  # noqa: UP031 - a msgid must not sit in an f-string
+    owners = owners.join(_describe(o) for o in seen)
     message = gettext(
         "The identities match different profiles (%(owners)s); they are not merged."
     ) % {"owners": owners}

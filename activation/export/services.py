@@ -577,7 +577,7 @@ RETENTION_BACKFILL = "retention"
 RETENTION_BACKFILL_TEXT = gettext_lazy(
     "Re-export of current members: the dataflow was disabled longer than the change "
     "log keeps changes for it, so instead of the changes it missed, every member's "
-    "current state is sent (and an \u201cexited\u201d record for everyone who left meanwhile)."
+    "current state is sent (and an “exited” record for everyone who left meanwhile)."
 )
 # Clocks of app servers differ a little: a profile that left a segment this long
 # before the first change a dataflow missed is re-exported too.

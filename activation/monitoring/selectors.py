@@ -34,7 +34,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Trunc
 from django.utils import dateformat, timezone
 from django.utils.formats import number_format
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext, ngettext, pgettext
 from django.utils.translation import gettext_lazy as _
 
 from activation.export.services import RETENTION_BACKFILL, RETENTION_BACKFILL_TEXT
@@ -423,9 +423,9 @@ def dataflow_run_chart(*, dataflow: Dataflow, period: Period, now: dt.datetime) 
         % {"period": str(period.label).lower()},
         labels=labels,
         series=[
-            Series(gettext("Activated"), activated, "chart-activated"),
-            Series(gettext("Excluded"), excluded, "chart-excluded"),
-            Series(gettext("Failed"), failed, "chart-failed"),
+            Series(pgettext("chart series", "Activated"), activated, "chart-activated"),
+            Series(pgettext("chart series", "Excluded"), excluded, "chart-excluded"),
+            Series(pgettext("chart series", "Failed"), failed, "chart-failed"),
         ],
     )
     row_format = "%Y-%m-%d %H:00" if period.bucket == "hour" else "%Y-%m-%d"
