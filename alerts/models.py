@@ -5,8 +5,6 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from core.stored_text import translate
-
 
 class AlertKind(models.TextChoices):
     DATAFLOW_ERROR = "dataflow_error", _("Dataflow in error")
@@ -78,15 +76,6 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return self.title
-
-    # Title and message are stored in English (core.stored_text); pages show these.
-    @property
-    def title_text(self) -> str:
-        return translate(self.title)
-
-    @property
-    def message_text(self) -> str:
-        return translate(self.message)
 
     @property
     def is_open(self) -> bool:

@@ -36,6 +36,9 @@ TEMPLATE_MODULES = (
     "governance.enforcement",
     "governance.evaluation",
     "profiles.segments",
+    "activation.export.records",
+    "activation.export.batching",
+    "governance.consent",
 )
 
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s|%%")
