@@ -11,7 +11,7 @@ from django import forms
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from destinations.kinesis import client as kinesis
+from destinations.kinesis import aws as kinesis
 from destinations.models import AuthMethod, Connection
 from destinations.services import CredentialInput
 from governance.forms import marketing_actions_field

@@ -14,7 +14,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy, gettext_noop
 
 from core.stored_text import StoredText, translate
-from destinations.kinesis import client as kinesis
+from destinations.kinesis import aws as kinesis
 from destinations.kinesis.policy import (
     AWS_MANAGED_KINESIS_KEY,
     WRITE_ACTIONS,

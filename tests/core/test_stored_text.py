@@ -6,7 +6,7 @@ from django.utils import translation
 
 from activation.export.services import delay_message, error_message
 from core.stored_text import translate
-from destinations.kinesis import client as kinesis
+from destinations.kinesis import aws as kinesis
 from destinations.kinesis.permissions import CheckItem, CheckReport
 from destinations.kinesis.problems import problem_of
 from governance.enforcement import STOPPED
