@@ -30,6 +30,7 @@ TEMPLATE_MODULES = (
     "destinations.kinesis.problems",
     "destinations.kinesis.permissions",
     "destinations.services",
+    "activation.services",
     "activation.export.services",
     "alerts.checks",
     "alerts.services",
@@ -51,9 +52,11 @@ _loaded = False
 class StoredText:
     """One English sentence with named placeholders, stored rendered, shown translated."""
 
-    def __init__(self, msgid: str, plural: str = "") -> None:
+    def __init__(self, msgid: str, plural: str = "", *, one_sentence: bool = False) -> None:
+        """`one_sentence`: stored one after another ("Mapped a. Unmapped b."), so a
+        value never spans a sentence end and the next sentence is not taken for it."""
         self.msgid, self.plural = msgid, plural
-        self.patterns = [_pattern(text) for text in (msgid, plural) if text]
+        self.patterns = [_pattern(text, one_sentence) for text in (msgid, plural) if text]
         # Longest literal first: the most specific template wins a text several match.
         self.specificity = len(_PLACEHOLDER.sub("", msgid))
         _templates.append(self)
@@ -94,15 +97,35 @@ def translate_all(texts: Iterable[str]) -> list[str]:
 def _translate(text: str, depth: int) -> str:
     if depth > 6:
         return text
+    translated = _match_sentence(text, depth)
+    if translated is None:
+        translated = _split_sentences(text, depth)
+    return _localized_number(text) if translated is None else translated
+
+
+def _match_sentence(text: str, depth: int) -> str | None:
     translated = _match(text, depth)
     if translated is None and text[:1].isupper():
         # A headline that starts a sentence ("The stream … does not exist. …").
         lowered = _match(text[:1].lower() + text[1:], depth)
         if lowered is not None:
             return lowered[:1].upper() + lowered[1:]
-    if translated is not None:
-        return translated
-    return _localized_number(text)
+    return translated
+
+
+def _split_sentences(text: str, depth: int) -> str | None:
+    """Sentences stored one after the other ("Mapped a. Unmapped b."; a health
+    message: headline, then what to do): the first that is a template, then the rest."""
+    start = 0
+    while (end := text.find(". ", start)) != -1:
+        head, tail = text[: end + 1], text[end + 2 :]
+        translated = _match_sentence(head, depth)
+        if translated is None and (bare := _match_sentence(head[:-1], depth)) is not None:
+            translated = f"{bare}."
+        if translated is not None:
+            return f"{translated} {_translate(tail, depth + 1)}"
+        start = end + 2
+    return None
 
 
 def _match(text: str, depth: int) -> str | None:
@@ -134,7 +157,8 @@ def _english(value: object) -> str:
     return str(value)
 
 
-def _pattern(msgid: str) -> re.Pattern[str]:
+def _pattern(msgid: str, one_sentence: bool = False) -> re.Pattern[str]:
+    anything = r"(?:(?!\. ).)+?" if one_sentence else ".+?"
     parts: list[str] = []
     position = 0
     for placeholder in _PLACEHOLDER.finditer(msgid):
@@ -143,7 +167,7 @@ def _pattern(msgid: str) -> re.Pattern[str]:
         if name is None:
             parts.append(re.escape("%"))
         else:  # a count is a number, so "%(count)s" never swallows words
-            parts.append(f"(?P<{name}>{_INTEGER.pattern if name == 'count' else '.+?'})")
+            parts.append(f"(?P<{name}>{_INTEGER.pattern if name == 'count' else anything})")
         position = placeholder.end()
     parts.append(re.escape(msgid[position:]))
     return re.compile("".join(parts), re.DOTALL)

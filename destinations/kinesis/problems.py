@@ -65,10 +65,6 @@ STREAM_INACTIVE_TODO = StoredText(
 UNEXPECTED = StoredText(gettext_noop("the export stopped on an unexpected error"))
 WAITING = StoredText.ngettext("%(count)s profile is waiting", "%(count)s profiles are waiting")
 
-# A connection's health message: the headline as a sentence, then what to do. Not a
-# msgid (nothing to translate); registered so its two parts are found and translated.
-SENTENCE = StoredText("%(headline)s. %(todo)s")
-
 BAD_CREDENTIALS = {
     "wrong_secret": (
         StoredText(gettext_noop("AWS rejects the connection's secret access key")),
@@ -110,7 +106,7 @@ class Problem:
 
     @property
     def sentence(self) -> str:
-        return SENTENCE(headline=f"{self.headline[:1].upper()}{self.headline[1:]}", todo=self.todo)
+        return f"{self.headline[:1].upper()}{self.headline[1:]}. {self.todo}"
 
 
 def _needs_you(what: str) -> str:
