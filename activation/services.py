@@ -83,8 +83,10 @@ ACTIVATED = StoredText(
     one_sentence=True,
 )
 NONE = StoredText(gettext_noop("none"), one_sentence=True)
-# "Enabled." / "Disabled.": the status label (translated on its own) as a sentence.
-STATUS_SUMMARY = StoredText("%(status)s.", one_sentence=True)
+STATUS_SUMMARIES = {
+    DataflowStatus.ENABLED: StoredText(gettext_noop("Enabled."), one_sentence=True),
+    DataflowStatus.DISABLED: StoredText(gettext_noop("Disabled."), one_sentence=True),
+}
 ADDED_SEGMENTS = StoredText(
     gettext_noop("Added segment(s) %(names)s (their members are backfilled)."), one_sentence=True
 )
@@ -815,7 +817,7 @@ def _status_set(*, dataflow: Dataflow, user: Any, status: DataflowStatus, refusa
         locked.save(update_fields=["status", "status_message", "updated_at"])
         action = Action.ENABLED if status == DataflowStatus.ENABLED else Action.DISABLED
         details = {"status": {"from": previous, "to": label}}
-        _record_change(locked, user, action, STATUS_SUMMARY(status=label), details)
+        _record_change(locked, user, action, STATUS_SUMMARIES[status](), details)
     _refresh(dataflow, locked)
 
 

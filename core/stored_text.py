@@ -55,6 +55,8 @@ class StoredText:
     def __init__(self, msgid: str, plural: str = "", *, one_sentence: bool = False) -> None:
         """`one_sentence`: stored one after another ("Mapped a. Unmapped b."), so a
         value never spans a sentence end and the next sentence is not taken for it."""
+        # Words around the values, or every text would match ("%(a)s %(b)s").
+        assert _PLACEHOLDER.sub("", msgid).strip(" ."), msgid
         self.msgid, self.plural = msgid, plural
         self.patterns = [_pattern(text, one_sentence) for text in (msgid, plural) if text]
         # Longest literal first: the most specific template wins a text several match.

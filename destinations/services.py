@@ -44,7 +44,6 @@ IMPACT = StoredText.ngettext(
 )
 NO_IMPACT = StoredText(gettext_noop("No active dataflow uses this connection."))
 UNHEALTHY_TITLE = StoredText(gettext_noop("Connection “%(name)s” is unhealthy: %(headline)s"))
-UNHEALTHY_MESSAGE = StoredText("%(todo)s %(impact)s")  # two sentences, translated apart
 
 
 class ConnectionInUse(ServiceError):  # noqa: N818 - reads as a sentence at the call site
@@ -334,7 +333,7 @@ def connection_unhealthy_alert(connection: Connection, problem: Problem) -> None
     alert_raise(
         kind=AlertKind.CONNECTION_UNHEALTHY,
         title=UNHEALTHY_TITLE(name=connection.name, headline=problem.headline),
-        message=UNHEALTHY_MESSAGE(todo=problem.todo, impact=impact),
+        message=f"{problem.todo} {impact}",  # two sentences: translated one by one
         dedupe_key=connection_unhealthy_key(connection.pk),
         connection=connection,
     )
