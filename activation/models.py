@@ -4,18 +4,19 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from destinations.models import Connection
 from profiles.models import Segment
 
 
 class DataflowStatus(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    ENABLED = "enabled", "Enabled"
-    DISABLED = "disabled", "Disabled"
-    ERROR = "error", "Error"
+    DRAFT = "draft", _("Draft")
+    ENABLED = "enabled", _("Enabled")
+    DISABLED = "disabled", _("Disabled")
+    ERROR = "error", _("Error")
     # Stopped by governance: a data-usage policy forbids what it exports (governance/).
-    POLICY_VIOLATION = "policy_violation", "Policy violation"
+    POLICY_VIOLATION = "policy_violation", _("Policy violation")
 
 
 # The statuses the exporter runs: Enabled, and Error (retried at `retry_at`).
@@ -163,8 +164,8 @@ class Dataflow(models.Model):
 
 
 class EditHandoverAction(models.TextChoices):
-    TAKEN_OVER = "taken_over", "took over"
-    DISCARDED = "discarded", "discarded"
+    TAKEN_OVER = "taken_over", _("took over")
+    DISCARDED = "discarded", _("discarded")
 
 
 class EditHandover(models.Model):
@@ -263,11 +264,11 @@ class IdentitySelection(models.Model):
 
 
 class BackfillStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    RUNNING = "running", "Running"
-    DONE = "done", "Done"
+    PENDING = "pending", _("Pending")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
     # The segment was unmapped before its backfill finished.
-    CANCELLED = "cancelled", "Cancelled"
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 class Backfill(models.Model):
@@ -297,10 +298,10 @@ class Backfill(models.Model):
 
 
 class RunStatus(models.TextChoices):
-    PROCESSING = "processing", "Processing"
-    SUCCESS = "success", "Success"
-    PARTIAL = "partial", "Partial success"
-    FAILED = "failed", "Failed"
+    PROCESSING = "processing", _("Processing")
+    SUCCESS = "success", _("Success")
+    PARTIAL = "partial", _("Partial success")
+    FAILED = "failed", _("Failed")
 
 
 class ExportRun(models.Model):
@@ -345,10 +346,10 @@ class ExportRun(models.Model):
 
 
 class RunIssueKind(models.TextChoices):
-    EXCLUDED = "excluded", "Excluded"
-    FAILED = "failed", "Failed"
+    EXCLUDED = "excluded", _("Excluded")
+    FAILED = "failed", _("Failed")
     # Activated, but only after failed attempts (the attempts and the last error say which).
-    RETRIED = "retried", "Delivered after retries"
+    RETRIED = "retried", _("Delivered after retries")
 
 
 class RunIssue(models.Model):

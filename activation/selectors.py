@@ -18,6 +18,8 @@ from typing import Any
 from django.core.cache import cache
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, Max, Min, Q, QuerySet
+from django.utils.formats import number_format
+from django.utils.translation import gettext
 
 from activation.models import (
     Dataflow,
@@ -393,16 +395,16 @@ class Capacity:
 
         limit = record_limit(self.max_record_bytes)
         if self.record_bytes > limit:
-            return (
-                f"The sample record is {self.record_bytes:,} bytes, over this stream's "
-                f"{limit:,}-byte record limit: such profiles are excluded from the export. "
+            return gettext(
+                "The sample record is %(size)s bytes, over this stream's "
+                "%(limit)s-byte record limit: such profiles are excluded from the export. "
                 "Map fewer or smaller attributes."
-            )
+            ) % {"size": _grouped(self.record_bytes), "limit": _grouped(limit)}
         if self.record_bytes > limit * 0.9:
-            return (
-                f"The sample record is {self.record_bytes:,} bytes, close to this stream's "
-                f"{limit:,}-byte record limit: larger profiles would be excluded."
-            )
+            return gettext(
+                "The sample record is %(size)s bytes, close to this stream's "
+                "%(limit)s-byte record limit: larger profiles would be excluded."
+            ) % {"size": _grouped(self.record_bytes), "limit": _grouped(limit)}
         return ""
 
     @property
@@ -544,3 +546,8 @@ def edit_handover_of_draft(*, draft_id: int, user: Any) -> EditHandover | None:
 def edit_handovers_waiting(*, user: Any) -> bool:
     """Whether notices about `user`'s edits wait to be shown (one indexed query)."""
     return EditHandover.objects.filter(previous_editor=user, seen_at=None).exists()
+
+
+def _grouped(number: int) -> str:
+    """1,234 in English, 1 234 in Swedish."""
+    return number_format(number, force_grouping=True)

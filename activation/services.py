@@ -16,7 +16,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext, gettext_noop
 
 from activation import selectors
 from activation.export.records import PROFILE_ID_SOURCE, RESERVED_KEYS
@@ -35,6 +36,7 @@ from audit.models import Action, ObjectType
 from audit.recorder import describe_change
 from core.input_policy import printable
 from core.service_errors import ServiceError
+from core.stored_text import StoredText
 from destinations.models import Connection
 from profiles.attributes import path_problem, paths_overlap
 from profiles.models import Segment
@@ -67,11 +69,60 @@ STEP_FIELDS = {
 }
 
 
+# The attribute-path refusals, the path rule's own words (`problem`) after them.
+SOURCE_PATH = gettext_noop("Source path “%(path)s” %(problem)s.")
+TARGET_PATH = gettext_noop("Target path “%(path)s” %(problem)s.")
+
+# A dataflow's change log (audit) words: stored in English, shown translated
+# (core.stored_text); describe_diff joins one sentence per kind of change.
+ACTIVATED = StoredText(
+    gettext_noop(
+        "Activated %(segments)s segment(s) with %(attributes)s attribute(s); identities: "
+        "%(identities)s; partition key: %(key)s."
+    ),
+    one_sentence=True,
+)
+NONE = StoredText(gettext_noop("none"), one_sentence=True)
+STATUS_SUMMARIES = {
+    DataflowStatus.ENABLED: StoredText(gettext_noop("Enabled."), one_sentence=True),
+    DataflowStatus.DISABLED: StoredText(gettext_noop("Disabled."), one_sentence=True),
+}
+ADDED_SEGMENTS = StoredText(
+    gettext_noop("Added segment(s) %(names)s (their members are backfilled)."), one_sentence=True
+)
+REMOVED_SEGMENTS = StoredText(gettext_noop("Removed segment(s) %(names)s."), one_sentence=True)
+MAPPED = StoredText(gettext_noop("Mapped %(paths)s."), one_sentence=True)
+UNMAPPED = StoredText(gettext_noop("Unmapped %(paths)s."), one_sentence=True)
+RETARGETED = StoredText(gettext_noop("%(source)s now exported as %(target)s."), one_sentence=True)
+REORDERED = StoredText(gettext_noop("Reordered attributes."), one_sentence=True)
+ADDED_IDENTITIES = StoredText(gettext_noop("Added identities %(namespaces)s."), one_sentence=True)
+REMOVED_IDENTITIES = StoredText(
+    gettext_noop("Removed identities %(namespaces)s."), one_sentence=True
+)
+NOW_HASHED = StoredText(gettext_noop("%(namespace)s now hashed."), one_sentence=True)
+NOW_NOT_HASHED = StoredText(gettext_noop("%(namespace)s now not hashed."), one_sentence=True)
+KEY_CHANGED = StoredText(gettext_noop("Partition key %(old)s → %(new)s."), one_sentence=True)
+ON_VALUE_CHANGE = StoredText(
+    gettext_noop("Exports only when a mapped value changes."), one_sentence=True
+)
+ON_ANY_WRITE = StoredText(
+    gettext_noop("Exports on any write to a mapped attribute."), one_sentence=True
+)
+RENAMED = StoredText(gettext_noop("Renamed “%(old)s” → “%(new)s”."), one_sentence=True)
+NO_CHANGES = StoredText(gettext_noop("Saved without changes."), one_sentence=True)
+SEGMENT_DELETED = StoredText(
+    gettext_noop("Segment “%(name)s” was deleted; this dataflow no longer exports it.")
+)
+
+
 class WizardIncompleteError(DataflowError):
     code = "invalid_input"
 
     def __init__(self, step: Step) -> None:
-        super().__init__(f"Complete the step “{step.label}” first.", field=STEP_FIELDS.get(step))
+        super().__init__(
+            gettext("Complete the step “%(step)s” first.") % {"step": step.label},
+            field=STEP_FIELDS.get(step),
+        )
         self.step = step
 
 
@@ -112,15 +163,17 @@ def attribute_field_errors(attributes: Sequence[AttributeSpec]) -> list[dict[str
         row = errors[index]
         for field, path in (("source", spec.source_path), ("target", spec.target_path)):
             if field == "source" and not path:
-                row[field].append("Enter an attribute path.")
+                row[field].append(gettext("Enter an attribute path."))
             elif path and (problem := path_problem(path)):
                 # The profile store's own path rule: a path no profile can hold is refused.
-                row[field].append(f"{field.capitalize()} path “{printable(path)}” {problem}.")
+                text = SOURCE_PATH if field == "source" else TARGET_PATH
+                row[field].append(gettext(text) % {"path": printable(path), "problem": problem})
         if row["source"] or row["target"]:
             continue
         if spec.source_path in seen_source:
             row["source"].append(
-                f"{spec.source_path} is already mapped in row {seen_source[spec.source_path] + 1}."
+                gettext("%(path)s is already mapped in row %(row)s.")
+                % {"path": spec.source_path, "row": seen_source[spec.source_path] + 1}
             )
             continue
         seen_source[spec.source_path] = index
@@ -128,19 +181,26 @@ def attribute_field_errors(attributes: Sequence[AttributeSpec]) -> list[dict[str
         exported_errors = row["target"] if spec.target_path else row["source"]
         if exported.split(".")[0] in RESERVED_ROOTS:
             exported_errors.append(
-                f"“{exported}” would overwrite {exported.split('.')[0]}, which the export "
-                "fills itself: choose another target path."
+                gettext(
+                    "“%(path)s” would overwrite %(root)s, which the export fills itself: "
+                    "choose another target path."
+                )
+                % {"path": exported, "root": exported.split(".")[0]}
             )
         elif exported in seen_target:
             exported_errors.append(
-                f"{exported} is already exported by row {seen_target[exported] + 1}."
+                gettext("%(path)s is already exported by row %(row)s.")
+                % {"path": exported, "row": seen_target[exported] + 1}
             )
         else:
             for other, other_index in seen_target.items():
                 if paths_overlap(exported, other):
                     exported_errors.append(
-                        f"{exported} overlaps {other} (row {other_index + 1}): "
-                        "one would contain the other; map one of them."
+                        gettext(
+                            "%(path)s overlaps %(other)s (row %(row)s): "
+                            "one would contain the other; map one of them."
+                        )
+                        % {"path": exported, "other": other, "row": other_index + 1}
                     )
                     break
         seen_target.setdefault(exported, index)
@@ -152,15 +212,20 @@ def identity_problems(identities: Sequence[IdentitySpec]) -> list[str]:
     namespaces = [spec.namespace for spec in identities]
     problems = []
     if len(set(namespaces)) != len(namespaces):
-        problems.append("An identity namespace is selected twice.")
+        problems.append(gettext("An identity namespace is selected twice."))
     registered = namespace_codes()
     for ns in namespaces:
         if not NAMESPACE_RE.match(ns):
-            problems.append(f"“{printable(ns)}” is not a namespace code.")
+            problems.append(
+                gettext("“%(namespace)s” is not a namespace code.") % {"namespace": printable(ns)}
+            )
         elif ns not in registered:
             problems.append(
-                f"“{ns}” is not a registered identity namespace "
-                f"(registered: {', '.join(sorted(registered))})."
+                gettext(
+                    "“%(namespace)s” is not a registered identity namespace "
+                    "(registered: %(registered)s)."
+                )
+                % {"namespace": ns, "registered": ", ".join(sorted(registered))}
             )
     return problems
 
@@ -173,7 +238,7 @@ def _validate_mapping(
     """Raise a ValidationError keyed by the input each problem is about."""
     problems: dict[str, list[str]] = {
         "attributes": [
-            f"Attribute row {index + 1}: {message}"
+            gettext("Attribute row %(row)s: %(problem)s") % {"row": index + 1, "problem": message}
             for index, row in enumerate(attribute_errors(attributes))
             for message in row
         ],
@@ -182,10 +247,11 @@ def _validate_mapping(
     }
     if len(attributes) > MAX_ATTRIBUTES:
         problems["attributes"].append(
-            f"Map at most {MAX_ATTRIBUTES} attributes ({len(attributes)} now)."
+            gettext("Map at most %(max)s attributes (%(count)s now).")
+            % {"max": MAX_ATTRIBUTES, "count": len(attributes)}
         )
     if not attributes and not identities:
-        problems["attributes"].append("Map at least one attribute or identity.")
+        problems["attributes"].append(gettext("Map at least one attribute or identity."))
     if key_problem := partition_key_error(partition_key_source, identities):
         problems["partition_key"].append(key_problem)
     if any(problems.values()):
@@ -203,14 +269,14 @@ def partition_key_error(partition_key_source: str, identities: Sequence[Identity
     if partition_key_source == PROFILE_ID:
         return ""
     if not NAMESPACE_RE.match(partition_key_source or ""):
-        return "Choose the partition key: the profile id or an identity namespace."
+        return gettext("Choose the partition key: the profile id or an identity namespace.")
     exported = [spec.namespace for spec in identities]
     if exported and partition_key_source not in exported:
-        return (
-            f"The partition key “{partition_key_source}” is an identity this dataflow does "
-            "not export, so its value would leave in the stream unmapped: choose the "
-            f"profile id or an exported identity ({', '.join(exported)})."
-        )
+        return gettext(
+            "The partition key “%(key)s” is an identity this dataflow does not export, so its "
+            "value would leave in the stream unmapped: choose the profile id or an exported "
+            "identity (%(exported)s)."
+        ) % {"key": partition_key_source, "exported": ", ".join(exported)}
     return ""
 
 
@@ -224,7 +290,7 @@ def _touch(dataflow: Dataflow) -> None:
 
 def _require_draft(dataflow: Dataflow) -> None:
     if not dataflow.is_draft:
-        raise DataflowError("This dataflow is no longer a draft; edit it to change it.")
+        raise DataflowError(gettext("This dataflow is no longer a draft; edit it to change it."))
 
 
 def _lock_rows_of(dataflow: Dataflow) -> None:
@@ -256,7 +322,7 @@ def dataflow_set_connection(*, dataflow: Dataflow, connection: Connection) -> Da
     _require_draft(dataflow)
     if dataflow.edit_of_id and connection.pk != dataflow.connection_id:
         raise DataflowError(
-            "A live dataflow keeps its destination; create a new dataflow.",
+            gettext("A live dataflow keeps its destination; create a new dataflow."),
             field="connection",
             code="read_only",
         )
@@ -358,9 +424,9 @@ def dataflow_set_mapping(
 def _clean_name(name: str) -> str:
     name = name.strip()
     if not name:
-        raise ValidationError({"name": "Give the dataflow a name."})
+        raise ValidationError({"name": gettext("Give the dataflow a name.")})
     if len(name) > 200:
-        raise ValidationError({"name": "Use at most 200 characters."})
+        raise ValidationError({"name": gettext("Use at most 200 characters.")})
     return name
 
 
@@ -435,10 +501,11 @@ def _summarize_snapshot(snapshot: dict) -> str:
     identities = ", ".join(
         f"{ns} (hashed)" if hashed else ns for ns, hashed in snapshot["identities"].items()
     )
-    return (
-        f"Activated {len(snapshot['segments'])} segment(s) with "
-        f"{len(snapshot['attributes'])} attribute(s); identities: {identities or 'none'}; "
-        f"partition key: {snapshot['partition_key']}."
+    return ACTIVATED(
+        segments=len(snapshot["segments"]),
+        attributes=len(snapshot["attributes"]),
+        identities=identities or NONE(),
+        key=snapshot["partition_key"],
     )
 
 
@@ -481,9 +548,15 @@ class EditInProgressError(DataflowError):
 
     def __init__(self, lock: EditLock) -> None:
         super().__init__(
-            f"{lock.editor_name} has been editing this dataflow since "
-            f"{lock.since:%Y-%m-%d %H:%M} UTC (last change {lock.last_change:%Y-%m-%d %H:%M} "
-            "UTC); take over or discard that edit first."
+            gettext(
+                "%(editor)s has been editing this dataflow since %(since)s UTC (last change "
+                "%(last)s UTC); take over or discard that edit first."
+            )
+            % {
+                "editor": lock.editor_name,
+                "since": f"{lock.since:%Y-%m-%d %H:%M}",
+                "last": f"{lock.last_change:%Y-%m-%d %H:%M}",
+            }
         )
         self.lock = lock
 
@@ -498,7 +571,7 @@ def dataflow_edit_start(*, dataflow: Dataflow, user: Any, take_over: bool = Fals
     """
     original = Dataflow.objects.select_for_update().get(pk=dataflow.pk)
     if original.is_draft:
-        raise DataflowError("This dataflow is still a draft: continue its wizard instead.")
+        raise DataflowError(gettext("This dataflow is still a draft: continue its wizard instead."))
     existing = original.edit_drafts.select_related("created_by").first()
     if existing is not None:
         if existing.created_by_id == user.pk:
@@ -654,38 +727,34 @@ def describe_diff(diff: dict) -> str:
     if segments := diff.get("segments"):
         if segments["added"]:
             names = ", ".join(s["name"] for s in segments["added"])
-            parts.append(f"Added segment(s) {names} (their members are backfilled).")
+            parts.append(ADDED_SEGMENTS(names=names))
         if segments["removed"]:
             names = ", ".join(s["name"] for s in segments["removed"])
-            parts.append(f"Removed segment(s) {names}.")
+            parts.append(REMOVED_SEGMENTS(names=names))
     if attrs := diff.get("attributes"):
         if attrs.get("added"):
-            parts.append(f"Mapped {', '.join(attrs['added'])}.")
+            parts.append(MAPPED(paths=", ".join(attrs["added"])))
         if attrs.get("removed"):
-            parts.append(f"Unmapped {', '.join(attrs['removed'])}.")
+            parts.append(UNMAPPED(paths=", ".join(attrs["removed"])))
         for item in attrs.get("retargeted", []):
-            parts.append(f"{item['source']} now exported as {item['to']}.")
+            parts.append(RETARGETED(source=item["source"], target=item["to"]))
         if attrs.get("reordered"):
-            parts.append("Reordered attributes.")
+            parts.append(REORDERED())
     if ids := diff.get("identities"):
         if ids["added"]:
-            parts.append(f"Added identities {', '.join(ids['added'])}.")
+            parts.append(ADDED_IDENTITIES(namespaces=", ".join(ids["added"])))
         if ids["removed"]:
-            parts.append(f"Removed identities {', '.join(ids['removed'])}.")
+            parts.append(REMOVED_IDENTITIES(namespaces=", ".join(ids["removed"])))
         for item in ids["hashing"]:
-            state = "hashed" if item["to"] else "not hashed"
-            parts.append(f"{item['namespace']} now {state}.")
+            hashing = NOW_HASHED if item["to"] else NOW_NOT_HASHED
+            parts.append(hashing(namespace=item["namespace"]))
     if change := diff.get("partition_key"):
-        parts.append(f"Partition key {change['from']} → {change['to']}.")
+        parts.append(KEY_CHANGED(old=change["from"], new=change["to"]))
     if change := diff.get("export_only_on_value_change"):
-        parts.append(
-            "Exports only when a mapped value changes."
-            if change["to"]
-            else "Exports on any write to a mapped attribute."
-        )
+        parts.append(ON_VALUE_CHANGE() if change["to"] else ON_ANY_WRITE())
     if change := diff.get("name"):
-        parts.append(f"Renamed “{change['from']}” → “{change['to']}”.")
-    return " ".join(parts) or "Saved without changes."
+        parts.append(RENAMED(old=change["from"], new=change["to"]))
+    return " ".join(parts) or NO_CHANGES()
 
 
 def edit_summary(draft: Dataflow) -> str:
@@ -752,14 +821,15 @@ def _status_set(*, dataflow: Dataflow, user: Any, status: DataflowStatus, refusa
     if locked.is_draft:
         raise DataflowError(refusal)
     if locked.status != status:
-        previous = locked.get_status_display()
+        with translation.override("en"):  # stored: English, shown translated
+            previous, label = locked.get_status_display(), str(status.label)
         locked.status = status
         if status == DataflowStatus.ENABLED:
             locked.status_message = ""
         locked.save(update_fields=["status", "status_message", "updated_at"])
         action = Action.ENABLED if status == DataflowStatus.ENABLED else Action.DISABLED
-        details = {"status": {"from": previous, "to": status.label}}
-        _record_change(locked, user, action, f"{status.label}.", details)
+        details = {"status": {"from": previous, "to": label}}
+        _record_change(locked, user, action, STATUS_SUMMARIES[status](), details)
     _refresh(dataflow, locked)
 
 
@@ -777,7 +847,7 @@ def dataflow_enable(*, dataflow: Dataflow, user: Any) -> Dataflow:
         dataflow=dataflow,
         user=user,
         status=DataflowStatus.ENABLED,
-        refusal="Finish the activation wizard before enabling this dataflow.",
+        refusal=gettext("Finish the activation wizard before enabling this dataflow."),
     )
     pk = dataflow.pk
     Dataflow.objects.filter(pk=pk).update(retry_at=None)
@@ -792,7 +862,7 @@ def dataflow_disable(*, dataflow: Dataflow, user: Any) -> Dataflow:
         dataflow=dataflow,
         user=user,
         status=DataflowStatus.DISABLED,
-        refusal="A draft sends nothing; there is nothing to disable.",
+        refusal=gettext("A draft sends nothing; there is nothing to disable."),
     )
     return dataflow
 
@@ -820,7 +890,7 @@ def dataflows_note_segment_deleted(
             ObjectType.DATAFLOW,
             dataflow_id,
             action=Action.EDITED,
-            summary=f"Segment “{segment_name}” was deleted; this dataflow no longer exports it.",
+            summary=SEGMENT_DELETED(name=segment_name),
             details={"segment_deleted": {"id": str(segment_id), "name": segment_name}},
             user=user,
         )

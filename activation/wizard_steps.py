@@ -8,15 +8,17 @@ wizard's views (activation/wizard/) all read the steps from here.
 
 from collections.abc import Callable
 
+from django.utils.translation import gettext_lazy as _
+
 from activation.models import Dataflow
 from core.wizard import StepState, WizardStep, progress
 
 
 class Step(WizardStep):
-    DESTINATION = "destination", "Select destination"
-    SEGMENTS = "segments", "Select segments"
-    MAPPING = "mapping", "Mapping"
-    REVIEW = "review", "Review"
+    DESTINATION = "destination", _("Select destination")
+    SEGMENTS = "segments", _("Select segments")
+    MAPPING = "mapping", _("Mapping")
+    REVIEW = "review", _("Review")
 
     @property
     def url_name(self) -> str:

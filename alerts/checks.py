@@ -12,6 +12,7 @@ import logging
 
 from django.db.models import Count, Q
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from activation.models import Dataflow, DataflowStatus, ExportRun, RunIssue
 from activation.monitoring.selectors import EXCLUDED_RATE_THRESHOLD
@@ -23,6 +24,7 @@ from alerts.services import (
     dataflow_error_key,
     excluded_rate_key,
 )
+from core.stored_text import StoredText
 from destinations.models import AuthMethod, Connection, Health
 
 logger = logging.getLogger(__name__)
@@ -31,6 +33,26 @@ ACCESS_KEY_MAX_AGE = dt.timedelta(days=90)
 # Run windows looked at by the excluded-rate check: the current and the last hour.
 EXCLUDED_RATE_LOOKBACK = dt.timedelta(hours=2)
 STREAM_USABLE = ("ACTIVE", "UPDATING")
+
+# Alert texts: stored in English, shown in the reader's language (core.stored_text).
+KEY_AGE_TITLE = StoredText(gettext_noop("Access key of “%(name)s” is %(days)s days old"))
+KEY_AGE_MESSAGE = StoredText(
+    gettext_noop(
+        "The access key %(key)s was last set on %(date)s. AWS recommends rotating access keys "
+        "every 90 days: create a new key for the IAM user, enter it in the connection's "
+        "settings, then deactivate the old key. Or switch the connection to an IAM role."
+    )
+)
+EXCLUDED_TITLE = StoredText(gettext_noop("“%(name)s” excluded %(percent)s%% of profiles"))
+EXCLUDED_MESSAGE = StoredText(
+    gettext_noop(
+        "In the run window %(window)s UTC, %(excluded)s of %(received)s profiles were "
+        "excluded (more than 1 %%).%(why)s Open the run to see each profile and reason."
+    )
+)
+MOST_COMMON_REASON = StoredText(gettext_noop(" Most common reason: %(reason)s"))
+CANNOT_DELIVER = StoredText(gettext_noop("Dataflow “%(name)s” cannot deliver"))
+STOPPED_EXPORTING = StoredText(gettext_noop("The dataflow stopped exporting."))
 
 
 # --- connection health --------------------------------------------------------------
@@ -95,13 +117,8 @@ def access_keys_age_check(*, now: dt.datetime | None = None) -> int:
         old += 1
         alert_raise(
             kind=AlertKind.ACCESS_KEY_AGE,
-            title=f"Access key of “{connection.name}” is {age.days} days old",
-            message=(
-                f"The access key {connection.masked_access_key_id} was last set on "
-                f"{since:%Y-%m-%d}. AWS recommends rotating access keys every 90 days: create "
-                "a new key for the IAM user, enter it in the connection's settings, then "
-                "deactivate the old key. Or switch the connection to an IAM role."
-            ),
+            title=KEY_AGE_TITLE(name=connection.name, days=age.days),
+            message=KEY_AGE_MESSAGE(key=connection.masked_access_key_id, date=f"{since:%Y-%m-%d}"),
             dedupe_key=key,
             connection=connection,
         )
@@ -143,14 +160,15 @@ def runs_excluded_rate_check(*, now: dt.datetime | None = None) -> int:
             .values_list("reason", flat=True)
             .first()
         )
-        why = f" Most common reason: {top}" if top else ""
+        why = MOST_COMMON_REASON(reason=top) if top else ""
         alert_raise(
             kind=AlertKind.EXCLUDED_RATE,
-            title=f"“{dataflow.name}” excluded {rate:.1%} of profiles",
-            message=(
-                f"In the run window {run.window_start:%Y-%m-%d %H:00} UTC, "
-                f"{run.identities_excluded:,} of {run.profiles_received:,} profiles were "
-                f"excluded (more than 1 %).{why} Open the run to see each profile and reason."
+            title=EXCLUDED_TITLE(name=dataflow.name, percent=f"{rate * 100:.1f}"),
+            message=EXCLUDED_MESSAGE(
+                window=f"{run.window_start:%Y-%m-%d %H:00}",
+                excluded=run.identities_excluded,
+                received=run.profiles_received,
+                why=why,
             ),
             dedupe_key=key,
             dataflow=dataflow,
@@ -175,8 +193,8 @@ def dataflows_error_reconcile() -> None:
             continue
         alert_raise(
             kind=AlertKind.DATAFLOW_ERROR,
-            title=f"Dataflow “{dataflow.name}” cannot deliver",
-            message=dataflow.status_message or "The dataflow stopped exporting.",
+            title=CANNOT_DELIVER(name=dataflow.name),
+            message=dataflow.status_message or STOPPED_EXPORTING(),
             dedupe_key=dataflow_error_key(dataflow.pk),
             dataflow=dataflow,
         )

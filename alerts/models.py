@@ -3,13 +3,14 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 
 class AlertKind(models.TextChoices):
-    DATAFLOW_ERROR = "dataflow_error", "Dataflow in error"
-    EXCLUDED_RATE = "excluded_rate", "Excluded rate above 1 %"
-    CONNECTION_UNHEALTHY = "connection_unhealthy", "Connection unhealthy"
-    ACCESS_KEY_AGE = "access_key_age", "Access key older than 90 days"
+    DATAFLOW_ERROR = "dataflow_error", _("Dataflow in error")
+    EXCLUDED_RATE = "excluded_rate", _("Excluded rate above 1 %")
+    CONNECTION_UNHEALTHY = "connection_unhealthy", _("Connection unhealthy")
+    ACCESS_KEY_AGE = "access_key_age", _("Access key older than 90 days")
 
 
 class Alert(models.Model):

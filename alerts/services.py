@@ -14,9 +14,11 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from alerts.models import Alert, AlertKind
+from core.stored_text import translate
 
 logger = logging.getLogger(__name__)
 
@@ -132,9 +134,12 @@ def alert_email_send(*, alert_id: int) -> bool:
     if not claimed:
         return False
     try:
+        # In the recipient's language: the stored English texts are translated back.
+        with translation.override(recipient_language(alert.recipient)):
+            subject, body = f"[Streamline] {translate(alert.title)}", _email_body(alert)
         send_mail(
-            subject=f"[Streamline] {alert.title}",
-            message=_email_body(alert),
+            subject=subject,
+            message=body,
             from_email=settings.DEFAULT_FROM_EMAIL,
             recipient_list=[email],
         )
@@ -150,9 +155,15 @@ def _email_body(alert: Alert) -> str:
         link = reverse("activation:dataflow_detail", args=[alert.dataflow_id])
     else:
         link = reverse("alerts:list")
-    return (
-        f"{alert.title}\n\n{alert.message}\n\n"
-        f"Open it in Streamline: {site}{link}\n\n"
+    opening = gettext("Open it in Streamline: %(url)s") % {"url": f"{site}{link}"}
+    why = gettext(
         "You receive this because alerts are on for this connection. Switch them off "
-        "in the connection's destination details.\n"
+        "in the connection's destination details."
     )
+    return f"{translate(alert.title)}\n\n{translate(alert.message)}\n\n{opening}\n\n{why}\n"
+
+
+def recipient_language(user: object) -> str:
+    """The language a user reads e-mails in: their choice, else the site's default."""
+    chosen = getattr(user, "language", "") if user is not None else ""
+    return chosen or settings.LANGUAGE_CODE

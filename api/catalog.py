@@ -4,6 +4,7 @@ target parameters as JSON Schema."""
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext
 from ninja import Router
 
 from api.schemas import ConnectionSpecListOut, ConnectionSpecOut
@@ -101,4 +102,6 @@ def connection_spec_detail(request: HttpRequest, spec_id: str) -> dict:
     for entry in CATALOG:
         if entry.key == spec_id:
             return spec_of(entry)
-    raise ApiError(404, "not_found", f"There is no connection spec “{spec_id[:100]}”.")
+    raise ApiError(
+        404, "not_found", gettext("There is no connection spec “%(id)s”.") % {"id": spec_id[:100]}
+    )

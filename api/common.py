@@ -8,6 +8,7 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext
 from ninja import Field, Schema
 
 from core.api_errors import ApiError
@@ -34,6 +35,11 @@ def etag_of(content: Any) -> str:
     return '"' + hashlib.sha256(canonical.encode()).hexdigest()[:32] + '"'
 
 
+def _what(what: str) -> str:
+    """The object a message names, in the caller's language ("connection", "dataflow")."""
+    return {"connection": gettext("connection"), "dataflow": gettext("dataflow")}.get(what, what)
+
+
 def require_if_match(request: HttpRequest, current: str, *, what: str) -> None:
     """Refuse a change made against an older version: 428 without If-Match, 412 when stale."""
     header = request.headers.get("If-Match", "").strip()
@@ -41,9 +47,12 @@ def require_if_match(request: HttpRequest, current: str, *, what: str) -> None:
         raise ApiError(
             428,
             "precondition_required",
-            f"Send If-Match with the ETag of the {what} (from GET) so a concurrent edit "
-            "is never overwritten.",
-            {"If-Match": "required"},
+            gettext(
+                "Send If-Match with the ETag of the %(what)s (from GET) so a concurrent edit "
+                "is never overwritten."
+            )
+            % {"what": _what(what)},
+            {"If-Match": gettext("required")},
         )
     check_if_match(request, current, what=what)
 
@@ -59,9 +68,12 @@ def check_if_match(request: HttpRequest, current: str, *, what: str) -> None:
     raise ApiError(
         412,
         "precondition_failed",
-        f"The {what} changed since you read it (its ETag is now {current}). "
-        "GET it again, re-apply your change and retry with the new ETag.",
-        {"If-Match": "does not match the current ETag"},
+        gettext(
+            "The %(what)s changed since you read it (its ETag is now %(etag)s). "
+            "GET it again, re-apply your change and retry with the new ETag."
+        )
+        % {"what": _what(what), "etag": current},
+        {"If-Match": gettext("does not match the current ETag")},
     )
 
 

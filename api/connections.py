@@ -12,6 +12,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext
 from ninja import Query, Router, Status
 
 from api.common import (
@@ -31,6 +32,7 @@ from api.schemas import (
 )
 from core.api_errors import ApiError, ErrorOut
 from core.service_errors import ServiceError
+from core.stored_text import translate
 from destinations import selectors, services
 from destinations.kinesis import aws as kinesis
 from destinations.kinesis.forms import AuthenticateForm, DetailsForm, EditForm
@@ -80,7 +82,9 @@ def connections() -> QuerySet[Connection]:
 def connection_or_404(connection_id: int) -> Connection:
     connection = connections().filter(pk=connection_id).first()
     if connection is None:
-        raise ApiError(404, "not_found", f"There is no connection {connection_id}.")
+        raise ApiError(
+            404, "not_found", gettext("There is no connection %(id)s.") % {"id": connection_id}
+        )
     return connection
 
 
@@ -114,7 +118,8 @@ def required_policy(connection: Connection, report: CheckReport | None) -> dict[
 
 
 def connection_out(connection: Connection) -> dict[str, Any]:
-    report = CheckReport.from_dict(connection.check_report)
+    stored = CheckReport.from_dict(connection.check_report)
+    report = stored.translated() if stored else None  # its words in the caller's language
     return {
         "id": connection.pk,
         "name": connection.name,
@@ -138,7 +143,7 @@ def connection_out(connection: Connection) -> dict[str, Any]:
         },
         "health": {
             "status": connection.health,
-            "message": connection.health_message,
+            "message": translate(connection.health_message),
             "checked_at": connection.health_checked_at,
         },
         "permission_check": {
@@ -243,7 +248,9 @@ def connection_update(
     with transaction.atomic():
         connection = Connection.objects.select_for_update().filter(pk=connection_id).first()
         if connection is None:
-            raise ApiError(404, "not_found", f"There is no connection {connection_id}.")
+            raise ApiError(
+                404, "not_found", gettext("There is no connection %(id)s.") % {"id": connection_id}
+            )
         require_if_match(request, etag_of(editable_content(connection)), what="connection")
         _refuse_read_only_changes(connection, payload)
         form = EditForm(_edit_form_data(connection, payload), connection=connection)
@@ -276,22 +283,23 @@ def connection_update(
 def _refuse_read_only_changes(connection: Connection, payload: ConnectionPatchIn) -> None:
     problems = {}
     if payload.params and payload.params.stream not in (None, connection.stream_name):
-        problems["params.stream"] = "The stream cannot change: create a new connection."
+        problems["params.stream"] = gettext("The stream cannot change: create a new connection.")
     if payload.auth:
         region = payload.auth.params.region
         if region not in (None, connection.region):
-            problems["auth.params.region"] = "The region cannot change: create a new connection."
+            problems["auth.params.region"] = gettext(
+                "The region cannot change: create a new connection."
+            )
         spec = payload.auth.spec_name
         if spec is not None and SPEC_NAMES[spec] != connection.auth_method:
-            problems["auth.specName"] = (
+            problems["auth.specName"] = gettext(
                 "The authentication method cannot change: create a new connection."
             )
         for name, camel in PARAMS_OF_OTHER_METHOD[connection.auth_method].items():
             if getattr(payload.auth.params, name):
-                problems[f"auth.params.{camel}"] = (
-                    f"This connection authenticates with "
-                    f"{SPEC_NAME_OF[connection.auth_method]}: this parameter does not apply."
-                )
+                problems[f"auth.params.{camel}"] = gettext(
+                    "This connection authenticates with %(spec)s: this parameter does not apply."
+                ) % {"spec": SPEC_NAME_OF[connection.auth_method]}
     if problems:
         first = next(iter(problems.items()))
         raise ApiError(400, "read_only", f"{first[0]}: {first[1]}", problems)
@@ -347,7 +355,9 @@ def connection_delete(request: HttpRequest, connection_id: int):
     with transaction.atomic():
         connection = Connection.objects.select_for_update().filter(pk=connection_id).first()
         if connection is None:
-            raise ApiError(404, "not_found", f"There is no connection {connection_id}.")
+            raise ApiError(
+                404, "not_found", gettext("There is no connection %(id)s.") % {"id": connection_id}
+            )
         check_if_match(request, etag_of(editable_content(connection)), what="connection")
         try:
             services.connection_delete(connection=connection)

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext
 from ninja import Field, Query, Router, Status
 
 from activation import flows, services
@@ -41,6 +42,7 @@ from api.schemas import (
 )
 from core.api_errors import ApiError, ErrorOut
 from core.service_errors import ServiceError
+from core.stored_text import translate
 from governance.api import PolicyViolationApiError
 from governance.services import PolicyViolationError
 
@@ -79,7 +81,9 @@ def dataflows() -> QuerySet[Dataflow]:
 def dataflow_or_404(dataflow_id: int) -> Dataflow:
     dataflow = dataflows().filter(pk=dataflow_id).first()
     if dataflow is None:
-        raise ApiError(404, "not_found", f"There is no dataflow {dataflow_id}.")
+        raise ApiError(
+            404, "not_found", gettext("There is no dataflow %(id)s.") % {"id": dataflow_id}
+        )
     return dataflow
 
 
@@ -103,7 +107,7 @@ def dataflow_out(dataflow: Dataflow, *, warnings: list[str] | None = None) -> di
         "id": dataflow.pk,
         "name": dataflow.name,
         "state": dataflow.status,
-        "state_message": dataflow.status_message,
+        "state_message": translate(dataflow.status_message),
         "connection_id": dataflow.connection_id,
         "segment_selectors": {
             "selectors": [
@@ -188,8 +192,11 @@ def _identities(selectors: IdentitySelectorsIn | None) -> list[services.Identity
 def _warnings(attribute_count: int) -> list[str]:
     if attribute_count > services.SOFT_ATTRIBUTE_LIMIT:
         return [
-            f"{attribute_count} attributes are mapped; more than "
-            f"{services.SOFT_ATTRIBUTE_LIMIT} makes records large and slows exports."
+            gettext(
+                "%(count)s attributes are mapped; more than %(limit)s makes records large and "
+                "slows exports."
+            )
+            % {"count": attribute_count, "limit": services.SOFT_ATTRIBUTE_LIMIT}
         ]
     return []
 
@@ -304,11 +311,17 @@ def edit_in_progress(lock: wizard_selectors.EditLock) -> ApiError:
     return ApiError(
         409,
         "edit_in_progress",
-        f"{lock.editor.get_username()} has been editing this dataflow in the activation "
-        f"wizard since {since} (last change {last}). Send the request again with "
-        f'"takeOver": true to discard that edit and apply yours, or DELETE {url} to discard '
-        f"it; {lock.editor.get_username()} is told either way.",
-        {"takeOver": f"edit in progress by {lock.editor.get_username()} since {since}"},
+        gettext(
+            "%(editor)s has been editing this dataflow in the activation wizard since "
+            "%(since)s (last change %(last)s). Send the request again with "
+            '"takeOver": true to discard that edit and apply yours, or DELETE %(url)s to '
+            "discard it; %(editor)s is told either way."
+        )
+        % {"editor": lock.editor.get_username(), "since": since, "last": last, "url": url},
+        {
+            "takeOver": gettext("edit in progress by %(editor)s since %(since)s")
+            % {"editor": lock.editor.get_username(), "since": since}
+        },
     )
 
 
@@ -332,7 +345,9 @@ def dataflow_delete(request: HttpRequest, dataflow_id: int):
     with transaction.atomic():
         dataflow = dataflows().select_for_update(of=("self",)).filter(pk=dataflow_id).first()
         if dataflow is None:
-            raise ApiError(404, "not_found", f"There is no dataflow {dataflow_id}.")
+            raise ApiError(
+                404, "not_found", gettext("There is no dataflow %(id)s.") % {"id": dataflow_id}
+            )
         check_if_match(request, etag_of(editable_content(dataflow)), what="dataflow")
         services.dataflow_delete(dataflow=dataflow, user=request.user)
     return Status(204, None)

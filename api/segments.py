@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest
+from django.utils.translation import gettext
 from ninja import Field, Query, Router, Schema
 
 from api.common import PageParams, page_of, validation_error
@@ -105,7 +106,11 @@ def _segment_or_404(segment_id: str, *, lock: bool = False) -> Segment:
     segments = Segment.objects.select_for_update() if lock else Segment.objects
     segment = segments.filter(pk=pk).first() if pk else None
     if segment is None:
-        raise ApiError(404, "not_found", f"There is no segment {segment_id[:100]!r}.")
+        raise ApiError(
+            404,
+            "not_found",
+            gettext("There is no segment %(id)s.") % {"id": repr(segment_id[:100])},
+        )
     return segment
 
 

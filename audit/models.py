@@ -2,27 +2,28 @@
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Action(models.TextChoices):
-    CREATED = "created", "Created"
-    EDITED = "edited", "Edited"
-    ENABLED = "enabled", "Enabled"
-    DISABLED = "disabled", "Disabled"
-    SECRET_ROTATED = "secret_rotated", "Rotated secret"
-    DELETED = "deleted", "Deleted"
+    CREATED = "created", _("Created")
+    EDITED = "edited", _("Edited")
+    ENABLED = "enabled", _("Enabled")
+    DISABLED = "disabled", _("Disabled")
+    SECRET_ROTATED = "secret_rotated", _("Rotated secret")
+    DELETED = "deleted", _("Deleted")
 
 
 class ObjectType(models.TextChoices):
-    CONNECTION = "connection", "Connection"
-    DATAFLOW = "dataflow", "Dataflow"
+    CONNECTION = "connection", _("Connection")
+    DATAFLOW = "dataflow", _("Dataflow")
 
 
 class Via(models.TextChoices):
-    UI = "ui", "Web UI"
-    ADMIN = "admin", "Django admin"
-    API = "api", "REST API"
-    SYSTEM = "system", "System"
+    UI = "ui", _("Web UI")
+    ADMIN = "admin", _("Django admin")
+    API = "api", _("REST API")
+    SYSTEM = "system", _("System")
 
 
 class AuditEntry(models.Model):

@@ -12,9 +12,12 @@ import functools
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.urls import URLPattern, path, re_path
+from django.utils import translation
+from django.utils.translation import gettext, gettext_noop, trans_real
 from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -37,7 +40,7 @@ CODES = {
     415: "unsupported_media_type",
     429: "too_many_requests",
 }
-UNAUTHORIZED = (
+UNAUTHORIZED = gettext_noop(
     "Missing or invalid API token: send 'Authorization: Bearer <token>' "
     "(create one with `python manage.py api_token USERNAME`)."
 )
@@ -50,21 +53,45 @@ class StreamlineAPI(NinjaAPI):
 
 
 def _with_json_405(pattern: URLPattern) -> URLPattern:
+    """The view in the caller's language (`api_language`), and a JSON 405."""
     view = pattern.callback
 
     @functools.wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        response = view(request, *args, **kwargs)
-        if response.status_code == 405 and response.get("Content-Type", "").startswith("text"):
-            allowed = response.get("Allow", "")
-            answer = _error(
-                405, "method_not_allowed", f"{request.method} is not allowed here (use {allowed})."
-            )
-            answer["Allow"] = allowed
-            return answer
-        return response
+        with translation.override(api_language(request)):
+            return _answer(view, request, *args, **kwargs)
 
     return path(str(pattern.pattern), wrapped, name=pattern.name)
+
+
+def api_language(request: HttpRequest) -> str:
+    """The language of the API's messages: the request's Accept-Language alone (not the
+    language cookie or a user's saved UI choice: the caller of a script decides).
+    Codes, field names and JSON keys stay English whatever it is."""
+    header = request.headers.get("Accept-Language", "")
+    for code, _quality in trans_real.parse_accept_lang_header(header):
+        if code == "*":
+            break
+        try:
+            return translation.get_supported_language_variant(code)
+        except LookupError:
+            continue
+    return settings.LANGUAGE_CODE
+
+
+def _answer(view: Any, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    response = view(request, *args, **kwargs)
+    if response.status_code == 405 and response.get("Content-Type", "").startswith("text"):
+        allowed = response.get("Allow", "")
+        answer = _error(
+            405,
+            "method_not_allowed",
+            gettext("%(method)s is not allowed here (use %(allowed)s).")
+            % {"method": request.method, "allowed": allowed},
+        )
+        answer["Allow"] = allowed
+        return answer
+    return response
 
 
 def _error(status: int, code: str, message: str, fields: dict | None = None) -> JsonResponse:
@@ -123,7 +150,7 @@ def _location(loc: Any) -> str:
 
 @api.exception_handler(AuthenticationError)
 def _unauthorized(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-    response = _error(401, "unauthorized", UNAUTHORIZED)
+    response = _error(401, "unauthorized", gettext(UNAUTHORIZED))
     response["WWW-Authenticate"] = "Bearer"
     return response
 
@@ -146,13 +173,13 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     message = str(exc)
     code = CODES.get(exc.status_code, "error")
     if exc.status_code == 400 and message.startswith("Cannot parse request body"):
-        code, message = "malformed_json", "The request body is not valid JSON."
+        code, message = "malformed_json", gettext("The request body is not valid JSON.")
     return _error(exc.status_code, code, message)
 
 
 @api.exception_handler(Http404)
 def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
-    return _error(404, "not_found", str(exc) or "Not found.")
+    return _error(404, "not_found", str(exc) or gettext("Not found."))
 
 
 @api.exception_handler(RequestDataTooBig)
@@ -161,25 +188,28 @@ def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
 
 
 def too_big_response() -> JsonResponse:
-    from django.conf import settings
-
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     return _error(
         413,
         "payload_too_large",
-        f"The request body is larger than {limit} bytes; send smaller batches.",
+        gettext("The request body is larger than %(limit)s bytes; send smaller batches.")
+        % {"limit": limit},
     )
 
 
 @api.exception_handler(Exception)
 def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
     logger.exception("API error on %s %s", request.method, request.path)
-    return _error(500, "internal_error", "Something went wrong on our side; it was logged.")
+    return _error(
+        500, "internal_error", gettext("Something went wrong on our side; it was logged.")
+    )
 
 
 @csrf_exempt
 def unknown_endpoint(request: HttpRequest, rest: str = "") -> HttpResponse:
-    return _error(404, "not_found", f"There is no API endpoint {request.path}.")
+    with translation.override(api_language(request)):
+        message = gettext("There is no API endpoint %(path)s.") % {"path": request.path}
+    return _error(404, "not_found", message)
 
 
 # --- routers -----------------------------------------------------------------------

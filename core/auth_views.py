@@ -1,10 +1,12 @@
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpResponse
+from django.utils.translation import gettext, gettext_noop
 
 from core import ratelimit
 
-LOCKED_MESSAGE = (
+# Translated where shown; the English msgid stays importable as plain text.
+LOCKED_MESSAGE = gettext_noop(
     "Too many failed log-in attempts. To protect the account, log-in is paused "
     "for 15 minutes: try again later or ask an admin to reset the password."
 )
@@ -21,7 +23,7 @@ class RateLimitedLoginView(auth_views.LoginView):
             "address": ratelimit.client_address(self.request),
         }
         if ratelimit.login_locked(**limits):
-            form.add_error(None, LOCKED_MESSAGE)
+            form.add_error(None, gettext(LOCKED_MESSAGE))
             return self.form_invalid(form)
         ratelimit.login_succeeded(**limits)
         return super().form_valid(form)
@@ -31,7 +33,7 @@ class RateLimitedLoginView(auth_views.LoginView):
         address = ratelimit.client_address(self.request)
         if not ratelimit.login_locked(username=username, address=address):
             ratelimit.login_failed(username=username, address=address)
-        elif LOCKED_MESSAGE not in form.non_field_errors():
+        elif gettext(LOCKED_MESSAGE) not in form.non_field_errors():
             form.errors.clear()
-            form.add_error(None, LOCKED_MESSAGE)
+            form.add_error(None, gettext(LOCKED_MESSAGE))
         return super().form_invalid(form)

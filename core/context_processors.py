@@ -1,14 +1,15 @@
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 NAVIGATION = [
-    ("catalog", "Catalog"),
-    ("destinations:list", "Destinations"),
-    ("activation:dataflow_list", "Dataflows"),
-    ("profiles:segment_list", "Segments"),
-    ("profiles:profile_list", "Profiles"),
-    ("governance:overview", "Data governance"),
-    ("audit:list", "Audit log"),
+    ("catalog", _("Catalog")),
+    ("destinations:list", _("Destinations")),
+    ("activation:dataflow_list", _("Dataflows")),
+    ("profiles:segment_list", _("Segments")),
+    ("profiles:profile_list", _("Profiles")),
+    ("governance:overview", _("Data governance")),
+    ("audit:list", _("Audit log")),
 ]
 
 

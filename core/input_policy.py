@@ -37,6 +37,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
+from django.utils.translation import gettext
 
 MAX_JSON_DEPTH = 64
 MAX_SAFE_INTEGER = 2**53 - 1
@@ -71,8 +72,10 @@ def text_problem(value: str) -> str | None:
     if bad is None:
         return None
     if bad.group() == "\x00":
-        return "contains a NUL character (\\u0000), which cannot be stored"
-    return f"contains a lone surrogate (\\u{ord(bad.group()):04x}), which is not valid Unicode text"
+        return gettext("contains a NUL character (\\u0000), which cannot be stored")
+    return gettext("contains a lone surrogate (%(escape)s), which is not valid Unicode text") % {
+        "escape": f"\\u{ord(bad.group()):04x}"
+    }
 
 
 def printable(text: str) -> str:
@@ -113,18 +116,21 @@ class _Refused:
 
 def _parse_int(text: str) -> int | _Refused:
     if len(text) > _MAX_INTEGER_CHARS:
-        return _Refused(f"has {len(text)} digits: integers must lie within ±{MAX_SAFE_INTEGER}")
+        return _Refused(
+            gettext("has %(count)s digits: integers must lie within ±%(max)s")
+            % {"count": len(text), "max": MAX_SAFE_INTEGER}
+        )
     return int(text)
 
 
 def _parse_float(text: str) -> float | _Refused:
     if len(text) > _MAX_FLOAT_CHARS:
-        return _Refused(f"is a {len(text)}-character number: too long")
+        return _Refused(gettext("is a %(count)s-character number: too long") % {"count": len(text)})
     return float(text)
 
 
 def _parse_constant(text: str) -> _Refused:
-    return _Refused(f"is {text}: numbers must be finite")
+    return _Refused(gettext("is %(value)s: numbers must be finite") % {"value": text})
 
 
 def scalar_problem(value: Any) -> str | None:
@@ -136,12 +142,14 @@ def scalar_problem(value: Any) -> str | None:
     if isinstance(value, int):
         if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
             return None
-        return f"is outside ±{MAX_SAFE_INTEGER}, the range of exact JSON integers"
+        return gettext("is outside ±%(max)s, the range of exact JSON integers") % {
+            "max": MAX_SAFE_INTEGER
+        }
     if isinstance(value, float):
-        return None if math.isfinite(value) else "is not a finite number"
+        return None if math.isfinite(value) else gettext("is not a finite number")
     if isinstance(value, _Refused):
         return value.problem
-    return "is not a JSON value"
+    return gettext("is not a JSON value")
 
 
 def location(parent: str, key: str | int) -> str:
@@ -166,13 +174,18 @@ def check_json(value: Any, *, field: str = "", max_depth: int = MAX_JSON_DEPTH) 
         node, where, depth = stack.pop()
         if isinstance(node, dict | list):
             if depth >= max_depth:
-                raise InputError(where, f"is nested deeper than {max_depth} levels")
+                raise InputError(
+                    where, gettext("is nested deeper than %(max)s levels") % {"max": max_depth}
+                )
             if isinstance(node, dict):
                 for key, child in node.items():
                     if not isinstance(key, str):
-                        raise InputError(where, "has a key that is not text")
+                        raise InputError(where, gettext("has a key that is not text"))
                     if problem := text_problem(key):
-                        raise InputError(location(where, printable(key)), f"key {problem}")
+                        raise InputError(
+                            location(where, printable(key)),
+                            gettext("key %(problem)s") % {"problem": problem},
+                        )
                     here = location(where, key)
                     stack.append((child, here, depth + 1))
             else:
@@ -239,7 +252,7 @@ def parse_json(
         try:
             data = data.decode("utf-8")
         except UnicodeDecodeError as exc:
-            message = f"is not UTF-8 text (byte {exc.start})"
+            message = gettext("is not UTF-8 text (byte %(byte)s)") % {"byte": exc.start}
             raise InputError(field, message, code="malformed_json") from exc
     try:
         value = json.loads(
@@ -249,11 +262,22 @@ def parse_json(
             parse_constant=_parse_constant,
         )
     except json.JSONDecodeError as exc:
-        where = f"line {exc.lineno}, column {exc.colno}" if "\n" in data else f"column {exc.colno}"
-        message = f"is not valid JSON: {exc.msg} ({where})"
+        if "\n" in data:
+            where = gettext("line %(line)s, column %(column)s") % {
+                "line": exc.lineno,
+                "column": exc.colno,
+            }
+        else:
+            where = gettext("column %(column)s") % {"column": exc.colno}
+        message = gettext("is not valid JSON: %(error)s (%(where)s)") % {
+            "error": exc.msg,
+            "where": where,
+        }
         raise InputError(field, message, code="malformed_json") from exc
     except RecursionError as exc:
-        raise InputError(field, f"is nested deeper than {max_depth} levels") from exc
+        raise InputError(
+            field, gettext("is nested deeper than %(max)s levels") % {"max": max_depth}
+        ) from exc
     if check:
         check_json(value, field=field, max_depth=max_depth)
     return value
@@ -287,7 +311,9 @@ def request_text_problem(request: HttpRequest) -> InputError | None:
     for params in sources:
         for name, values in params.lists():
             if problem := text_problem(name):
-                return InputError(printable(name), f"parameter name {problem}")
+                return InputError(
+                    printable(name), gettext("parameter name %(problem)s") % {"problem": problem}
+                )
             for value in values:
                 if problem := text_problem(value):
                     return InputError(name, problem)

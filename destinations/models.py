@@ -4,19 +4,20 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from core import crypto
 
 
 class AuthMethod(models.TextChoices):
-    ACCESS_KEYS = "access_keys", "Access keys"
-    IAM_ROLE = "iam_role", "IAM role"
+    ACCESS_KEYS = "access_keys", _("Access keys")
+    IAM_ROLE = "iam_role", _("IAM role")
 
 
 class Health(models.TextChoices):
-    UNKNOWN = "unknown", "Not checked yet"
-    OK = "ok", "Healthy"
-    FAILING = "failing", "Failing"
+    UNKNOWN = "unknown", _("Not checked yet")
+    OK = "ok", _("Healthy")
+    FAILING = "failing", _("Failing")
 
 
 class AwsCredentialFields(models.Model):

@@ -16,9 +16,11 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from core import crypto
 from core.service_errors import ServiceError
+from core.stored_text import StoredText
 from destinations.kinesis import aws as kinesis
 from destinations.kinesis.permissions import CheckReport, record_test_write, run_permission_check
 from destinations.kinesis.problems import Problem, problem_of
@@ -31,6 +33,19 @@ DRAFT_LIFETIME = dt.timedelta(hours=24)
 TEST_RECORD_PARTITION_KEY = "streamline-test-record"
 
 
+# A failing connection's health message and alert: stored in English, shown translated
+# (core.stored_text).
+CHECK_FAILED = StoredText(gettext_noop("the permission check “%(label)s” failed"))
+CHECK_TODO = StoredText(gettext_noop("Needs you: %(detail)s %(fix)s"))
+CHECK_TODO_NO_FIX = StoredText(gettext_noop("Needs you: %(detail)s"))
+IMPACT = StoredText.ngettext(
+    "%(count)s active dataflow cannot deliver until then; nothing is lost.",
+    "%(count)s active dataflows cannot deliver until then; nothing is lost.",
+)
+NO_IMPACT = StoredText(gettext_noop("No active dataflow uses this connection."))
+UNHEALTHY_TITLE = StoredText(gettext_noop("Connection “%(name)s” is unhealthy: %(headline)s"))
+
+
 class ConnectionInUse(ServiceError):  # noqa: N818 - reads as a sentence at the call site
     """The connection still feeds dataflows, so it cannot be deleted."""
 
@@ -40,10 +55,14 @@ class ConnectionInUse(ServiceError):  # noqa: N818 - reads as a sentence at the 
         self.dataflow_names = dataflow_names
         count = len(dataflow_names)
         listed = ", ".join(f"“{name}”" for name in dataflow_names[:5])
-        more = f" and {count - 5} more" if count > 5 else ""
+        if count > 5:
+            listed = gettext("%(names)s and %(count)s more") % {"names": listed, "count": count - 5}
         super().__init__(
-            f"“{connection.name}” cannot be deleted: {count} dataflow(s) send to it "
-            f"({listed}{more}). Delete those dataflows first, then delete the destination."
+            gettext(
+                "“%(name)s” cannot be deleted: %(count)s dataflow(s) send to it (%(names)s). "
+                "Delete those dataflows first, then delete the destination."
+            )
+            % {"name": connection.name, "count": count, "names": listed}
         )
 
 
@@ -170,7 +189,7 @@ def refused_field(exc: kinesis.KinesisError) -> str | None:
 
 def _name_taken() -> ServiceError:
     return ServiceError(
-        "You already have a destination with this name.", field="name", code="conflict"
+        gettext("You already have a destination with this name."), field="name", code="conflict"
     )
 
 
@@ -252,8 +271,12 @@ def connection_run_check(*, connection: Connection) -> CheckReport:
         _health_record(
             connection,
             Problem(
-                headline=f"the permission check “{failure.label}” failed",
-                todo=f"Needs you: {failure.detail} {failure.fix}".strip(),
+                headline=CHECK_FAILED(label=failure.label),
+                todo=(
+                    CHECK_TODO(detail=failure.detail, fix=failure.fix)
+                    if failure.fix
+                    else CHECK_TODO_NO_FIX(detail=failure.detail)
+                ),
                 action_needed=True,
                 connection_fault=True,
             ),
@@ -306,15 +329,11 @@ def connection_unhealthy_alert(connection: Connection, problem: Problem) -> None
     from alerts.services import alert_raise, connection_unhealthy_key
 
     affected = connection.dataflows.runnable().count()
-    if affected:
-        dataflows = "1 active dataflow" if affected == 1 else f"{affected} active dataflows"
-        impact = f"{dataflows} cannot deliver until then; nothing is lost."
-    else:
-        impact = "No active dataflow uses this connection."
+    impact = IMPACT(count=affected) if affected else NO_IMPACT()
     alert_raise(
         kind=AlertKind.CONNECTION_UNHEALTHY,
-        title=f"Connection “{connection.name}” is unhealthy: {problem.headline}",
-        message=f"{problem.todo} {impact}",
+        title=UNHEALTHY_TITLE(name=connection.name, headline=problem.headline),
+        message=f"{problem.todo} {impact}",  # two sentences: translated one by one
         dedupe_key=connection_unhealthy_key(connection.pk),
         connection=connection,
     )
@@ -377,7 +396,10 @@ def connection_send_test_record(*, connection: Connection) -> list[TestWrite]:
     def put_records() -> tuple[str, str, str]:
         data = test_record_payload(connection, sent_at=now, call="PutRecords")
         [entry] = kinesis.put_records(creds, stream, [(data, key)])
-        refused = f"Kinesis refused the record: {entry.error_code}: {entry.error_message}"
+        refused = gettext("Kinesis refused the record: %(code)s: %(message)s") % {
+            "code": entry.error_code,
+            "message": entry.error_message,
+        }
         return entry.shard_id or "", entry.sequence_number or "", "" if entry.ok else refused
 
     writes = [

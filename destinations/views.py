@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from destinations import selectors, services
@@ -37,7 +38,7 @@ def connection_delete(request: HttpRequest, pk: int) -> HttpResponse:
     except services.ConnectionInUse as exc:
         messages.error(request, str(exc))
         return redirect("destinations:detail", pk=pk)
-    messages.success(request, f"Deleted the destination “{name}”.")
+    messages.success(request, gettext("Deleted the destination “%(name)s”.") % {"name": name})
     return redirect("destinations:list")
 
 

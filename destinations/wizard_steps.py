@@ -5,10 +5,12 @@ step 1 fills the draft, step 2 turns it into a Connection, whose page is the
 permission check (step 3). The indicator is `core.wizard.progress`.
 """
 
+from django.utils.translation import gettext_lazy as _
+
 from core.wizard import WizardStep
 
 
 class Step(WizardStep):
-    AUTHENTICATE = "authenticate", "Authenticate"
-    DETAILS = "details", "Destination details"
-    CHECK = "check", "Permission check"
+    AUTHENTICATE = "authenticate", _("Authenticate")
+    DETAILS = "details", _("Destination details")
+    CHECK = "check", _("Permission check")

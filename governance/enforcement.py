@@ -14,10 +14,12 @@ from __future__ import annotations
 import logging
 
 from django.db import transaction
+from django.utils.translation import gettext_noop
 
 from activation.models import Dataflow, DataflowStatus
 from alerts.models import AlertKind
 from alerts.services import alert_raise, alert_resolve
+from core.stored_text import StoredText
 from governance.evaluation import Violation
 from governance.services import dataflow_violations
 
@@ -28,12 +30,19 @@ def violation_key(dataflow_id: int) -> str:
     return f"policy_violation:dataflow:{dataflow_id}"
 
 
-def violation_message(violations: list[Violation]) -> str:
-    lines = [
+# Stored in English, shown translated (core.stored_text); one line per chain.
+STOPPED = StoredText(
+    gettext_noop(
         "Stopped: a data-usage policy forbids what this dataflow exports. Nothing is sent "
         "until it is fixed (unmap, hash or remove what the chain names, or change the "
         "policy); then it resumes and sends what changed meanwhile."
-    ]
+    )
+)
+VIOLATION_TITLE = StoredText(gettext_noop("Policy violation: dataflow “%(name)s” stopped"))
+
+
+def violation_message(violations: list[Violation]) -> str:
+    lines = [STOPPED()]
     for violation in violations:
         lines.extend(violation.lines)
     return "\n".join(lines)
@@ -70,7 +79,7 @@ def _stopped_if_violating(dataflow: Dataflow) -> bool:
             logger.warning("dataflow %s stopped: policy violation", dataflow.pk)
             alert_raise(
                 kind=AlertKind.DATAFLOW_ERROR,
-                title=f"Policy violation: dataflow “{dataflow.name}” stopped",
+                title=VIOLATION_TITLE(name=dataflow.name),
                 message=violation_message(violations),
                 dedupe_key=violation_key(dataflow.pk),
                 dataflow=dataflow,

@@ -22,6 +22,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils.translation import gettext, gettext_noop
+
+from core.stored_text import StoredText
 from governance.models import (
     AssignmentTarget,
     DataUsageLabel,
@@ -33,6 +36,17 @@ from governance.models import (
 from profiles.attributes import paths_overlap
 
 ATTRIBUTE, IDENTITY, SEGMENT = "attribute", "identity", "segment"
+
+
+# A violation's chain in words: stored in English, shown translated (core.stored_text).
+CHAIN = StoredText(
+    gettext_noop("%(subject)s → %(label)s %(label_name)s → policy “%(policy)s” → %(action)s")
+)
+CHAIN_SUBJECTS = {
+    ATTRIBUTE: StoredText(gettext_noop("attribute %(source)s")),
+    IDENTITY: StoredText(gettext_noop("identity %(source)s")),
+}
+CHAIN_SEGMENT = StoredText(gettext_noop("segment %(source)s (its rule reads %(path)s)"))
 
 
 @dataclass(frozen=True)
@@ -85,15 +99,17 @@ class Violation:
     chains: tuple[Chain, ...]
 
     def describe(self, chain: Chain) -> str:
-        where = {ATTRIBUTE: "attribute", IDENTITY: "identity", SEGMENT: "segment"}[
-            chain.source_kind
-        ]
-        subject = f"{where} {chain.source}"
+        """The chain as one English line (stored in status messages; shown translated)."""
         if chain.source_kind == SEGMENT:
-            subject += f" (its rule reads {chain.path})"
-        return (
-            f"{subject} → {chain.label} {chain.label_name} → policy “{self.policy}” "
-            f"→ {self.marketing_action_name}"
+            subject = CHAIN_SEGMENT(source=chain.source, path=chain.path)
+        else:
+            subject = CHAIN_SUBJECTS[chain.source_kind](source=chain.source)
+        return CHAIN(
+            subject=subject,
+            label=chain.label,
+            label_name=chain.label_name,
+            policy=self.policy,
+            action=self.marketing_action_name,
         )
 
     @property
@@ -161,23 +177,24 @@ def used_labels(use: DataUse, index: LabelIndex, namespaces: Iterable[str]) -> l
     chains: list[Chain] = []
     for path in use.attributes:
         for labelled, code in index.path_labels(path):
-            chains.append(_chain(index, ATTRIBUTE, path, labelled, code, f"Unmap {path}."))
+            fix = gettext("Unmap %(path)s.") % {"path": path}
+            chains.append(_chain(index, ATTRIBUTE, path, labelled, code, fix))
     identities = use.identities
     if identities is None:
         identities = tuple((ns, False) for ns in namespaces)
     for namespace, hashed in identities:
         for code in index.namespace_labels(namespace, hashed=hashed):
             family = index.labels[code].family
-            fix = (
-                f"Hash {namespace} (lower-case + SHA-256), or remove it."
-                if family == LabelFamily.IDENTITY
-                else f"Remove the identity {namespace}."
-            )
+            if family == LabelFamily.IDENTITY:
+                fix = gettext("Hash %(namespace)s (lower-case + SHA-256), or remove it.")
+            else:
+                fix = gettext("Remove the identity %(namespace)s.")
+            fix %= {"namespace": namespace}
             chains.append(_chain(index, IDENTITY, namespace, namespace, code, fix))
     for segment in use.segments:
         for read in sorted(set(rule_paths(segment.rule))):
             for _, code in index.path_labels(read):
-                fix = f"Remove the segment {segment.name}."
+                fix = gettext("Remove the segment %(name)s.") % {"name": segment.name}
                 chains.append(_chain(index, SEGMENT, segment.name, read, code, fix))
     return chains
 

@@ -7,6 +7,8 @@ import json
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from governance.models import (
     ConsentPolicy,
@@ -22,30 +24,35 @@ from profiles.rules import validate_rule
 
 def marketing_actions_field() -> forms.ModelMultipleChoiceField:
     return forms.ModelMultipleChoiceField(
-        label="Marketing actions",
+        label=_("Marketing actions"),
         queryset=MarketingAction.objects.all(),
         to_field_name="code",
         required=False,
         initial=[DEFAULT_MARKETING_ACTION],
         widget=forms.CheckboxSelectMultiple,
-        help_text="What the data sent here is used for. Data-usage policies forbid some "
-        "actions on labelled data; consent policies apply by action.",
+        help_text=_(
+            "What the data sent here is used for. Data-usage policies forbid some "
+            "actions on labelled data; consent policies apply by action."
+        ),
     )
 
 
 class PolicyForm(forms.Form):
-    name = forms.CharField(max_length=200)
-    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    marketing_action = forms.ModelChoiceField(
-        queryset=MarketingAction.objects.all(), to_field_name="code"
+    name = forms.CharField(label=_("Name"), max_length=200)
+    description = forms.CharField(
+        label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
-    operator = forms.ChoiceField(choices=LabelOperator.choices)
+    marketing_action = forms.ModelChoiceField(
+        label=_("Marketing action"), queryset=MarketingAction.objects.all(), to_field_name="code"
+    )
+    operator = forms.ChoiceField(label=_("Operator"), choices=LabelOperator.choices)
     labels = forms.ModelMultipleChoiceField(
+        label=_("Labels"),
         queryset=DataUsageLabel.objects.all(),
         to_field_name="code",
         widget=forms.CheckboxSelectMultiple,
     )
-    enabled = forms.BooleanField(required=False, initial=True)
+    enabled = forms.BooleanField(label=_("Enabled"), required=False, initial=True)
 
     @classmethod
     def for_policy(cls, policy: DataUsagePolicy | None, data: Any = None) -> PolicyForm:
@@ -63,19 +70,25 @@ class PolicyForm(forms.Form):
 
 
 class ConsentPolicyForm(forms.Form):
-    name = forms.CharField(max_length=200)
-    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    name = forms.CharField(label=_("Name"), max_length=200)
+    description = forms.CharField(
+        label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
     marketing_actions = forms.ModelMultipleChoiceField(
+        label=_("Marketing actions"),
         queryset=MarketingAction.objects.all(),
         to_field_name="code",
         widget=forms.CheckboxSelectMultiple,
     )
     condition = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text='A segment rule, e.g. {"path": "consents.marketing.email", "op": "equals", '
-        '"value": true}',
+        label=_("Condition"),
+        help_text=_(
+            'A segment rule, e.g. {"path": "consents.marketing.email", "op": "equals", '
+            '"value": true}'
+        ),
     )
-    enabled = forms.BooleanField(required=False, initial=True)
+    enabled = forms.BooleanField(label=_("Enabled"), required=False, initial=True)
 
     @classmethod
     def for_policy(cls, policy: ConsentPolicy | None, data: Any = None) -> ConsentPolicyForm:
@@ -94,7 +107,7 @@ class ConsentPolicyForm(forms.Form):
         try:
             rule = json.loads(self.cleaned_data["condition"])
         except ValueError as exc:
-            raise forms.ValidationError(f"Not JSON: {exc}.") from exc
+            raise forms.ValidationError(gettext("Not JSON: %(error)s.") % {"error": exc}) from exc
         errors = validate_rule(rule)
         if errors:
             raise forms.ValidationError("; ".join(str(e) for e in errors))
@@ -102,16 +115,16 @@ class ConsentPolicyForm(forms.Form):
 
 
 class LabelForm(forms.Form):
-    code = forms.SlugField(max_length=32)
-    name = forms.CharField(max_length=200)
-    family = forms.ChoiceField(choices=LabelFamily.choices)
-    description = forms.CharField(required=False)
+    code = forms.SlugField(label=_("Code"), max_length=32)
+    name = forms.CharField(label=_("Name"), max_length=200)
+    family = forms.ChoiceField(label=_("Family"), choices=LabelFamily.choices)
+    description = forms.CharField(label=_("Description"), required=False)
 
 
 class MarketingActionForm(forms.Form):
     code = forms.SlugField(max_length=64)
-    name = forms.CharField(max_length=200)
-    description = forms.CharField(required=False)
+    name = forms.CharField(label=_("Name"), max_length=200)
+    description = forms.CharField(label=_("Description"), required=False)
 
 
 class AssignForm(forms.Form):
@@ -120,6 +133,7 @@ class AssignForm(forms.Form):
     target_type = forms.ChoiceField(choices=[("attribute", "path"), ("namespace", "namespace")])
     target = forms.CharField(max_length=500)
     labels = forms.ModelMultipleChoiceField(
+        label=_("Labels"),
         queryset=DataUsageLabel.objects.all(),
         to_field_name="code",
         required=False,

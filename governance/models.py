@@ -13,12 +13,13 @@
 """
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class LabelFamily(models.TextChoices):
-    CONTRACT = "contract", "Contract"
-    IDENTITY = "identity", "Identity"
-    SENSITIVE = "sensitive", "Sensitive"
+    CONTRACT = "contract", _("Contract")
+    IDENTITY = "identity", _("Identity")
+    SENSITIVE = "sensitive", _("Sensitive")
 
 
 class DataUsageLabel(models.Model):
@@ -50,8 +51,8 @@ class MarketingAction(models.Model):
 
 
 class AssignmentTarget(models.TextChoices):
-    ATTRIBUTE = "attribute", "Attribute path"
-    NAMESPACE = "namespace", "Identity namespace"
+    ATTRIBUTE = "attribute", _("Attribute path")
+    NAMESPACE = "namespace", _("Identity namespace")
 
 
 class LabelAssignment(models.Model):
@@ -75,8 +76,8 @@ class LabelAssignment(models.Model):
 
 
 class LabelOperator(models.TextChoices):
-    OR = "or", "any of the labels (OR)"
-    AND = "and", "all of the labels (AND)"
+    OR = "or", _("any of the labels (OR)")
+    AND = "and", _("all of the labels (AND)")
 
 
 class DataUsagePolicy(models.Model):

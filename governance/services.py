@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext, ngettext
 
 from activation.models import Dataflow
 from activation.services import DataflowError
@@ -34,8 +35,14 @@ class PolicyViolationError(DataflowError):
         self.violations = violations
         names = ", ".join(f"“{v.policy}”" for v in violations)
         super().__init__(
-            f"Activation refused: {len(violations)} data-usage policy violation"
-            f"{'s' if len(violations) != 1 else ''} ({names}). Fix them first."
+            ngettext(
+                "Activation refused: %(count)s data-usage policy violation (%(names)s). "
+                "Fix it first.",
+                "Activation refused: %(count)s data-usage policy violations (%(names)s). "
+                "Fix them first.",
+                len(violations),
+            )
+            % {"count": len(violations), "names": names}
         )
 
 
@@ -138,9 +145,9 @@ def policy_save(
 ) -> DataUsagePolicy:
     """Create or edit a policy (core policies: only enable/disable)."""
     if not labels:
-        raise ValidationError({"labels": "Choose at least one label."})
+        raise ValidationError({"labels": gettext("Choose at least one label.")})
     if operator not in ("and", "or"):
-        raise ValidationError({"operator": "Use and or or."})
+        raise ValidationError({"operator": gettext("Use and or or.")})
     before = policy_state(policy) if policy else None
     if (
         policy is not None
@@ -153,7 +160,9 @@ def policy_save(
             or sorted(label.code for label in labels) != before["labels"]
         )
     ):
-        raise ValidationError({"name": "A core policy cannot be edited; enable or disable it."})
+        raise ValidationError(
+            {"name": gettext("A core policy cannot be edited; enable or disable it.")}
+        )
     policy = policy or DataUsagePolicy()
     policy.name, policy.description = name.strip(), description
     policy.marketing_action, policy.operator, policy.enabled = marketing_action, operator, enabled
@@ -198,7 +207,7 @@ def policy_set_enabled(*, policy: DataUsagePolicy, enabled: bool) -> DataUsagePo
 @transaction.atomic
 def policy_delete(*, policy: DataUsagePolicy) -> None:
     if policy.core:
-        raise ValidationError({"name": "A core policy cannot be deleted; disable it."})
+        raise ValidationError({"name": gettext("A core policy cannot be deleted; disable it.")})
     before = policy_state(policy)
     _audit(AUDIT_POLICY, policy, Action.DELETED, before, None)
     policy.delete()
@@ -228,7 +237,9 @@ def consent_policy_save(
     if errors:
         raise ValidationError({"condition": "; ".join(str(e) for e in errors)})
     if not marketing_actions:
-        raise ValidationError({"marketing_actions": "Choose at least one marketing action."})
+        raise ValidationError(
+            {"marketing_actions": gettext("Choose at least one marketing action.")}
+        )
     before = consent_state(policy) if policy else None
     policy = policy or ConsentPolicy()
     policy.name, policy.description = name.strip(), description
@@ -277,7 +288,7 @@ def labels_set(*, target_type: str, target: str, labels: list[DataUsageLabel]) -
     """The labels on one attribute path or namespace become exactly `labels` (audited)."""
     target = target.strip()
     if not target:
-        raise ValidationError({"target": "Name the path or namespace."})
+        raise ValidationError({"target": gettext("Name the path or namespace.")})
     current = LabelAssignment.objects.filter(target_type=target_type, target=target)
     before = sorted(current.values_list("label__code", flat=True))
     wanted = {label.code: label for label in labels}

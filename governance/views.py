@@ -12,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_POST
 
 from core.roles import user_is_admin
@@ -31,7 +32,7 @@ from governance.models import (
     MarketingAction,
 )
 
-ADMINS_ONLY = "Only Admins change data governance."
+ADMINS_ONLY = gettext_lazy("Only Admins change data governance.")
 
 
 def admin_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -84,7 +85,7 @@ def labels_edit(request: HttpRequest) -> HttpResponse:
         services.labels_set(
             target_type=data["target_type"], target=data["target"], labels=list(data["labels"])
         )
-        messages.success(request, f"Saved the labels of {data['target']}.")
+        messages.success(request, gettext("Saved the labels of %(target)s.") % data)
         return redirect("governance:overview")
     return render(request, "governance/labels_edit.html", {"form": form})
 
@@ -93,7 +94,9 @@ def labels_edit(request: HttpRequest) -> HttpResponse:
 @admin_required
 @require_POST
 def label_create(request: HttpRequest) -> HttpResponse:
-    return _create(request, LabelForm(request.POST), services.label_create, "Label")
+    return _create(
+        request, LabelForm(request.POST), services.label_create, gettext("Label %(code)s created.")
+    )
 
 
 @login_required
@@ -101,10 +104,17 @@ def label_create(request: HttpRequest) -> HttpResponse:
 @require_POST
 def action_create(request: HttpRequest) -> HttpResponse:
     form = MarketingActionForm(request.POST)
-    return _create(request, form, services.marketing_action_create, "Marketing action")
+    return _create(
+        request,
+        form,
+        services.marketing_action_create,
+        gettext("Marketing action %(code)s created."),
+    )
 
 
-def _create(request: HttpRequest, form: Any, create: Callable[..., Any], what: str) -> HttpResponse:
+def _create(
+    request: HttpRequest, form: Any, create: Callable[..., Any], created_text: str
+) -> HttpResponse:
     """The overview's small create forms: a message either way, back to the overview."""
     if not form.is_valid():
         messages.error(request, _form_problem(form))
@@ -114,12 +124,16 @@ def _create(request: HttpRequest, form: Any, create: Callable[..., Any], what: s
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, f"{what} {created.code} created.")
+        messages.success(request, created_text % {"code": created.code})
     return redirect("governance:overview")
 
 
 def _form_problem(form: object) -> str:
-    return "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())  # type: ignore[attr-defined]
+    fields = form.fields  # type: ignore[attr-defined]
+    return "; ".join(
+        f"{fields[k].label if k in fields else k}: {' '.join(v)}"
+        for k, v in form.errors.items()  # type: ignore[attr-defined]
+    )
 
 
 @login_required
@@ -135,7 +149,9 @@ def policy_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             for field, errors in exc.message_dict.items():
                 form.add_error(field if field in form.fields else None, errors)
         else:
-            messages.success(request, f"Saved the policy “{saved.name}”.")
+            messages.success(
+                request, gettext("Saved the policy “%(name)s”.") % {"name": saved.name}
+            )
             return redirect("governance:overview")
     return render(request, "governance/policy_form.html", {"form": form, "policy": policy})
 
@@ -146,8 +162,11 @@ def policy_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 def policy_toggle(request: HttpRequest, pk: int) -> HttpResponse:
     policy = get_object_or_404(DataUsagePolicy, pk=pk)
     services.policy_set_enabled(policy=policy, enabled=not policy.enabled)
-    state = "enabled" if policy.enabled else "disabled"
-    messages.success(request, f"Policy “{policy.name}” {state}.")
+    if policy.enabled:
+        text = gettext("Policy “%(name)s” enabled.")
+    else:
+        text = gettext("Policy “%(name)s” disabled.")
+    messages.success(request, text % {"name": policy.name})
     return redirect("governance:overview")
 
 
@@ -166,6 +185,8 @@ def consent_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             for field, errors in exc.message_dict.items():
                 form.add_error(field if field in form.fields else None, errors)
         else:
-            messages.success(request, f"Saved the consent policy “{saved.name}”.")
+            messages.success(
+                request, gettext("Saved the consent policy “%(name)s”.") % {"name": saved.name}
+            )
             return redirect("governance:overview")
     return render(request, "governance/consent_form.html", {"form": form, "policy": policy})

@@ -1,6 +1,8 @@
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from core.input_policy import InputError, parse_json
 from profiles.editor import MATCHES, Row, attach_errors, rows_from_data, rule_from_rows
@@ -34,7 +36,7 @@ class SegmentForm(forms.Form):
         for problem in problems:
             self.add_error("rule_json" if in_json else None, problem)
         if not in_json and any(row.errors for row in self.rows):
-            self.add_error(None, "Fix the conditions marked below.")
+            self.add_error(None, gettext("Fix the conditions marked below."))
         return cleaned
 
 
@@ -45,10 +47,10 @@ def rule_from_submission(data: Any, rows: list[Row]) -> tuple[dict | None, list[
         try:
             rule = parse_json(text, field="rule", check=False)  # validate_rule checks it
         except InputError as exc:
-            return None, [f"The rule {exc.message}"]
+            return None, [gettext("The rule %(problem)s") % {"problem": exc.message}]
         return rule, [str(e) for e in validate_rule(rule)]
     if not rows:
-        return None, ["Add at least one condition."]
+        return None, [gettext("Add at least one condition.")]
     rule = rule_from_rows(data.get("match", "and"), rows)
     return rule, attach_errors(rows, validate_rule(rule))
 
@@ -56,7 +58,7 @@ def rule_from_submission(data: Any, rows: list[Row]) -> tuple[dict | None, list[
 class ProfilePatchForm(forms.Form):
     """A partial update of a profile's attributes, as JSON (null removes)."""
 
-    attributes = forms.CharField(widget=forms.Textarea(attrs={"rows": 8}))
+    attributes = forms.CharField(label=_("Attributes"), widget=forms.Textarea(attrs={"rows": 8}))
 
     def clean_attributes(self) -> dict:
         try:
@@ -64,5 +66,7 @@ class ProfilePatchForm(forms.Form):
         except InputError as exc:
             raise forms.ValidationError(str(exc)) from exc
         if not isinstance(value, dict):
-            raise forms.ValidationError('Use a JSON object, e.g. {"loyalty": {"tier": "gold"}}.')
+            raise forms.ValidationError(
+                gettext('Use a JSON object, e.g. {"loyalty": {"tier": "gold"}}.')
+            )
         return value

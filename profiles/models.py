@@ -5,6 +5,7 @@ import uuid
 from typing import Any
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class CurrentTxid(models.Func):
@@ -106,9 +107,9 @@ class Segment(models.Model):
 
 
 class MembershipStatus(models.TextChoices):
-    REALIZED = "realized", "Realized"
-    EXISTING = "existing", "Existing"
-    EXITED = "exited", "Exited"
+    REALIZED = "realized", _("Realized")
+    EXISTING = "existing", _("Existing")
+    EXITED = "exited", _("Exited")
 
 
 # In the segment now: just entered (realized) or still in (existing). Exited rows are

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import BooleanField, Expression, F
+from django.utils.translation import gettext
 
 from core.input_policy import InputError, check_json
 from profiles.attributes import get_path, same_json, split_path
@@ -107,7 +108,13 @@ def validate_rule(rule: Any) -> list[RuleError]:
     counter = [0]
     _validate(rule, "rule", 1, errors, counter)
     if counter[0] > MAX_NODES:
-        errors.append(RuleError("rule", f"has {counter[0]} conditions; at most {MAX_NODES}"))
+        errors.append(
+            RuleError(
+                "rule",
+                gettext("has %(count)s conditions; at most %(max)s")
+                % {"count": counter[0], "max": MAX_NODES},
+            )
+        )
     return errors
 
 
@@ -121,24 +128,34 @@ def check_rule(rule: Any) -> None:
 def _validate(node: Any, where: str, depth: int, errors: list[RuleError], count: list) -> None:
     count[0] += 1
     if depth > MAX_DEPTH:
-        errors.append(RuleError(where, f"is nested deeper than {MAX_DEPTH} levels"))
+        errors.append(
+            RuleError(where, gettext("is nested deeper than %(max)s levels") % {"max": MAX_DEPTH})
+        )
         return
     if not isinstance(node, dict):
-        errors.append(RuleError(where, 'must be an object such as {"and": [...]}'))
+        errors.append(RuleError(where, gettext('must be an object such as {"and": [...]}')))
         return
     groups = [k for k in ("and", "or", "not") if k in node]
     if groups:
         key = groups[0]
         extra = sorted(set(node) - {key})
         if extra:
-            errors.append(RuleError(where, f"'{key}' cannot be combined with {extra}"))
+            errors.append(
+                RuleError(
+                    where,
+                    gettext("'%(key)s' cannot be combined with %(extra)s")
+                    % {"key": key, "extra": extra},
+                )
+            )
             return
         if key == "not":
             _validate(node["not"], f"{where}.not", depth + 1, errors, count)
             return
         children = node[key]
         if not isinstance(children, list) or not children:
-            errors.append(RuleError(f"{where}.{key}", "must be a non-empty list of conditions"))
+            errors.append(
+                RuleError(f"{where}.{key}", gettext("must be a non-empty list of conditions"))
+            )
             return
         for i, child in enumerate(children):
             _validate(child, f"{where}.{key}[{i}]", depth + 1, errors, count)
@@ -149,10 +166,16 @@ def _validate(node: Any, where: str, depth: int, errors: list[RuleError], count:
 def _validate_condition(node: dict, where: str, errors: list[RuleError]) -> None:
     unknown = sorted(set(node) - {"path", "op", "value"})
     if unknown:
-        errors.append(RuleError(where, f"unknown keys {unknown}: use and/or/not, or path/op/value"))
+        errors.append(
+            RuleError(
+                where,
+                gettext("unknown keys %(keys)s: use and/or/not, or path/op/value")
+                % {"keys": unknown},
+            )
+        )
         return
     if "path" not in node:
-        errors.append(RuleError(f"{where}.path", "is required"))
+        errors.append(RuleError(f"{where}.path", gettext("is required")))
     else:
         try:
             keys = split_path(node["path"])
@@ -160,10 +183,15 @@ def _validate_condition(node: dict, where: str, errors: list[RuleError]) -> None
             errors.append(RuleError(f"{where}.path", str(exc)))
         else:
             if any(INTEGER_KEY_RE.match(k) for k in keys):
-                errors.append(RuleError(f"{where}.path", "cannot index into arrays"))
+                errors.append(RuleError(f"{where}.path", gettext("cannot index into arrays")))
     op = operator_of(node)
     if op not in OPERATORS:
-        errors.append(RuleError(f"{where}.op", f"must be one of {', '.join(OPERATORS)}"))
+        errors.append(
+            RuleError(
+                f"{where}.op",
+                gettext("must be one of %(operators)s") % {"operators": ", ".join(OPERATORS)},
+            )
+        )
         return
     message = _value_problem(op, node)
     if message:
@@ -176,33 +204,38 @@ def _is_scalar(value: Any) -> bool:
 
 def _value_problem(op: str, node: dict) -> str | None:
     if op == "exists":
-        return "must be left out for 'exists'" if "value" in node else None
+        return gettext("must be left out for 'exists'") if "value" in node else None
     if "value" not in node:
-        return f"is required for '{op}'"
+        return gettext("is required for '%(op)s'") % {"op": op}
     value = node["value"]
     if op in ("equals", "not_equals"):
-        return None if _is_scalar(value) else "must be a string, number or boolean"
+        return None if _is_scalar(value) else gettext("must be a string, number or boolean")
     if op == "in":
         if not isinstance(value, list) or not value:
-            return "must be a non-empty list of strings, numbers or booleans"
+            return gettext("must be a non-empty list of strings, numbers or booleans")
         if len(value) > MAX_IN_VALUES:
-            return f"has {len(value)} values; at most {MAX_IN_VALUES}"
+            return gettext("has %(count)s values; at most %(max)s") % {
+                "count": len(value),
+                "max": MAX_IN_VALUES,
+            }
         bad = next((i for i, v in enumerate(value) if not _is_scalar(v)), None)
-        return None if bad is None else f"item {bad} must be a string, number or boolean"
+        if bad is None:
+            return None
+        return gettext("item %(index)s must be a string, number or boolean") % {"index": bad}
     if op == "contains":
         if isinstance(value, str) and not value:
-            return "must not be empty"
-        return None if _is_scalar(value) else "must be a string, number or boolean"
+            return gettext("must not be empty")
+        return None if _is_scalar(value) else gettext("must be a string, number or boolean")
     if op == "starts_with":
-        return None if isinstance(value, str) and value else "must be a non-empty string"
+        return None if isinstance(value, str) and value else gettext("must be a non-empty string")
     if op in COMPARISONS:
         if _is_number(value):
             return None
-        return None if _is_date(value) else "must be a number or a date (YYYY-MM-DD)"
+        return None if _is_date(value) else gettext("must be a number or a date (YYYY-MM-DD)")
     if op == "within_last_days":
         if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_DAYS:
             return None
-        return f"must be a whole number of days between 1 and {MAX_DAYS}"
+        return gettext("must be a whole number of days between 1 and %(max)s") % {"max": MAX_DAYS}
     return None
 
 

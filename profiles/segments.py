@@ -30,8 +30,11 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.translation import gettext, gettext_noop
 
 from core.input_policy import text_problem
+from core.stored_text import StoredText
 from profiles import bulk
 from profiles.models import (
     MEMBER_STATUSES,
@@ -137,12 +140,18 @@ def segment_exporters(segment: Segment) -> list[Exporter]:
     return [Exporter(d.pk, d.name, d.status) for d in found]
 
 
+# A dataflow's change log entry: stored in English, shown translated (core.stored_text).
+SEGMENT_DELETED = StoredText(
+    gettext_noop("Segment “%(name)s” was deleted; this dataflow no longer exports it.")
+)
+
+
 def names_text(names: list[str]) -> str:
     """“A”, “A and B”, “A, B and C”."""
     quoted = [f"“{name}”" for name in names]
     if len(quoted) < 2:
         return "".join(quoted)
-    return f"{', '.join(quoted[:-1])} and {quoted[-1]}"
+    return gettext("%(names)s and %(last)s") % {"names": ", ".join(quoted[:-1]), "last": quoted[-1]}
 
 
 @dataclass(frozen=True)
@@ -164,12 +173,27 @@ class RuleChangePreview:
 
     @property
     def text(self) -> str:
-        moves = f"{self.leave:,} member(s) leave, {self.join:,} join"
+        params = {
+            "leave": number_format(self.leave, force_grouping=True),
+            "join": number_format(self.join, force_grouping=True),
+            "records": number_format(self.records, force_grouping=True),
+            "names": names_text([e.name for e in self.exporters]),
+        }
         if not self.exporters:
-            return f"{moves}; no dataflow exports this segment."
-        names = names_text([e.name for e in self.exporters])
-        noun = "dataflow" if len(self.exporters) == 1 else "dataflows"
-        return f"{moves}; {self.records:,} record(s) go to {noun} {names}."
+            text = gettext(
+                "%(leave)s member(s) leave, %(join)s join; no dataflow exports this segment."
+            )
+        elif len(self.exporters) == 1:
+            text = gettext(
+                "%(leave)s member(s) leave, %(join)s join; %(records)s record(s) go to "
+                "dataflow %(names)s."
+            )
+        else:
+            text = gettext(
+                "%(leave)s member(s) leave, %(join)s join; %(records)s record(s) go to "
+                "dataflows %(names)s."
+            )
+        return text % params
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -245,11 +269,14 @@ def _check_texts(*, name: str, description: str) -> None:
         ("description", description, SEGMENT_DESCRIPTION_MAX_LENGTH),
     ):
         if len(value) > limit:
-            errors[field] = f"is {len(value):,} characters long; at most {limit:,}"
+            errors[field] = gettext("is %(length)s characters long; at most %(max)s") % {
+                "length": number_format(len(value), force_grouping=True),
+                "max": number_format(limit, force_grouping=True),
+            }
         elif problem := text_problem(value):
             errors[field] = problem
     if not name.strip():
-        errors.setdefault("name", "is required")
+        errors.setdefault("name", gettext("is required"))
     if errors:
         raise ValidationError(errors)
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import Count, Q, QuerySet
+from django.utils.translation import gettext, ngettext
 
 from core.input_policy import parse_id
 from profiles.attributes import document_of, leaf_items
@@ -116,9 +117,14 @@ class AmbiguousIdentity(IdentityLookupError):  # noqa: N818 - reads as a sentenc
 
     def __init__(self, text: str, candidates: list[Identity]) -> None:
         self.candidates = candidates
+        profiles = len({c.profile_id for c in candidates})
         super().__init__(
-            f"“{text}” is an identity of {len({c.profile_id for c in candidates})} profiles; "
-            "choose one."
+            ngettext(
+                "“%(text)s” is an identity of %(count)s profile; choose one.",
+                "“%(text)s” is an identity of %(count)s profiles; choose one.",
+                profiles,
+            )
+            % {"text": text, "count": profiles}
         )
 
 
@@ -128,10 +134,16 @@ def profile_by_identity(*, text: str) -> ProfileMatch:
     if not found:
         parsed = parse_identity_query(text)
         if parsed and parsed[0] in namespace_codes():
-            raise IdentityLookupError(f"No profile has the identity {parsed[0]}:{parsed[1]}.")
+            raise IdentityLookupError(
+                gettext("No profile has the identity %(identity)s.")
+                % {"identity": f"{parsed[0]}:{parsed[1]}"}
+            )
         raise IdentityLookupError(
-            f"No profile has the identity “{text.strip()[:200]}” in any namespace. Check the "
-            "value, or type it as namespace:value (for example email:jane@example.com)."
+            gettext(
+                "No profile has the identity “%(text)s” in any namespace. Check the "
+                "value, or type it as namespace:value (for example email:jane@example.com)."
+            )
+            % {"text": text.strip()[:200]}
         )
     if len({identity.profile_id for identity in found}) > 1:
         raise AmbiguousIdentity(text.strip()[:200], found)

@@ -33,6 +33,7 @@ from typing import Any
 from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from core.observability.metrics import ingestion_observed
 from profiles import bulk
@@ -320,8 +321,10 @@ def _owners(keys: set[IdentityKey]) -> dict[IdentityKey, int]:
 
 def _describe(owner: Owner) -> str:
     if isinstance(owner, _Target):
-        return f"the profile created by record {owner.first_index} of this batch"
-    return f"profile {owner}"
+        return gettext("the profile created by record %(index)s of this batch") % {
+            "index": owner.first_index
+        }
+    return gettext("profile %(id)s") % {"id": owner}
 
 
 def _conflict(index: int, record: ProfileRecord, owner: dict[IdentityKey, Owner]) -> RecordResult:
@@ -329,14 +332,17 @@ def _conflict(index: int, record: ProfileRecord, owner: dict[IdentityKey, Owner]
     seen: list[Owner] = []
     for ns, v in record.identities:
         if (ns, v) in owner:
-            fields[f"identityMap.{ns}"] = f"{ns}:{v} belongs to {_describe(owner[(ns, v)])}"
+            fields[f"identityMap.{ns}"] = gettext("%(identity)s belongs to %(owner)s") % {
+                "identity": f"{ns}:{v}",
+                "owner": _describe(owner[(ns, v)]),
+            }
             if owner[(ns, v)] not in seen:
                 seen.append(owner[(ns, v)])
-    message = (
-        "The identities match different profiles ("
-        + " and ".join(_describe(o) for o in seen)
-        + "); they are not merged."
-    )
+    owners = " %s " % gettext("and")  # noqa: UP031 - a msgid must not sit in an f-string
+    owners = owners.join(_describe(o) for o in seen)
+    message = gettext(
+        "The identities match different profiles (%(owners)s); they are not merged."
+    ) % {"owners": owners}
     return RecordResult(
         index=index, status="error", error=RecordError("identity_conflict", message, fields)
     )
@@ -344,7 +350,9 @@ def _conflict(index: int, record: ProfileRecord, owner: dict[IdentityKey, Owner]
 
 def _foreign_removal(index: int, key: IdentityKey, owner: Owner) -> RecordResult:
     ns, value = key
-    message = f"{ns}:{value} belongs to {_describe(owner)}, not to the profile this record matches."
+    message = gettext(
+        "%(identity)s belongs to %(owner)s, not to the profile this record matches."
+    ) % {"identity": f"{ns}:{value}", "owner": _describe(owner)}
     return RecordResult(
         index=index,
         status="error",

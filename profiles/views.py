@@ -8,6 +8,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from activation.selectors import dataflows_exporting
@@ -63,7 +64,11 @@ def segment_create_view(request: HttpRequest) -> HttpResponse:
             rule=form.rule,
             active=data["active"],
         )
-        messages.success(request, f"Segment “{segment.name}” created; finding its members now.")
+        messages.success(
+            request,
+            gettext("Segment “%(name)s” created; finding its members now.")
+            % {"name": segment.name},
+        )
         return redirect("profiles:segment_edit", segment_id=segment.pk)
     return _segment_page(request, form, segment=None)
 
@@ -88,8 +93,11 @@ def segment_edit(request: HttpRequest, segment_id: uuid.UUID) -> HttpResponse:
                 rule=form.rule,
                 active=data["active"],
             )
-            note = " Its members are being re-evaluated." if rule_changed else ""
-            messages.success(request, f"Segment “{segment.name}” saved.{note}")
+            if rule_changed:
+                text = gettext("Segment “%(name)s” saved. Its members are being re-evaluated.")
+            else:
+                text = gettext("Segment “%(name)s” saved.")
+            messages.success(request, text % {"name": segment.name})
             return redirect("profiles:segment_edit", segment_id=segment.pk)
     else:
         form = SegmentForm(initial=_initial(segment))
@@ -194,7 +202,7 @@ def segment_editor(request: HttpRequest) -> HttpResponse:
             match, rows = shown
             mode = "builder"
         else:
-            note = "This rule has nested groups or 'not': it can only be edited as JSON."
+            note = gettext("This rule has nested groups or 'not': it can only be edited as JSON.")
     context = {
         "mode": mode,
         "match": match,
@@ -236,12 +244,15 @@ def segment_delete(request: HttpRequest, segment_id: uuid.UUID) -> HttpResponse:
     segment = get_object_or_404(Segment, pk=segment_id)
     name = segment.name
     exporters = segment_service.segment_delete(segment=segment, user=request.user)
-    note = ""
+    text = gettext("Segment “%(name)s” deleted.") % {"name": name}
     if exporters:
-        names = names_text([e.name for e in exporters])
-        verb = "exports" if len(exporters) == 1 else "export"
-        note = f" {names} no longer {verb} it; the dataflow pages say so."
-    messages.success(request, f"Segment “{name}” deleted.{note}")
+        note = ngettext(
+            "%(names)s no longer exports it; the dataflow pages say so.",
+            "%(names)s no longer export it; the dataflow pages say so.",
+            len(exporters),
+        ) % {"names": names_text([e.name for e in exporters])}
+        text = f"{text} {note}"
+    messages.success(request, text)
     return redirect("profiles:segment_list")
 
 
@@ -250,7 +261,9 @@ def segment_delete(request: HttpRequest, segment_id: uuid.UUID) -> HttpResponse:
 def segment_evaluate_now(request: HttpRequest, segment_id: uuid.UUID) -> HttpResponse:
     segment = get_object_or_404(Segment, pk=segment_id, active=True)
     segment_schedule_evaluation(segment)
-    messages.success(request, f"Re-evaluating “{segment.name}” over every profile.")
+    messages.success(
+        request, gettext("Re-evaluating “%(name)s” over every profile.") % {"name": segment.name}
+    )
     return redirect("profiles:segment_edit", segment_id=segment.pk)
 
 
@@ -285,7 +298,7 @@ def profile_detail(request: HttpRequest, profile_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         error = _patch(profile, form.cleaned_data["attributes"])
         if error is None:
-            messages.success(request, "Attributes saved.")
+            messages.success(request, gettext("Attributes saved."))
             return redirect("profiles:profile_detail", profile_id=profile.pk)
         form.add_error("attributes", error)
     attributes = attributes_page(profile.attributes, page=request.GET.get("attributes_page"))
@@ -307,7 +320,7 @@ def _patch(profile: Profile, attributes: dict) -> str | None:
     """Write a patch through the one write path, matched by one of the profile's identities."""
     identity = profile.identities.order_by("namespace", "value").first()
     if identity is None:
-        return "This profile has no identity to match it by."
+        return gettext("This profile has no identity to match it by.")
     record = {
         "identityMap": {identity.namespace: [{"id": identity.value}]},
         "attributes": attributes,

@@ -10,7 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
+from django.utils.translation import gettext_noop
+
 from activation.export.records import MAX_PARTITION_KEY_CHARS, MAX_RECORD_BYTES, BuiltRecord
+from core.stored_text import StoredText
 
 MAX_BATCH_RECORDS = 500
 MAX_BATCH_BYTES = 5 * 1024 * 1024
@@ -24,6 +27,18 @@ def record_limit(stream_max_bytes: int | None) -> int:
     return min(stream_max_bytes or MAX_RECORD_BYTES, MAX_BATCH_BYTES)
 
 
+# Why Kinesis would refuse a record (RunIssue.reason): stored in English, shown translated.
+TOO_LARGE = StoredText(
+    gettext_noop(
+        "The record is %(size)s bytes (data plus partition key); the stream accepts at most "
+        "%(max)s bytes. Map fewer or smaller attributes."
+    )
+)
+BAD_KEY = StoredText(
+    gettext_noop("The partition key has %(length)s characters; Kinesis accepts 1 to %(max)s.")
+)
+
+
 def record_problem(
     record: BuiltRecord, max_bytes: int = MAX_RECORD_BYTES
 ) -> tuple[str, str] | None:
@@ -32,14 +47,12 @@ def record_problem(
     if max_bytes and record.size_bytes > max_bytes:
         return (
             "RecordTooLarge",
-            f"The record is {record.size_bytes:,} bytes (data plus partition key); the "
-            f"stream accepts at most {max_bytes:,} bytes. Map fewer or smaller attributes.",
+            TOO_LARGE(size=record.size_bytes, max=max_bytes),
         )
     if not 1 <= len(record.partition_key) <= MAX_PARTITION_KEY_CHARS:
         return (
             "InvalidPartitionKey",
-            f"The partition key has {len(record.partition_key)} characters; Kinesis accepts "
-            f"1 to {MAX_PARTITION_KEY_CHARS}.",
+            BAD_KEY(length=len(record.partition_key), max=MAX_PARTITION_KEY_CHARS),
         )
     return None
 

@@ -45,6 +45,9 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import Error as DatabaseError
 from django.utils import timezone
+from django.utils.translation import gettext_noop
+
+from core.stored_text import StoredText
 
 if TYPE_CHECKING:
     from activation.models import Dataflow
@@ -251,25 +254,45 @@ def record_id_for(seed: str, profile_id: int, cause: str) -> str:
     return hashlib.blake2b(f"{seed}|{profile_id}|{cause}".encode(), digest_size=16).hexdigest()
 
 
+# Why a profile is not exported (RunIssue.reason): stored in English, shown translated.
+HUGE_NUMBER = StoredText(gettext_noop("a number in it has more than %(digits)s digits"))
+UNREADABLE = StoredText(
+    gettext_noop(
+        "The profile's stored data cannot be read (%(why)s). The profile is not exported "
+        "until it is corrected; its next change exports it."
+    )
+)
+NOT_BUILT = StoredText(
+    gettext_noop(
+        "The record cannot be built: %(problem)s. The profile is not exported until it is "
+        "corrected; its next change exports it."
+    )
+)
+ITS_IDENTITY = StoredText(gettext_noop("its %(namespace)s identity"))
+THE_KEY = StoredText(gettext_noop("the key %(key)s"))
+NOT_A_JSON_NUMBER = StoredText(gettext_noop("%(path)s holds %(value)s, which is not a JSON number"))
+NOT_JSON = StoredText(gettext_noop("%(path)s holds a value JSON cannot represent (%(error)s)"))
+HOLDS_NUL = StoredText(
+    gettext_noop("%(where)s holds a NUL character (U+0000), which is not allowed in text")
+)
+HOLDS_SURROGATE = StoredText(
+    gettext_noop("%(where)s holds text that is not valid Unicode (a lone surrogate, %(code)s)")
+)
+
+
 def unreadable_reason(exc: Exception) -> str:
     """Why a profile whose stored state cannot even be read (say, a number of more
     digits than Python reads) is not exported."""
     text = printable(str(exc))
     if "integer string conversion" in text:  # Python's guard against huge numbers
-        why = f"a number in it has more than {sys.get_int_max_str_digits():,} digits"
+        why = HUGE_NUMBER(digits=sys.get_int_max_str_digits())
     else:
         why = f"{type(exc).__name__}: {text[:300]}"
-    return (
-        f"The profile's stored data cannot be read ({why}). The profile is not exported "
-        "until it is corrected; its next change exports it."
-    )
+    return UNREADABLE(why=why)
 
 
 def _not_exported(problem: str) -> str:
-    return (
-        f"The record cannot be built: {problem}. The profile is not exported until it is "
-        "corrected; its next change exports it."
-    )
+    return NOT_BUILT(problem=problem)
 
 
 def _unbuildable_reason(context: ExportContext, snapshot: ProfileSnapshot, exc: Exception) -> str:
@@ -283,7 +306,7 @@ def _unbuildable_reason(context: ExportContext, snapshot: ProfileSnapshot, exc: 
             if problem:
                 break
             if context.exports_namespace(namespace):
-                problem = _bad_text(f"its {printable(str(namespace))} identity", value)
+                problem = _bad_text(ITS_IDENTITY(namespace=printable(str(namespace))), value)
     except Exception:  # the snapshot itself is malformed: report the original error
         problem = None
     return _not_exported(problem or f"{type(exc).__name__}: {printable(str(exc))}")
@@ -294,7 +317,7 @@ def _bad_value(value: Any, path: str = "") -> str | None:
     if isinstance(value, dict):
         for key, item in value.items():
             where = printable(f"{path}.{key}" if path else str(key))
-            problem = _bad_text(f"the key {where}", key) if isinstance(key, str) else None
+            problem = _bad_text(THE_KEY(key=where), key) if isinstance(key, str) else None
             problem = problem or _bad_value(item, where)
             if problem:
                 return problem
@@ -311,19 +334,19 @@ def _bad_value(value: Any, path: str = "") -> str | None:
         _encode(value)
     except (ValueError, TypeError, OverflowError) as exc:
         if isinstance(value, float):
-            return f"{path} holds {value!r}, which is not a JSON number"
-        return f"{path} holds a value JSON cannot represent ({printable(str(exc))})"
+            return NOT_A_JSON_NUMBER(path=path, value=repr(value))
+        return NOT_JSON(path=path, error=printable(str(exc)))
     return None
 
 
 def _bad_text(where: str, text: str) -> str | None:
     if "\x00" in text:
-        return f"{where} holds a NUL character (U+0000), which is not allowed in text"
+        return HOLDS_NUL(where=where)
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
         code = ord(text[exc.start])
-        return f"{where} holds text that is not valid Unicode (a lone surrogate, U+{code:04X})"
+        return HOLDS_SURROGATE(where=where, code=f"U+{code:04X}")
     return None
 
 

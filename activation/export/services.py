@@ -26,6 +26,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from activation.export.accounting import run_settle
 from activation.export.delivery import DeliveryStopped, RetryPolicy
@@ -51,6 +52,7 @@ from activation.models import (
 from core.observability.logging import log_context
 from core.observability.metrics import observed_sink
 from core.observability.worker import shutdown_requested
+from core.stored_text import StoredText
 from destinations.kinesis.aws import KinesisError
 from destinations.kinesis.problems import Problem, problem_of, waiting_text
 from destinations.models import Health
@@ -412,13 +414,25 @@ class DeliveryWatch:
         return self.dataflow.connection.stream_name if self.dataflow.connection else ""
 
 
+# Stored in English, shown translated (core.stored_text).
+DELAYED = StoredText(gettext_noop("Delivery delayed: %(headline)s; %(waiting)s. %(todo)s"))
+CANNOT_DELIVER = StoredText(gettext_noop("Cannot deliver: %(headline)s; %(waiting)s. %(todo)s"))
+CANNOT_DELIVER_TITLE = StoredText(gettext_noop("Dataflow “%(name)s” cannot deliver: %(headline)s"))
+DELAYED_TITLE = StoredText(gettext_noop("Dataflow “%(name)s”: deliveries delayed, %(headline)s"))
+NOTHING_LOST = StoredText(
+    gettext_noop("%(todo)s Nothing is lost: what is waiting is sent afterwards.")
+)
+
+
 def delay_message(problem: Problem, pending: int) -> str:
     """The status message while deliveries wait for a retry (one sentence per state)."""
-    return f"Delivery delayed: {problem.headline}; {waiting_text(pending)}. {problem.todo}"
+    return DELAYED(headline=problem.headline, waiting=waiting_text(pending), todo=problem.todo)
 
 
 def error_message(problem: Problem, pending: int) -> str:
-    return f"Cannot deliver: {problem.headline}; {waiting_text(pending)}. {problem.todo}"
+    return CANNOT_DELIVER(
+        headline=problem.headline, waiting=waiting_text(pending), todo=problem.todo
+    )
 
 
 def _run_claimed(
@@ -534,16 +548,16 @@ def _run_failed(dataflow: Dataflow, stop: DeliveryStopped) -> None:
             # The connection's own problem: its health and its one alert say so.
             connection_set_health(connection=dataflow.connection, error=stop.error)
             return
-        title = f"Dataflow “{dataflow.name}” cannot deliver: {problem.headline}"
+        title = CANNOT_DELIVER_TITLE(name=dataflow.name, headline=problem.headline)
     else:
         still_on.update(status_message=delay_message(problem, pending), **fields)
         if failures < DELAY_ALERT_AFTER_FAILURES:
             return
-        title = f"Dataflow “{dataflow.name}”: deliveries delayed, {problem.headline}"
+        title = DELAYED_TITLE(name=dataflow.name, headline=problem.headline)
     alert_raise(
         kind=AlertKind.DATAFLOW_ERROR,
         title=title,
-        message=f"{problem.todo} Nothing is lost: what is waiting is sent afterwards.",
+        message=NOTHING_LOST(todo=problem.todo),
         dedupe_key=dataflow_error_key(dataflow.pk),
         dataflow=dataflow,
     )
@@ -564,10 +578,10 @@ def _follow_up(dataflow_id: int, report: RunReport) -> None:
 # Backfill.reason of the re-export a dataflow gets when the change log was pruned
 # past it while disabled (its page shows RETENTION_BACKFILL_TEXT).
 RETENTION_BACKFILL = "retention"
-RETENTION_BACKFILL_TEXT = (
+RETENTION_BACKFILL_TEXT = gettext_lazy(
     "Re-export of current members: the dataflow was disabled longer than the change "
     "log keeps changes for it, so instead of the changes it missed, every member's "
-    "current state is sent (and an \u201cexited\u201d record for everyone who left meanwhile)."
+    "current state is sent (and an “exited” record for everyone who left meanwhile)."
 )
 # Clocks of app servers differ a little: a profile that left a segment this long
 # before the first change a dataflow missed is re-exported too.

@@ -10,6 +10,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils.translation import gettext
+
 from destinations.models import Connection
 
 READ_ACTIONS = ["kinesis:ListShards", "kinesis:GetShardIterator", "kinesis:GetRecords"]
@@ -137,9 +139,13 @@ def delivered_record(
     try:
         record = aws.read_record_at(creds, connection.stream_name, shard_id, sequence_number)
     except aws.KinesisError as error:
-        return DeliveredRecord(error=f"The stream could not be read: {error}")
+        return DeliveredRecord(
+            error=gettext("The stream could not be read: %(error)s") % {"error": error}
+        )
     if record is None:
         return DeliveredRecord(
-            error="The record is no longer in the stream (older than its retention period)."
+            error=gettext(
+                "The record is no longer in the stream (older than its retention period)."
+            )
         )
     return DeliveredRecord(record=inspected(record))

@@ -32,7 +32,10 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce, Trunc
-from django.utils import timezone
+from django.utils import dateformat, timezone
+from django.utils.formats import number_format
+from django.utils.translation import gettext, ngettext, pgettext
+from django.utils.translation import gettext_lazy as _
 
 from activation.export.services import RETENTION_BACKFILL, RETENTION_BACKFILL_TEXT
 from activation.models import (
@@ -66,7 +69,7 @@ ACTIVE_BACKFILL = (BackfillStatus.PENDING, BackfillStatus.RUNNING)
 @dataclass(frozen=True)
 class Period:
     key: str
-    label: str
+    label: str  # lazy: translated when shown
     hours: int
     bucket: str  # "hour" or "day": the chart's resolution
 
@@ -84,9 +87,9 @@ class Period:
 
 
 PERIODS = {
-    "24h": Period("24h", "Last 24 hours", 24, "hour"),
-    "7d": Period("7d", "Last 7 days", 24 * 7, "hour"),
-    "30d": Period("30d", "Last 30 days", 24 * 30, "day"),
+    "24h": Period("24h", _("Last 24 hours"), 24, "hour"),
+    "7d": Period("7d", _("Last 7 days"), 24 * 7, "hour"),
+    "30d": Period("30d", _("Last 30 days"), 24 * 30, "day"),
 }
 DEFAULT_PERIOD = "24h"
 
@@ -214,7 +217,11 @@ class RunRow:
     def retried_text(self) -> str:
         """ "3 delivered after retries" (of the activated), or "" when none needed any."""
         count = self.run.delivered_after_retries
-        return f"{count:,} delivered after retries" if count else ""
+        if not count:
+            return ""
+        return ngettext(
+            "%(count)s delivered after retries", "%(count)s delivered after retries", count
+        ) % {"count": number_format(count, force_grouping=True)}
 
 
 # --- status -----------------------------------------------------------------------
@@ -314,7 +321,7 @@ def _rows_with_trend(dataflows: list[Dataflow], *, now: dt.datetime) -> list[Dat
             sparkline=sparkline_svg(
                 values=[activated[d.pk].get(h, 0) for h in hours],
                 failed=[failed[d.pk].get(h, 0) for h in hours],
-                label=f"{d.name}, last 24 hours",
+                label=gettext("%(name)s, last 24 hours") % {"name": d.name},
             ),
         )
         for d in dataflows
@@ -396,8 +403,9 @@ def dataflow_run_chart(*, dataflow: Dataflow, period: Period, now: dt.datetime) 
     step = dt.timedelta(days=1) if period.bucket == "day" else dt.timedelta(hours=1)
     count = period.hours // 24 if period.bucket == "day" else period.hours
     buckets = [start + step * i for i in range(count)]
-    fmt = {"24h": "%H:00", "7d": "%a %H:00", "30d": "%d %b"}[period.key]
-    labels = [b.strftime(fmt) for b in buckets]
+    # Django's date formats: day and month names in the reader's language.
+    fmt = {"24h": "H:00", "7d": "D H:00", "30d": "d M"}[period.key]
+    labels = [dateformat.format(b, fmt) for b in buckets]
     empty = {"received": 0, "activated": 0, "excluded": 0, "failed": 0}
     values = [by_bucket.get(b, empty) for b in buckets]
     activated = [v["activated"] or 0 for v in values]
@@ -413,12 +421,13 @@ def dataflow_run_chart(*, dataflow: Dataflow, period: Period, now: dt.datetime) 
         )
     svg = timeseries_svg(
         chart_id=f"runs-chart-{dataflow.pk}",
-        title=f"Profiles activated, excluded and failed, {period.label.lower()}",
+        title=gettext("Profiles activated, excluded and failed, %(period)s")
+        % {"period": str(period.label).lower()},
         labels=labels,
         series=[
-            Series("Activated", activated, "chart-activated"),
-            Series("Excluded", excluded, "chart-excluded"),
-            Series("Failed", failed, "chart-failed"),
+            Series(pgettext("chart series", "Activated"), activated, "chart-activated"),
+            Series(pgettext("chart series", "Excluded"), excluded, "chart-excluded"),
+            Series(pgettext("chart series", "Failed"), failed, "chart-failed"),
         ],
     )
     row_format = "%Y-%m-%d %H:00" if period.bucket == "hour" else "%Y-%m-%d"
@@ -456,10 +465,10 @@ def backfill_rate(backfill: Backfill, *, now: dt.datetime) -> float | None:
 
 # Why a backfill runs (Backfill.reason), as the marketer reads it.
 BACKFILL_REASONS = {
-    "activation": "dataflow activated",
-    "segment_added": "segment added",
-    "replay": "re-export requested",
-    RETENTION_BACKFILL: "re-export after a long pause",
+    "activation": _("dataflow activated"),
+    "segment_added": _("segment added"),
+    "replay": _("re-export requested"),
+    RETENTION_BACKFILL: _("re-export after a long pause"),
 }
 # The longer explanation a backfill reason needs, shown beside it.
 BACKFILL_REASON_HELP = {RETENTION_BACKFILL: RETENTION_BACKFILL_TEXT}
@@ -476,11 +485,11 @@ class BackfillRow:
     @property
     def reason_text(self) -> str:
         reason = self.backfill.reason
-        return BACKFILL_REASONS.get(reason, reason.replace("_", " "))
+        return str(BACKFILL_REASONS.get(reason, reason.replace("_", " ")))
 
     @property
     def reason_help(self) -> str:
-        return BACKFILL_REASON_HELP.get(self.backfill.reason, "")
+        return str(BACKFILL_REASON_HELP.get(self.backfill.reason, ""))
 
 
 @dataclass
@@ -610,11 +619,11 @@ def run_deliveries(*, run: ExportRun) -> QuerySet[DeliveryLog]:
 
 # Why a record was sent (DeliveryLog.reason), as the marketer reads it.
 DELIVERY_REASONS = {
-    "backfill": "Backfill: the segment was activated or re-exported",
-    "replay": "Re-export of the segment's current members",
-    "segment": "Segment membership changed",
-    "identity": "Identity map changed",
-    "attribute": "Mapped attribute written",
+    "backfill": _("Backfill: the segment was activated or re-exported"),
+    "replay": _("Re-export of the segment's current members"),
+    "segment": _("Segment membership changed"),
+    "identity": _("Identity map changed"),
+    "attribute": _("Mapped attribute written"),
 }
 
 
@@ -625,7 +634,7 @@ class DeliveryRow:
     @property
     def reason_text(self) -> str:
         reason = self.delivery.reason
-        return DELIVERY_REASONS.get(reason, reason.replace("_", " ").capitalize())
+        return str(DELIVERY_REASONS.get(reason, reason.replace("_", " ").capitalize()))
 
 
 def delivery_rows(deliveries: Any) -> list[DeliveryRow]:

@@ -16,6 +16,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_GET
 
 from activation import services
@@ -226,7 +228,7 @@ def delivery_lookup(request: HttpRequest) -> HttpResponse:
     dataflow_id = _int(request.GET.get("dataflow"))
     context: dict = {"identity": identity, "dataflow_id": dataflow_id, "error": ""}
     if not identity and request.GET.get("profile", "").strip() and profile_id is None:
-        context["error"] = "A profile id is a whole number from 1."
+        context["error"] = gettext("A profile id is a whole number from 1.")
     match = None
     try:
         if identity:
@@ -266,7 +268,9 @@ def delivery_record(request: HttpRequest, delivery_id: int) -> HttpResponse:
     )
     connection = delivery.dataflow.connection
     if connection is None or not delivery.sequence_number:
-        read = inspector.DeliveredRecord(error="This delivery has no stream position to read.")
+        read = inspector.DeliveredRecord(
+            error=gettext("This delivery has no stream position to read.")
+        )
     else:
         read = inspector.delivered_record(
             connection=connection,
@@ -366,16 +370,19 @@ def _confirm_or_act(request: HttpRequest, dataflow: Dataflow, action: Action) ->
 def dataflow_enable(request: HttpRequest, dataflow_id: int) -> HttpResponse:
     dataflow = _dataflow_or_404(request, dataflow_id)
     action = Action(
-        title=f"Enable “{dataflow.name}”?",
+        title=gettext("Enable “%(name)s”?") % {"name": dataflow.name},
         consequences=[
-            "Profiles that qualify for or leave a mapped segment, or whose mapped attributes "
-            "or identities change, are exported to the stream again.",
-            "Changes made while the dataflow was off are sent first, in order.",
+            gettext(
+                "Profiles that qualify for or leave a mapped segment, or whose mapped attributes "
+                "or identities change, are exported to the stream again."
+            ),
+            gettext("Changes made while the dataflow was off are sent first, in order."),
         ],
-        button="Enable dataflow",
+        button=gettext("Enable dataflow"),
         allowed=dataflow.status in (DataflowStatus.DISABLED, DataflowStatus.ERROR),
-        not_allowed="This dataflow is already enabled.",
-        success=f"“{dataflow.name}” is enabled: changes are exported again.",
+        not_allowed=gettext("This dataflow is already enabled."),
+        success=gettext("“%(name)s” is enabled: changes are exported again.")
+        % {"name": dataflow.name},
         run=lambda: services.dataflow_enable(dataflow=dataflow, user=request.user),
     )
     return _confirm_or_act(request, dataflow, action)
@@ -386,18 +393,23 @@ def dataflow_enable(request: HttpRequest, dataflow_id: int) -> HttpResponse:
 def dataflow_disable(request: HttpRequest, dataflow_id: int) -> HttpResponse:
     dataflow = _dataflow_or_404(request, dataflow_id)
     action = Action(
-        title=f"Disable “{dataflow.name}”?",
+        title=gettext("Disable “%(name)s”?") % {"name": dataflow.name},
         consequences=[
-            "Nothing is sent to the stream until you enable the dataflow again; a running "
-            "backfill pauses.",
-            "Changes made meanwhile (profiles joining or leaving its segments, mapped "
-            "attributes written) are kept, and sent when you enable it again.",
-            "Segments, mapping and history are kept.",
+            gettext(
+                "Nothing is sent to the stream until you enable the dataflow again; a running "
+                "backfill pauses."
+            ),
+            gettext(
+                "Changes made meanwhile (profiles joining or leaving its segments, mapped "
+                "attributes written) are kept, and sent when you enable it again."
+            ),
+            gettext("Segments, mapping and history are kept."),
         ],
-        button="Disable dataflow",
+        button=gettext("Disable dataflow"),
         allowed=dataflow.status != DataflowStatus.DISABLED,
-        not_allowed="This dataflow is already disabled.",
-        success=f"“{dataflow.name}” is disabled: nothing is exported until you enable it.",
+        not_allowed=gettext("This dataflow is already disabled."),
+        success=gettext("“%(name)s” is disabled: nothing is exported until you enable it.")
+        % {"name": dataflow.name},
         run=lambda: services.dataflow_disable(dataflow=dataflow, user=request.user),
         danger=True,
     )
@@ -409,16 +421,18 @@ def dataflow_disable(request: HttpRequest, dataflow_id: int) -> HttpResponse:
 def dataflow_delete(request: HttpRequest, dataflow_id: int) -> HttpResponse:
     dataflow = _dataflow_or_404(request, dataflow_id)
     action = Action(
-        title=f"Delete “{dataflow.name}”?",
+        title=gettext("Delete “%(name)s”?") % {"name": dataflow.name},
         consequences=[
-            "Its segments, mapping, runs and delivery log are deleted for good.",
-            "Records already in the stream stay there; nothing more is sent.",
+            gettext("Its segments, mapping, runs and delivery log are deleted for good."),
+            gettext("Records already in the stream stay there; nothing more is sent."),
         ],
-        button="Delete dataflow",
+        button=gettext("Delete dataflow"),
         # A disabled dataflow has no export in flight that could race the delete.
         allowed=dataflow.status != DataflowStatus.ENABLED,
-        not_allowed="Disable the dataflow first, so no export is running while it is deleted.",
-        success=f"Deleted the dataflow “{dataflow.name}”.",
+        not_allowed=gettext(
+            "Disable the dataflow first, so no export is running while it is deleted."
+        ),
+        success=gettext("Deleted the dataflow “%(name)s”.") % {"name": dataflow.name},
         run=lambda: services.dataflow_delete(dataflow=dataflow, user=request.user),
         danger=True,
         done_url=reverse("activation:dataflow_list"),
@@ -435,16 +449,28 @@ def segment_replay(request: HttpRequest, dataflow_id: int, segment_id: uuid.UUID
         raise Http404("This segment is not mapped to the dataflow")
     size = segment_sizes(segment_ids=[segment_id])[segment_id]
     action = Action(
-        title=f"Re-export “{mapped.segment.name}”?",
+        title=gettext("Re-export “%(name)s”?") % {"name": mapped.segment.name},
         consequences=[
-            f"All {size:,} current members of the segment are sent to the stream again, with "
-            "all mapped attributes (consumers receive them as new records).",
-            "Progress shows on the dataflow's page; incremental exports continue meanwhile.",
+            ngettext(
+                "All %(count)s current member of the segment is sent to the stream again, with "
+                "all mapped attributes (consumers receive it as a new record).",
+                "All %(count)s current members of the segment are sent to the stream again, "
+                "with all mapped attributes (consumers receive them as new records).",
+                size,
+            )
+            % {"count": number_format(size, force_grouping=True)},
+            gettext(
+                "Progress shows on the dataflow's page; incremental exports continue meanwhile."
+            ),
         ],
-        button=f"Re-export {size:,} profiles",
+        button=ngettext("Re-export %(count)s profile", "Re-export %(count)s profiles", size)
+        % {"count": number_format(size, force_grouping=True)},
         allowed=dataflow.status == DataflowStatus.ENABLED,
-        not_allowed="Enable the dataflow first: a disabled or failing dataflow exports nothing.",
-        success=f"Re-exporting the current members of “{mapped.segment.name}”.",
+        not_allowed=gettext(
+            "Enable the dataflow first: a disabled or failing dataflow exports nothing."
+        ),
+        success=gettext("Re-exporting the current members of “%(name)s”.")
+        % {"name": mapped.segment.name},
         run=lambda: backfill_start(dataflow=dataflow, segment_ids=[segment_id], reason="replay"),
     )
     return _confirm_or_act(request, dataflow, action)

@@ -12,6 +12,8 @@ from typing import Any
 
 from django import forms
 from django.http import QueryDict
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from activation.models import Dataflow
 from activation.services import (
@@ -31,7 +33,11 @@ DEFAULT_ATTRIBUTES = ["person.name.firstName", "person.name.lastName", "personal
 
 class ConnectionChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: Connection) -> str:
-        return f"{obj.name} — stream {obj.stream_name} ({obj.region})"
+        return gettext("%(name)s — stream %(stream)s (%(region)s)") % {
+            "name": obj.name,
+            "stream": obj.stream_name,
+            "region": obj.region,
+        }
 
 
 class DestinationForm(forms.Form):
@@ -40,8 +46,8 @@ class DestinationForm(forms.Form):
         widget=forms.RadioSelect,
         empty_label=None,
         error_messages={
-            "required": "Choose the destination to activate segments to.",
-            "invalid_choice": "That destination does not exist.",
+            "required": _("Choose the destination to activate segments to."),
+            "invalid_choice": _("That destination does not exist."),
         },
     )
 
@@ -53,8 +59,8 @@ class DestinationForm(forms.Form):
 class FinishForm(forms.Form):
     name = forms.CharField(
         max_length=200,
-        label="Dataflow name",
-        error_messages={"required": "Give the dataflow a name."},
+        label=_("Dataflow name"),
+        error_messages={"required": _("Give the dataflow a name.")},
     )
 
 
@@ -213,7 +219,7 @@ class MappingForm:
     def add(self, path: str) -> None:
         path = path.strip()
         if any(row.source_path == path for row in self.rows):
-            self.notice = f"{path} is already mapped."
+            self.notice = gettext("%(path)s is already mapped.") % {"path": path}
             return
         self.rows = [row for row in self.rows if row.source_path or row.target_path]
         self.rows.append(AttributeRow(path))
@@ -232,11 +238,13 @@ class MappingForm:
 
     @property
     def partition_key_choices(self) -> list[tuple[str, str]]:
-        choices = [(PROFILE_ID, "Profile id")]
+        choices = [(PROFILE_ID, gettext("Profile id"))]
         for row in self.identities:
             label = row.namespace
             if row.coverage is not None:
-                label += f" ({row.coverage_percent} % of sampled members have one)"
+                label += " " + gettext("(%(percent)s %% of sampled members have one)") % {
+                    "percent": row.coverage_percent
+                }
             choices.append((row.namespace, label))
         return choices
 
@@ -258,14 +266,17 @@ class MappingForm:
         self.errors = []
         if len(filled) > MAX_ATTRIBUTES:
             self.errors.append(
-                f"Map at most {MAX_ATTRIBUTES} attributes ({len(filled)} now): remove some rows."
+                gettext("Map at most %(max)s attributes (%(count)s now): remove some rows.")
+                % {"max": MAX_ATTRIBUTES, "count": len(filled)}
             )
         if not filled and not any(row.selected for row in self.identities):
-            self.errors.append("Map at least one attribute or identity.")
+            self.errors.append(gettext("Map at least one attribute or identity."))
         self.errors += identity_problems(self.identity_specs())
         self.partition_key_error = ""
         if self.partition_key not in {value for value, _ in self.partition_key_choices}:
-            self.partition_key_error = "Choose the partition key: the profile id or an identity."
+            self.partition_key_error = gettext(
+                "Choose the partition key: the profile id or an identity."
+            )
         else:
             self.partition_key_error = partition_key_error(
                 self.partition_key, self.identity_specs()

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from activation import selectors, services
 from activation.models import EditHandover, EditHandoverAction
@@ -22,13 +23,22 @@ def edit_handover_notice(handover: EditHandover) -> str:
     """What the previous editor is told about their edit."""
     when = timezone.localtime(handover.at).strftime("%Y-%m-%d %H:%M %Z")
     name = handover.by.get_full_name() or handover.by.get_username()
+    params = {"name": name, "dataflow": handover.dataflow.name, "when": when}
     if handover.action == EditHandoverAction.TAKEN_OVER:
-        what = "took over your unfinished edit of"
-        after = "it is theirs now, with the changes you had made."
-    else:
-        what = "discarded your unfinished edit of"
-        after = "the live dataflow was not changed."
-    return f"{name} {what} “{handover.dataflow.name}” on {when}: {after}"
+        return (
+            gettext(
+                "%(name)s took over your unfinished edit of “%(dataflow)s” on %(when)s: "
+                "it is theirs now, with the changes you had made."
+            )
+            % params
+        )
+    return (
+        gettext(
+            "%(name)s discarded your unfinished edit of “%(dataflow)s” on %(when)s: "
+            "the live dataflow was not changed."
+        )
+        % params
+    )
 
 
 class EditHandoverNoticeMiddleware:

@@ -17,6 +17,8 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils.formats import number_format
+from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
@@ -34,6 +36,7 @@ from activation.wizard.notices import edit_handover_notice
 from activation.wizard_steps import Step, blocking_step, resume_step, step_states
 from core.input_policy import parse_id
 from core.roles import editor_required
+from core.stored_text import translate
 from core.wizard import Detour, with_object
 from governance.selectors import dataflow_governance
 from governance.services import PolicyViolationError
@@ -67,11 +70,17 @@ def _load_draft(request: HttpRequest, pk: int, step: Step) -> Dataflow:
     if dataflow is None:
         raise Detour(_not_yours(request, pk))
     if dataflow.status != DataflowStatus.DRAFT:
-        messages.info(request, f"“{dataflow.name}” is already active; edit it to change it.")
+        messages.info(
+            request,
+            gettext("“%(name)s” is already active; edit it to change it.")
+            % {"name": dataflow.name},
+        )
         raise Detour(_redirect(request, live_dataflow_url(dataflow)))
     blocker = blocking_step(dataflow, step)
     if blocker is not None:
-        messages.warning(request, f"Complete the step “{blocker.label}” first.")
+        messages.warning(
+            request, gettext("Complete the step “%(step)s” first.") % {"step": blocker.label}
+        )
         raise Detour(_redirect(request, _step_url(blocker, dataflow)))
     return dataflow
 
@@ -102,7 +111,7 @@ def _not_yours(request: HttpRequest, pk: int) -> HttpResponse:
         return _edit_locked(request, lock)
     handover = selectors.edit_handover_of_draft(draft_id=pk, user=request.user)
     if handover is None:
-        raise Http404("No such draft.")
+        raise Http404(gettext("No such draft."))
     if handover.draft_id not in getattr(request, "edit_handover_notices", ()):
         messages.warning(request, edit_handover_notice(handover))
     return _redirect(request, live_dataflow_url(handover.dataflow))
@@ -137,8 +146,11 @@ def wizard_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if take_over and before is not None and before.editor.pk != request.user.pk:
         messages.success(
             request,
-            f"You took over {before.editor_name}'s edit, with their changes so far; "
-            "they are told when they come back.",
+            gettext(
+                "You took over %(editor)s's edit, with their changes so far; "
+                "they are told when they come back."
+            )
+            % {"editor": before.editor_name},
         )
     return redirect(_step_url(Step.SEGMENTS, draft))
 
@@ -151,9 +163,14 @@ def wizard_edit_discard(request: HttpRequest, pk: int) -> HttpResponse:
     lock = selectors.edit_lock(dataflow=dataflow)
     if services.dataflow_edit_discard(dataflow=dataflow, user=request.user) and lock:
         mine = lock.editor.pk == request.user.pk
-        whose = "your" if mine else f"{lock.editor_name}'s"
-        told = "" if mine else " They are told when they come back."
-        messages.success(request, f"Discarded {whose} unfinished edit of “{dataflow.name}”.{told}")
+        if mine:
+            text = gettext("Discarded your unfinished edit of “%(name)s”.")
+        else:
+            text = gettext(
+                "Discarded %(editor)s's unfinished edit of “%(name)s”. "
+                "They are told when they come back."
+            )
+        messages.success(request, text % {"name": dataflow.name, "editor": lock.editor_name})
     return redirect(live_dataflow_url(dataflow))
 
 
@@ -172,7 +189,7 @@ def wizard_start(request: HttpRequest) -> HttpResponse:
         if connection is not None:
             dataflow = services.dataflow_draft_create(user=request.user, connection=connection)
             return redirect(_step_url(Step.SEGMENTS, dataflow))
-        messages.error(request, "That destination does not exist.")
+        messages.error(request, gettext("That destination does not exist."))
     data = request.POST if request.method == "POST" else None
     # The only destination there is is the one meant: preselect it.
     only = list(connections[:2])
@@ -242,7 +259,7 @@ def wizard_discard(request: HttpRequest, pk: int) -> HttpResponse:
     except services.DataflowError as error:
         messages.error(request, str(error))
         return redirect(live_dataflow_url(dataflow))
-    messages.success(request, f"Discarded the draft “{dataflow.name}”.")
+    messages.success(request, gettext("Discarded the draft “%(name)s”.") % {"name": dataflow.name})
     if dataflow.edit_of_id:
         return redirect(live_dataflow_url(dataflow.edit_of))
     return redirect("activation:wizard_drafts")
@@ -276,7 +293,7 @@ def wizard_segments(request: HttpRequest, dataflow: Dataflow) -> HttpResponse:
         if action == "next":
             if chosen:
                 return redirect(_step_url(Step.MAPPING, dataflow))
-            error = "Select at least one segment to activate."
+            error = gettext("Select at least one segment to activate.")
         elif not request.htmx and not error:
             url = _step_url(Step.SEGMENTS, dataflow)
             return redirect(f"{url}?{urlencode({'q': query, 'page': page})}")
@@ -366,7 +383,7 @@ def wizard_mapping(request: HttpRequest, dataflow: Dataflow) -> HttpResponse:
         if saved and action in {"next", "back", "save"}:
             target = {"next": Step.REVIEW, "back": Step.SEGMENTS}.get(action)
             if target is None:
-                messages.success(request, "Mapping saved.")
+                messages.success(request, gettext("Mapping saved."))
                 target = Step.MAPPING
             return redirect(_step_url(target, dataflow))
         if not saved:
@@ -426,9 +443,11 @@ def _sample(dataflow: Dataflow, requested: str, after: str) -> dict:
     if requested.strip():
         wanted = parse_id(requested)
         if wanted is None:
-            error = f"“{requested}” is not a profile id."
+            error = gettext("“%(value)s” is not a profile id.") % {"value": requested}
         elif not selectors.is_member(dataflow=dataflow, profile_id=wanted):
-            error = f"Profile {wanted} is not a current member of the selected segments."
+            error = gettext("Profile %(id)s is not a current member of the selected segments.") % {
+                "id": wanted
+            }
         else:
             profile_id = wanted
     if profile_id is None:
@@ -439,9 +458,14 @@ def _sample(dataflow: Dataflow, requested: str, after: str) -> dict:
     try:
         record = record_for_profile(dataflow=dataflow, profile_id=profile_id)
     except Profile.DoesNotExist:
-        return {"sample_error": f"Profile {profile_id} no longer exists.", "record": None}
+        gone = gettext("Profile %(id)s no longer exists.") % {"id": profile_id}
+        return {"sample_error": gone, "record": None}
     except UnbuildableRecord as exc:
-        return {"sample_error": f"Profile {profile_id} is excluded: {exc.reason}", "record": None}
+        excluded = gettext("Profile %(id)s is excluded: %(reason)s") % {
+            "id": profile_id,
+            "reason": translate(exc.reason),
+        }
+        return {"sample_error": excluded, "record": None}
     pretty = json.dumps(json.loads(record.data), indent=2, ensure_ascii=False)
     return {"sample_error": error, "record": record, "pretty": pretty}
 
@@ -451,44 +475,65 @@ def _warnings(dataflow: Dataflow, record: object, segments: list) -> list[str]:
     size = getattr(record, "size_bytes", 0)
     if size > MAX_RECORD_BYTES:
         warnings.append(
-            f"The sample record is {size:,} bytes, over Kinesis' 1 MiB default record limit: "
-            "unless the stream takes larger records (its limit is shown with its capacity), "
-            "such profiles are excluded from the export. Map fewer or smaller attributes."
+            gettext(
+                "The sample record is %(size)s bytes, over Kinesis' 1 MiB default record limit: "
+                "unless the stream takes larger records (its limit is shown with its capacity), "
+                "such profiles are excluded from the export. Map fewer or smaller attributes."
+            )
+            % {"size": number_format(size, force_grouping=True)}
         )
     elif size > NEAR_LIMIT_BYTES:
         warnings.append(
-            f"The sample record is {size:,} bytes, close to Kinesis' 1 MiB limit: larger "
-            "profiles would be excluded."
+            gettext(
+                "The sample record is %(size)s bytes, close to Kinesis' 1 MiB limit: larger "
+                "profiles would be excluded."
+            )
+            % {"size": number_format(size, force_grouping=True)}
         )
     for path, share in selectors.attribute_coverage(dataflow=dataflow).items():
         if share < MISSING_WARNING_SHARE:
             warnings.append(
-                f"{path} is missing in {round((1 - share) * 100)} % of sampled members: "
-                "their records will not contain it."
+                gettext(
+                    "%(path)s is missing in %(percent)s %% of sampled members: "
+                    "their records will not contain it."
+                )
+                % {"path": path, "percent": round((1 - share) * 100)}
             )
     count = dataflow.attribute_mappings.count()
     if count > services.SOFT_ATTRIBUTE_LIMIT:
         warnings.append(
-            f"{count} attributes are mapped (more than {services.SOFT_ATTRIBUTE_LIMIT}): "
-            "records grow, and so does the stream's load."
+            gettext(
+                "%(count)s attributes are mapped (more than %(limit)s): "
+                "records grow, and so does the stream's load."
+            )
+            % {"count": count, "limit": services.SOFT_ATTRIBUTE_LIMIT}
         )
     warnings += [
-        f"Segment “{row.segment.name}” is inactive: it is not evaluated, so its members "
-        "do not change."
+        gettext(
+            "Segment “%(name)s” is inactive: it is not evaluated, so its members do not change."
+        )
+        % {"name": row.segment.name}
         for row in segments
         if not row.segment.active
     ]
     if not any(row.size for row in segments):
-        warnings.append("The selected segments have no members yet: nothing is backfilled.")
+        warnings.append(
+            gettext("The selected segments have no members yet: nothing is backfilled.")
+        )
     if dataflow.partition_key_source != services.PROFILE_ID:
         share = selectors.namespace_coverage(dataflow=dataflow).get(
             dataflow.partition_key_source, 0.0
         )
         if segments and any(row.size for row in segments) and share < 1:
             warnings.append(
-                f"{round((1 - share) * 100)} % of sampled members have no "
-                f"{dataflow.partition_key_source} identity: their partition key is the "
-                "profile id."
+                gettext(
+                    "%(percent)s %% of sampled members have no %(namespace)s identity: "
+                    "their partition key is the profile id."
+                )
+                % {
+                    "percent": round((1 - share) * 100),
+                    "namespace": dataflow.partition_key_source,
+                }
             )
     return warnings
 
@@ -592,10 +637,14 @@ def wizard_finish(request: HttpRequest, dataflow: Dataflow) -> HttpResponse:
             form.add_error("name", error.messages)
         else:
             if editing:
-                messages.success(request, f"Saved your changes to “{live.name}”.")
+                messages.success(
+                    request, gettext("Saved your changes to “%(name)s”.") % {"name": live.name}
+                )
             else:
                 messages.success(
-                    request, f"“{live.name}” is enabled; its segments' members are being exported."
+                    request,
+                    gettext("“%(name)s” is enabled; its segments' members are being exported.")
+                    % {"name": live.name},
                 )
             return redirect(live_dataflow_url(live))
     context = _review_context(request, dataflow, form)

@@ -1,6 +1,8 @@
 from typing import Any
 
 from django import template
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 register = template.Library()
 
@@ -11,7 +13,7 @@ def audit_value(value: Any) -> str:
     if value is None or value == "" or value == []:
         return "—"
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return gettext("yes") if value else gettext("no")
     if isinstance(value, list):
         return "\n".join(str(item) for item in value)
     return str(value)
@@ -33,11 +35,11 @@ def audit_delta(change: dict) -> dict | None:
 # What a "created dataflow" entry lists: what was activated, from its "after" snapshot
 # (the draft it was finished from held the same mapping, so its changes show only the status).
 ACTIVATED_FIELDS = (
-    ("segments", "Segments"),
-    ("attributes", "Attributes"),
-    ("identities", "Identities"),
-    ("partitionKey", "Partition key"),
-    ("connection", "Destination"),
+    ("segments", _("Segments")),
+    ("attributes", _("Attributes")),
+    ("identities", _("Identities")),
+    ("partitionKey", _("Partition key")),
+    ("connection", _("Destination")),
 )
 
 
@@ -46,4 +48,4 @@ def audit_activated(entry: Any) -> list[tuple[str, str]]:
     """(label, text) of what a created dataflow activates; [] for any other entry."""
     if entry.action != "created" or entry.object_type != "dataflow" or not entry.after:
         return []
-    return [(label, audit_value(entry.after.get(key))) for key, label in ACTIVATED_FIELDS]
+    return [(str(label), audit_value(entry.after.get(key))) for key, label in ACTIVATED_FIELDS]

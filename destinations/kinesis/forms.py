@@ -8,6 +8,8 @@ import re
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from destinations.kinesis import aws as kinesis
 from destinations.models import AuthMethod, Connection
@@ -22,7 +24,7 @@ STREAM_NAME_RE = re.compile(r"^[a-zA-Z0-9_.-]{1,128}$")
 
 def _secret_field(*, required: bool, help_text: str) -> forms.CharField:
     return forms.CharField(
-        label="Secret access key",
+        label=_("Secret access key"),
         required=required,
         strip=True,
         max_length=256,
@@ -43,29 +45,38 @@ class CredentialFieldsMixin:
         if key_id.startswith("ASIA"):
             self.add_error(
                 "access_key_id",
-                "This is a temporary key (ASIA…): it needs a session token and expires within "
-                "hours. Use a long-lived access key (AKIA…) or an IAM role.",
+                gettext(
+                    "This is a temporary key (ASIA…): it needs a session token and expires within "
+                    "hours. Use a long-lived access key (AKIA…) or an IAM role."
+                ),
             )
         elif not KEY_ID_RE.match(key_id):
             self.add_error(
                 "access_key_id",
-                "An access key ID is 16 to 128 capital letters and digits, e.g. "
-                "AKIAIOSFODNN7EXAMPLE. Check that you copied all of it.",
+                gettext(
+                    "An access key ID is 16 to 128 capital letters and digits, e.g. "
+                    "AKIAIOSFODNN7EXAMPLE. Check that you copied all of it."
+                ),
             )
 
     def _clean_role(self, role_arn: str, external_id: str) -> None:
         if not role_arn:
-            self.add_error("role_arn", "Enter the ARN of the role to assume.")
+            self.add_error("role_arn", gettext("Enter the ARN of the role to assume."))
         elif not ROLE_ARN_RE.match(role_arn):
             self.add_error(
                 "role_arn",
-                "A role ARN looks like arn:aws:iam::123456789012:role/KinesisWriter "
-                "(copy it from the role's page in the IAM console).",
+                gettext(
+                    "A role ARN looks like arn:aws:iam::123456789012:role/KinesisWriter "
+                    "(copy it from the role's page in the IAM console)."
+                ),
             )
         if not EXTERNAL_ID_RE.match(external_id):
             self.add_error(
                 "external_id",
-                "The external ID is 2 to 1,224 letters, digits and + = , . @ : / - _ characters.",
+                gettext(
+                    "The external ID is 2 to 1,224 letters, digits and "
+                    "+ = , . @ : / - _ characters."
+                ),
             )
 
 
@@ -73,36 +84,36 @@ class AuthenticateForm(CredentialFieldsMixin, forms.Form):
     """Step 1: how to reach the AWS account."""
 
     auth_method = forms.ChoiceField(
-        label="Authenticate with",
+        label=_("Authenticate with"),
         choices=AuthMethod.choices,
         initial=AuthMethod.ACCESS_KEYS,
         widget=forms.RadioSelect,
     )
     access_key_id = forms.CharField(
-        label="Access key ID",
+        label=_("Access key ID"),
         required=False,
         strip=True,
         max_length=128,
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
     secret_access_key = _secret_field(
-        required=False, help_text="Encrypted at rest and never shown again."
+        required=False, help_text=_("Encrypted at rest and never shown again.")
     )
     role_arn = forms.CharField(
-        label="Role ARN",
+        label=_("Role ARN"),
         required=False,
         strip=True,
         max_length=2048,
         widget=forms.TextInput(attrs={"placeholder": "arn:aws:iam::123456789012:role/…"}),
     )
     external_id = forms.CharField(
-        label="External ID",
+        label=_("External ID"),
         required=False,
         strip=True,
         max_length=1224,
-        help_text="Put this value in the role's trust policy (condition sts:ExternalId).",
+        help_text=_("Put this value in the role's trust policy (condition sts:ExternalId)."),
     )
-    region = forms.ChoiceField(label="Region", initial="us-east-1")
+    region = forms.ChoiceField(label=_("Region"), initial="us-east-1")
 
     def __init__(self, *args: Any, external_id: str = "", **kwargs: Any) -> None:
         """`external_id`: the wizard's fixed one (read-only, posted values ignored)."""
@@ -112,7 +123,7 @@ class AuthenticateForm(CredentialFieldsMixin, forms.Form):
         if external_id:
             field = self.fields["external_id"]
             field.initial = external_id
-            field.help_text = (
+            field.help_text = gettext(
                 "Generated for you and fixed for this connection: put it in the role's trust "
                 "policy (condition sts:ExternalId). It stays the same when you reload or "
                 "come back later."
@@ -131,14 +142,18 @@ class AuthenticateForm(CredentialFieldsMixin, forms.Form):
             self._clean_role(data.get("role_arn", ""), data.get("external_id", ""))
             return data
         if not data.get("access_key_id"):
-            self.add_error("access_key_id", "Enter the access key ID (it starts with AKIA).")
+            self.add_error(
+                "access_key_id", gettext("Enter the access key ID (it starts with AKIA).")
+            )
         else:
             self._clean_key_id(data["access_key_id"])
         if not data.get("secret_access_key"):
             self.add_error(
                 "secret_access_key",
-                "Enter the secret access key (for your safety it is never kept in the form; "
-                "paste it again after an error).",
+                gettext(
+                    "Enter the secret access key (for your safety it is never kept in the form; "
+                    "paste it again after an error)."
+                ),
             )
         return data
 
@@ -159,26 +174,28 @@ class AuthenticateForm(CredentialFieldsMixin, forms.Form):
 
 
 class DestinationFieldsMixin(forms.Form):
-    name = forms.CharField(label="Name", max_length=200)
+    name = forms.CharField(label=_("Name"), max_length=200)
     description = forms.CharField(
-        label="Description", required=False, widget=forms.Textarea(attrs={"rows": 2})
+        label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
     include_segment_names = forms.BooleanField(
-        label="Include Segment Names",
+        label=_("Include Segment Names"),
         required=False,
-        help_text="Adds each segment's name to its entry in segmentMembership.",
+        help_text=_("Adds each segment's name to its entry in segmentMembership."),
     )
     include_segment_timestamps = forms.BooleanField(
-        label="Include Segment Timestamps",
+        label=_("Include Segment Timestamps"),
         required=False,
-        help_text="Adds createdAt, updatedAt, mappingCreatedAt and mappingUpdatedAt "
-        "(UNIX milliseconds) to each segment entry.",
+        help_text=_(
+            "Adds createdAt, updatedAt, mappingCreatedAt and mappingUpdatedAt "
+            "(UNIX milliseconds) to each segment entry."
+        ),
     )
     alerts_enabled = forms.BooleanField(
-        label="Alerts",
+        label=_("Alerts"),
         required=False,
         initial=True,
-        help_text="Notify me (in the app and by email) when exports to this destination fail.",
+        help_text=_("Notify me (in the app and by email) when exports to this destination fail."),
     )
     marketing_actions = marketing_actions_field()
 
@@ -194,7 +211,8 @@ class DestinationFieldsMixin(forms.Form):
             taken = taken.exclude(pk=self.exclude_pk)
         if taken.exists():
             raise forms.ValidationError(
-                f"You already have a destination named “{name}”. Choose another name."
+                gettext("You already have a destination named “%(name)s”. Choose another name.")
+                % {"name": name}
             )
         return name
 
@@ -211,9 +229,9 @@ class DetailsForm(DestinationFieldsMixin):
         "alerts_enabled",
     ]
     stream_name = forms.CharField(
-        label="Stream",
+        label=_("Stream"),
         max_length=128,
-        help_text="Pick one from the list below or type its name.",
+        help_text=_("Pick one from the list below or type its name."),
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
 
@@ -225,16 +243,19 @@ class DetailsForm(DestinationFieldsMixin):
         stream = self.cleaned_data["stream_name"].strip()
         if not STREAM_NAME_RE.match(stream):
             raise forms.ValidationError(
-                "A stream name is 1 to 128 letters, digits, dots, dashes and underscores."
+                gettext("A stream name is 1 to 128 letters, digits, dots, dashes and underscores.")
             )
         # The stream cannot be changed once connected, so a typo caught here saves
         # deleting the destination. An empty list means ListStreams showed nothing:
         # then a typed name is taken on trust and the permission check verifies it.
         if self.known_streams and stream not in self.known_streams:
             raise forms.ValidationError(
-                f"There is no stream named “{stream}” among the streams these credentials "
-                "can see in this region. Pick one from the list below, or press "
-                "“Refresh list” if you have just created it."
+                gettext(
+                    "There is no stream named “%(stream)s” among the streams these credentials "
+                    "can see in this region. Pick one from the list below, or press "
+                    "“Refresh list” if you have just created it."
+                )
+                % {"stream": stream}
             )
         return stream
 
@@ -243,19 +264,21 @@ class EditForm(CredentialFieldsMixin, DestinationFieldsMixin):
     """The edit page: names and toggles, and write-only credentials (blank = unchanged)."""
 
     access_key_id = forms.CharField(
-        label="New access key ID",
+        label=_("New access key ID"),
         required=False,
         strip=True,
         max_length=128,
-        help_text="Leave blank to keep the current key.",
+        help_text=_("Leave blank to keep the current key."),
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
     secret_access_key = _secret_field(
         required=False,
-        help_text="Write-only: leave blank to keep the current secret.",
+        help_text=_("Write-only: leave blank to keep the current secret."),
     )
-    role_arn = forms.CharField(label="Role ARN", required=False, strip=True, max_length=2048)
-    external_id = forms.CharField(label="External ID", required=False, strip=True, max_length=1224)
+    role_arn = forms.CharField(label=_("Role ARN"), required=False, strip=True, max_length=2048)
+    external_id = forms.CharField(
+        label=_("External ID"), required=False, strip=True, max_length=1224
+    )
 
     def __init__(self, *args: Any, connection: Connection, **kwargs: Any) -> None:
         self.connection = connection
@@ -283,7 +306,8 @@ class EditForm(CredentialFieldsMixin, DestinationFieldsMixin):
             self._clean_key_id(key_id)
             if not secret and key_id != self.connection.access_key_id:
                 self.add_error(
-                    "secret_access_key", "Enter the secret access key of the new access key."
+                    "secret_access_key",
+                    gettext("Enter the secret access key of the new access key."),
                 )
         return data
 

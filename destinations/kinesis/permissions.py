@@ -2,7 +2,8 @@
 
 Each item passes, fails, warns, is informational, or cannot be verified
 without writing (then it is verified at the first export or by "Send a test
-record"). The report is stored on the connection as JSON.
+record"). The report is stored on the connection as JSON, its words in English
+from `StoredText` templates; `CheckReport.translated()` renders them for a page.
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from django.template.defaultfilters import pluralize
+from django.utils.translation import gettext_lazy, gettext_noop
 
+from core.stored_text import StoredText, translate
 from destinations.kinesis import aws as kinesis
 from destinations.kinesis.policy import (
     AWS_MANAGED_KINESIS_KEY,
@@ -21,13 +23,113 @@ from destinations.kinesis.policy import (
 
 PASS, FAIL, WARN, UNVERIFIED, INFO = "pass", "fail", "warn", "unverified", "info"
 STATUS_LABELS = {
-    PASS: "Pass",
-    FAIL: "Fail",
-    WARN: "Warning",
-    UNVERIFIED: "Not verified yet",
-    INFO: "Info",
+    PASS: gettext_lazy("Pass"),
+    FAIL: gettext_lazy("Fail"),
+    WARN: gettext_lazy("Warning"),
+    UNVERIFIED: gettext_lazy("Not verified yet"),
+    INFO: gettext_lazy("Info"),
 }
-LATER = "Verified at the first export, or now with “Send a test record”."
+LATER = StoredText(
+    gettext_noop("Verified at the first export, or now with “Send a test record”.")
+)()
+STREAMS_VISIBLE = StoredText.ngettext("%(count)s stream visible.", "%(count)s streams visible.")
+ACCOUNT_FROM_ARN = StoredText(gettext_noop("the account id comes from the stream's ARN"))
+ACCOUNT_UNKNOWN = StoredText(gettext_noop("the account id is unknown"))
+STS_LABEL = StoredText(gettext_noop("sts:GetCallerIdentity (optional)"))
+COULD_NOT_RUN = StoredText(gettext_noop("Could not run (%(problem)s): %(source)s."))
+STREAM_EXISTS = StoredText(gettext_noop("Stream “%(stream)s” exists"))
+CAPACITY = StoredText(gettext_noop("Capacity"))
+UNCHECKABLE_STREAM = StoredText(
+    gettext_noop(
+        "Neither ListStreams nor DescribeStreamSummary is allowed, so this cannot be "
+        "checked. %(later)s"
+    )
+)
+ALLOW_LIST_STREAMS = StoredText(
+    gettext_noop("Allow “kinesis:ListStreams” (see the minimal policy below).")
+)
+FOUND_BY_LIST = StoredText(gettext_noop("Found by ListStreams."))
+NOT_LISTED = StoredText(gettext_noop("ListStreams does not return “%(stream)s” in %(region)s."))
+CHECK_NAME = StoredText(gettext_noop("Check the stream name and the region, or create the stream."))
+DESCRIBE_LABEL = StoredText(gettext_noop("kinesis:DescribeStreamSummary (optional)"))
+DESCRIBE_DENIED = StoredText(
+    gettext_noop(
+        "Not allowed, so the stream's status, mode, shard count and encryption cannot be checked."
+    )
+)
+DESCRIBE_FIX = StoredText(
+    gettext_noop(
+        "Optional: add “kinesis:DescribeStreamSummary” on the stream to the policy, so "
+        "problems such as a deleted stream are reported before an export fails."
+    )
+)
+ACTIVE_LABEL = StoredText(gettext_noop("Stream is ACTIVE"))
+READY = StoredText(gettext_noop("Ready to receive records."))
+STATUS_IS = StoredText(gettext_noop("The stream is %(status)s."))
+WAIT_ACTIVE = StoredText(
+    gettext_noop("Wait a minute and run the check again; exports wait for the stream meanwhile.")
+)
+BEING_DELETED = StoredText(
+    gettext_noop("The stream is being deleted: choose or create another stream.")
+)
+ON_DEMAND = StoredText(
+    gettext_noop(
+        "On-demand, %(shards)s open shard(s): starts at 4,000 records/s and 4 MiB/s of writes "
+        "and scales with traffic."
+    )
+)
+PROVISIONED = StoredText(
+    gettext_noop(
+        "Provisioned, %(shards)s open shard(s): up to %(records)s records/s and %(mib)s MiB/s "
+        "of writes."
+    )
+)
+ENCRYPTION = StoredText(gettext_noop("Encryption"))
+ENCRYPTION_KMS = StoredText(gettext_noop("Encryption (KMS)"))
+NOT_ENCRYPTED = StoredText(gettext_noop("Not encrypted with KMS: nothing extra needed."))
+AWS_MANAGED_KEY = StoredText(
+    gettext_noop(
+        "Encrypted with the AWS managed key alias/aws/kinesis: no extra permission needed."
+    )
+)
+KMS_LABEL = StoredText(gettext_noop("kms:GenerateDataKey on the stream's key"))
+KMS_FIX = StoredText(
+    gettext_noop(
+        "Allow “kms:GenerateDataKey” on %(key)s in the IAM policy (and in the key policy "
+        "if it does not delegate to IAM)."
+    )
+)
+ENCRYPTED_WITH = StoredText(gettext_noop("The stream is encrypted with %(key)s. %(later)s"))
+ALLOWED_ON = StoredText(gettext_noop("Allowed on %(resource)s."))
+NOT_ALLOWED_ON = StoredText(gettext_noop("Not allowed on %(resource)s."))
+NO_SIMULATION = StoredText(
+    gettext_noop(
+        "iam:SimulatePrincipalPolicy is not available to these credentials, so this "
+        "cannot be checked without writing. %(later)s"
+    )
+)
+MAKE_SURE = StoredText(gettext_noop("Make sure the policy allows “%(action)s” on %(resource)s."))
+SIMULATED = StoredText(gettext_noop("Allowed on %(resource)s (IAM policy simulation)."))
+POLICY_DENIES = StoredText(
+    gettext_noop("The IAM policy does not allow %(action)s on %(resource)s.")
+)
+ADD_ON = StoredText(
+    gettext_noop("Add “%(action)s” on %(resource)s to the policy (see the minimal policy below).")
+)
+VERIFIED = StoredText(gettext_noop("Verified: a test record was written with it."))
+ADD_ACTION = StoredText(
+    gettext_noop("Add “%(action)s” to the IAM policy (see the minimal policy below).")
+)
+FIX_CREDENTIALS = StoredText(
+    gettext_noop("Edit the connection and enter a working access key (or role).")
+)
+FIX_STREAM = StoredText(
+    gettext_noop(
+        "Create the stream in the Kinesis console, or connect a new destination "
+        "with the right stream and region (a destination's stream cannot be changed)."
+    )
+)
+RETRY_SOON = StoredText(gettext_noop("Run the check again in a moment."))
 
 
 @dataclass
@@ -40,7 +142,16 @@ class CheckItem:
 
     @property
     def status_label(self) -> str:
-        return STATUS_LABELS.get(self.status, self.status)
+        return str(STATUS_LABELS.get(self.status, self.status))
+
+    def translated(self) -> CheckItem:
+        return CheckItem(
+            key=self.key,
+            label=translate(self.label),
+            status=self.status,
+            detail=translate(self.detail),
+            fix=translate(self.fix),
+        )
 
 
 @dataclass
@@ -66,6 +177,14 @@ class CheckReport:
             "account_id": self.account_id,
             "stream": self.stream,
         }
+
+    def translated(self) -> CheckReport:
+        """A copy in the active language, for a page (never stored)."""
+        return CheckReport(
+            items=[item.translated() for item in self.items],
+            account_id=self.account_id,
+            stream=self.stream,
+        )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> CheckReport | None:
@@ -93,23 +212,19 @@ def run_permission_check(creds: kinesis.AwsCredentials, stream_name: str) -> Che
             "list_streams",
             "kinesis:ListStreams",
             PASS,
-            f"{len(names)} stream{pluralize(len(names))} visible.",
+            STREAMS_VISIBLE(count=len(names)),
         )
     identity = kinesis.caller(creds)
     report.account_id = identity.account_id
     summary = _check_stream(report, creds, stream_name, names)
     if identity.problem:
         # Nothing depends on STS (a Kinesis-only endpoint has none): say what it could not do.
-        source = (
-            "the account id comes from the stream's ARN"
-            if report.account_id
-            else "the account id is unknown"
-        )
+        source = ACCOUNT_FROM_ARN() if report.account_id else ACCOUNT_UNKNOWN()
         report.add(
             "sts",
-            "sts:GetCallerIdentity (optional)",
+            STS_LABEL(),
             INFO,
-            f"Could not run ({identity.problem}): {source}.",
+            COULD_NOT_RUN(problem=identity.problem, source=source),
         )
     _check_writes(report, creds, stream_name, summary)
     return report
@@ -125,7 +240,7 @@ def _check_stream(
         summary = kinesis.describe_stream_summary(creds, stream_name)
     except kinesis.StreamNotFound as exc:
         report.add(
-            "stream_exists", f"Stream “{stream_name}” exists", FAIL, exc.message, _fix_for(exc)
+            "stream_exists", STREAM_EXISTS(stream=stream_name), FAIL, exc.message, _fix_for(exc)
         )
         return None
     except kinesis.AccessDenied:
@@ -133,7 +248,7 @@ def _check_stream(
         return None
     except kinesis.KinesisError as exc:
         report.add(
-            "stream_exists", f"Stream “{stream_name}” exists", FAIL, exc.message, _fix_for(exc)
+            "stream_exists", STREAM_EXISTS(stream=stream_name), FAIL, exc.message, _fix_for(exc)
         )
         return None
     report.stream = {
@@ -146,9 +261,9 @@ def _check_stream(
         "key_id": summary.key_id,
     }
     report.account_id = report.account_id or summary.account_id
-    report.add("stream_exists", f"Stream “{stream_name}” exists", PASS, summary.arn)
+    report.add("stream_exists", STREAM_EXISTS(stream=stream_name), PASS, summary.arn)
     _check_status(report, summary)
-    report.add("capacity", "Capacity", INFO, _capacity_text(summary))
+    report.add("capacity", CAPACITY(), INFO, _capacity_text(summary))
     _check_encryption(report, creds, summary)
     return summary
 
@@ -156,66 +271,62 @@ def _check_stream(
 def _stream_seen_in_list(
     report: CheckReport, creds: kinesis.AwsCredentials, stream_name: str, names: list[str] | None
 ) -> None:
-    label = f"Stream “{stream_name}” exists"
+    label = STREAM_EXISTS(stream=stream_name)
     if names is None:
         report.add(
             "stream_exists",
             label,
             UNVERIFIED,
-            "Neither ListStreams nor DescribeStreamSummary is allowed, so this cannot be "
-            f"checked. {LATER}",
-            "Allow “kinesis:ListStreams” (see the minimal policy below).",
+            UNCHECKABLE_STREAM(later=LATER),
+            ALLOW_LIST_STREAMS(),
         )
     elif stream_name in names:
-        report.add("stream_exists", label, PASS, "Found by ListStreams.")
+        report.add("stream_exists", label, PASS, FOUND_BY_LIST())
     else:
         report.add(
             "stream_exists",
             label,
             FAIL,
-            f"ListStreams does not return “{stream_name}” in {creds.region}.",
-            "Check the stream name and the region, or create the stream.",
+            NOT_LISTED(stream=stream_name, region=creds.region),
+            CHECK_NAME(),
         )
     report.add(
         "describe",
-        "kinesis:DescribeStreamSummary (optional)",
+        DESCRIBE_LABEL(),
         WARN,
-        "Not allowed, so the stream's status, mode, shard count and encryption cannot be checked.",
-        "Optional: add “kinesis:DescribeStreamSummary” on the stream to the policy, so "
-        "problems such as a deleted stream are reported before an export fails.",
+        DESCRIBE_DENIED(),
+        DESCRIBE_FIX(),
     )
 
 
 def _check_status(report: CheckReport, summary: kinesis.StreamSummary) -> None:
     if summary.status == "ACTIVE":
-        report.add("active", "Stream is ACTIVE", PASS, "Ready to receive records.")
+        report.add("active", ACTIVE_LABEL(), PASS, READY())
     elif summary.status in ("CREATING", "UPDATING"):
         report.add(
             "active",
-            "Stream is ACTIVE",
+            ACTIVE_LABEL(),
             WARN,
-            f"The stream is {summary.status}.",
-            "Wait a minute and run the check again; exports wait for the stream meanwhile.",
+            STATUS_IS(status=summary.status),
+            WAIT_ACTIVE(),
         )
     else:
         report.add(
             "active",
-            "Stream is ACTIVE",
+            ACTIVE_LABEL(),
             FAIL,
-            f"The stream is {summary.status}.",
-            "The stream is being deleted: choose or create another stream.",
+            STATUS_IS(status=summary.status),
+            BEING_DELETED(),
         )
 
 
 def _capacity_text(summary: kinesis.StreamSummary) -> str:
     if summary.mode == "ON_DEMAND":
-        return (
-            f"On-demand, {summary.shard_count} open shard(s): starts at 4,000 records/s and "
-            "4 MiB/s of writes and scales with traffic."
-        )
-    return (
-        f"Provisioned, {summary.shard_count} open shard(s): up to "
-        f"{summary.shard_count * 1000:,} records/s and {summary.shard_count} MiB/s of writes."
+        return ON_DEMAND(shards=summary.shard_count)
+    return PROVISIONED(
+        shards=summary.shard_count,
+        records=summary.shard_count * 1000,
+        mib=summary.shard_count,
     )
 
 
@@ -223,33 +334,26 @@ def _check_encryption(
     report: CheckReport, creds: kinesis.AwsCredentials, summary: kinesis.StreamSummary
 ) -> None:
     if summary.encryption != "KMS":
-        report.add(
-            "encryption", "Encryption", INFO, "Not encrypted with KMS: nothing extra needed."
-        )
+        report.add("encryption", ENCRYPTION(), INFO, NOT_ENCRYPTED())
         return
     if summary.key_id == AWS_MANAGED_KINESIS_KEY:
         report.add(
             "encryption",
-            "Encryption (KMS)",
+            ENCRYPTION_KMS(),
             PASS,
-            "Encrypted with the AWS managed key alias/aws/kinesis: no extra permission needed.",
+            AWS_MANAGED_KEY(),
         )
         return
     key_arn = kms_key_arn(region=creds.region, account_id=report.account_id, key_id=summary.key_id)
     decisions = kinesis.simulate_permissions(creds, ["kms:GenerateDataKey"], key_arn or "*")
-    label = "kms:GenerateDataKey on the stream's key"
-    fix = (
-        f"Allow “kms:GenerateDataKey” on {key_arn} in the IAM policy (and in the key policy "
-        "if it does not delegate to IAM)."
-    )
+    label = KMS_LABEL()
+    fix = KMS_FIX(key=key_arn)
     if decisions is None:
-        report.add(
-            "kms", label, UNVERIFIED, f"The stream is encrypted with {summary.key_id}. {LATER}", fix
-        )
+        report.add("kms", label, UNVERIFIED, ENCRYPTED_WITH(key=summary.key_id, later=LATER), fix)
     elif decisions.get("kms:GenerateDataKey"):
-        report.add("kms", label, PASS, f"Allowed on {summary.key_id}.")
+        report.add("kms", label, PASS, ALLOWED_ON(resource=summary.key_id))
     else:
-        report.add("kms", label, FAIL, f"Not allowed on {summary.key_id}.", fix)
+        report.add("kms", label, FAIL, NOT_ALLOWED_ON(resource=summary.key_id), fix)
 
 
 def _check_writes(
@@ -274,19 +378,18 @@ def _check_writes(
                 action,
                 action,
                 UNVERIFIED,
-                "iam:SimulatePrincipalPolicy is not available to these credentials, so this "
-                f"cannot be checked without writing. {LATER}",
-                f"Make sure the policy allows “{action}” on {arn}.",
+                NO_SIMULATION(later=LATER),
+                MAKE_SURE(action=action, resource=arn),
             )
         elif decisions.get(action):
-            report.add(action, action, PASS, f"Allowed on {arn} (IAM policy simulation).")
+            report.add(action, action, PASS, SIMULATED(resource=arn))
         else:
             report.add(
                 action,
                 action,
                 FAIL,
-                f"The IAM policy does not allow {action} on {arn}.",
-                f"Add “{action}” on {arn} to the policy (see the minimal policy below).",
+                POLICY_DENIES(action=action, resource=arn),
+                ADD_ON(action=action, resource=arn),
             )
 
 
@@ -295,21 +398,18 @@ def record_test_write(report: CheckReport, actions: list[str]) -> None:
     for item in report.items:
         if item.key in actions and item.status == UNVERIFIED:
             item.status = PASS
-            item.detail = "Verified: a test record was written with it."
+            item.detail = VERIFIED()
             item.fix = ""
 
 
 def _fix_for(exc: kinesis.KinesisError) -> str:
     if isinstance(exc, kinesis.AccessDenied):
-        return f"Add “{exc.action}” to the IAM policy (see the minimal policy below)."
+        return ADD_ACTION(action=exc.action)
     if isinstance(exc, kinesis.BadCredentials):
-        return "Edit the connection and enter a working access key (or role)."
+        return FIX_CREDENTIALS()
     if isinstance(exc, kinesis.StreamNotFound):
         # A connection's stream and region are fixed, so "check the name" alone is a dead end.
-        return (
-            "Create the stream in the Kinesis console, or connect a new destination "
-            "with the right stream and region (a destination's stream cannot be changed)."
-        )
+        return FIX_STREAM()
     if isinstance(exc, kinesis.EndpointUnreachable | kinesis.TransientError | kinesis.Throttled):
-        return "Run the check again in a moment."
+        return RETRY_SOON()
     return ""

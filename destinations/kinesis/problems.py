@@ -4,15 +4,93 @@ The one place that turns the AWS seam's errors (`destinations.kinesis.aws`)
 into the words the engine writes: a dataflow's status message, alert titles and
 messages, a connection's health message. Codes never reach these words; they
 stay in their own fields (`Dataflow.last_error_code`) for a detail line.
+
+The words are stored in English, built from `StoredText` templates, and shown
+in the reader's language by `core.stored_text.translate`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext_noop
+
+from core.stored_text import StoredText
 from destinations.kinesis import aws as kinesis
 
-NOTHING_TO_DO = "Retrying automatically; nothing to do."
+NOTHING_TO_DO = StoredText(gettext_noop("Retrying automatically; nothing to do."))()
+TELL_ADMIN = StoredText(
+    gettext_noop("Retrying automatically; if this lasts, tell your administrator.")
+)()
+NEEDS_YOU = StoredText(gettext_noop("Needs you: %(what)s; everything pending is sent right after."))
+THE_STREAM = StoredText(gettext_noop("the stream"))
+THE_STREAM_NAMED = StoredText(gettext_noop("the stream “%(stream)s”"))
+STREAM_MISSING = StoredText(gettext_noop("%(the_stream)s does not exist"))
+STREAM_MISSING_TODO = StoredText(
+    gettext_noop("Retrying automatically; nothing to do once the stream exists again.")
+)
+ACCESS_DENIED = StoredText(
+    gettext_noop("the connection's credentials are not allowed to call %(action)s")
+)
+THE_WRITE_ACTIONS = StoredText(gettext_noop("the write actions"))
+ALLOW_ACTION = StoredText(
+    gettext_noop("allow %(action)s in the IAM policy (the connection's page shows the policy)")
+)
+KMS = StoredText(gettext_noop("the stream's encryption key (KMS) cannot be used"))
+KMS_TODO = StoredText(
+    gettext_noop("enable the key, or allow kms:GenerateDataKey on it for these credentials")
+)
+BAD_REGION = StoredText(gettext_noop("the connection's region is not valid"))
+BAD_REGION_TODO = StoredText(
+    gettext_noop("Needs you: connect a new destination in the stream's region.")
+)
+INVALID = StoredText(gettext_noop("Kinesis refused the records as invalid"))
+THROTTLED = StoredText(gettext_noop("the stream is at its capacity (throttled)"))
+THROTTLED_TODO = StoredText(
+    gettext_noop("Retrying automatically; nothing to do. If it lasts, add shards to the stream.")
+)
+UNREACHABLE = StoredText(gettext_noop("Kinesis cannot be reached"))
+TRANSIENT = StoredText(gettext_noop("Kinesis answered with a temporary error"))
+STREAM_STATE = StoredText(gettext_noop("%(the_stream)s is %(state)s, not active"))
+# The stream states AWS reports, as the headline above words them.
+STREAM_STATES = {
+    "creating": StoredText(gettext_noop("creating"))(),
+    "deleting": StoredText(gettext_noop("deleting"))(),
+    "updating": StoredText(gettext_noop("updating"))(),
+    "not active": StoredText(gettext_noop("not active"))(),
+}
+STREAM_INACTIVE_TODO = StoredText(
+    gettext_noop("Retrying automatically; nothing to do once the stream is active again.")
+)
+UNEXPECTED = StoredText(gettext_noop("the export stopped on an unexpected error"))
+WAITING = StoredText.ngettext("%(count)s profile is waiting", "%(count)s profiles are waiting")
+
+BAD_CREDENTIALS = {
+    "wrong_secret": (
+        StoredText(gettext_noop("AWS rejects the connection's secret access key")),
+        StoredText(gettext_noop("enter the right secret (or a new access key) on the connection")),
+    ),
+    "expired": (
+        StoredText(gettext_noop("the connection's security token has expired")),
+        StoredText(
+            gettext_noop("enter a long-lived access key on the connection, or use an IAM role")
+        ),
+    ),
+    "clock_skew": (
+        StoredText(gettext_noop("AWS rejects this server's requests because its clock is wrong")),
+        StoredText(gettext_noop("ask your administrator to set the server's clock")),
+    ),
+    "missing": (
+        StoredText(gettext_noop("the connection has no AWS credentials")),
+        StoredText(gettext_noop("enter an access key on the connection")),
+    ),
+}
+REVOKED = (
+    StoredText(
+        gettext_noop("AWS no longer accepts the connection's access key (revoked or deleted)")
+    ),
+    StoredText(gettext_noop("enter a new access key on the connection")),
+)
 
 
 @dataclass(frozen=True)
@@ -32,76 +110,74 @@ class Problem:
 
 
 def _needs_you(what: str) -> str:
-    return f"Needs you: {what}; everything pending is sent right after."
+    return NEEDS_YOU(what=what)
 
 
 def problem_of(error: BaseException | None, *, code: str = "", stream: str = "") -> Problem:
     """The problem behind an export error (`error`), or behind a per-record error `code`
     when the records failed inside a successful call."""
-    the_stream = f"the stream “{stream}”" if stream else "the stream"
+    the_stream = THE_STREAM_NAMED(stream=stream) if stream else THE_STREAM()
     if isinstance(error, kinesis.StreamNotFound):
         return Problem(
-            f"{the_stream} does not exist",
-            "Retrying automatically; nothing to do once the stream exists again.",
+            STREAM_MISSING(the_stream=the_stream),
+            STREAM_MISSING_TODO(),
             action_needed=False,
             connection_fault=True,
         )
     if isinstance(error, kinesis.BadCredentials):
         return _bad_credentials(error)
     if isinstance(error, kinesis.AccessDenied):
-        action = error.action or "the write actions"
+        action = error.action or THE_WRITE_ACTIONS()
         return Problem(
-            f"the connection's credentials are not allowed to call {action}",
-            _needs_you(
-                f"allow {action} in the IAM policy (the connection's page shows the policy)"
-            ),
+            ACCESS_DENIED(action=action),
+            _needs_you(ALLOW_ACTION(action=action)),
             action_needed=True,
             connection_fault=True,
         )
     if isinstance(error, kinesis.KmsError):
         return Problem(
-            "the stream's encryption key (KMS) cannot be used",
-            _needs_you("enable the key, or allow kms:GenerateDataKey on it for these credentials"),
+            KMS(),
+            _needs_you(KMS_TODO()),
             action_needed=True,
             connection_fault=True,
         )
     if isinstance(error, kinesis.InvalidRegion):
         return Problem(
-            "the connection's region is not valid",
-            "Needs you: connect a new destination in the stream's region.",
+            BAD_REGION(),
+            BAD_REGION_TODO(),
             action_needed=True,
             connection_fault=True,
         )
     if isinstance(error, kinesis.InvalidRequest):
         return Problem(
-            "Kinesis refused the records as invalid",
-            "Retrying automatically; if this lasts, tell your administrator.",
+            INVALID(),
+            TELL_ADMIN,
             action_needed=False,
             connection_fault=False,
         )
     if isinstance(error, kinesis.Throttled) or _throttling(code):
         return Problem(
-            "the stream is at its capacity (throttled)",
-            "Retrying automatically; nothing to do. If it lasts, add shards to the stream.",
+            THROTTLED(),
+            THROTTLED_TODO(),
             action_needed=False,
             connection_fault=False,
         )
     if isinstance(error, kinesis.EndpointUnreachable):
-        return Problem("Kinesis cannot be reached", NOTHING_TO_DO, False, False)
+        return Problem(UNREACHABLE(), NOTHING_TO_DO, False, False)
     if isinstance(error, kinesis.TransientError) or (error is None and code):
-        return Problem("Kinesis answered with a temporary error", NOTHING_TO_DO, False, False)
+        return Problem(TRANSIENT(), NOTHING_TO_DO, False, False)
     if isinstance(error, kinesis.KinesisError) and error.code.startswith("Stream"):
         # The health check's "stream not ACTIVE" (code Stream<Status>).
         state = error.code.removeprefix("Stream").lower() or "not active"
         return Problem(
-            f"{the_stream} is {state}, not active",
-            "Retrying automatically; nothing to do once the stream is active again.",
+            STREAM_STATE(the_stream=the_stream, state=STREAM_STATES.get(state, state)),
+            STREAM_INACTIVE_TODO(),
             action_needed=False,
             connection_fault=True,
         )
     return Problem(
-        "the export stopped on an unexpected error",
-        "Retrying automatically; if this lasts, tell your administrator.",
+        UNEXPECTED(),
+        TELL_ADMIN,
         action_needed=False,
         connection_fault=False,
     )
@@ -112,35 +188,10 @@ def _throttling(code: str) -> bool:
 
 
 def _bad_credentials(error: kinesis.BadCredentials) -> Problem:
-    headline, what = {
-        "wrong_secret": (
-            "AWS rejects the connection's secret access key",
-            "enter the right secret (or a new access key) on the connection",
-        ),
-        "expired": (
-            "the connection's security token has expired",
-            "enter a long-lived access key on the connection, or use an IAM role",
-        ),
-        "clock_skew": (
-            "AWS rejects this server's requests because its clock is wrong",
-            "ask your administrator to set the server's clock",
-        ),
-        "missing": (
-            "the connection has no AWS credentials",
-            "enter an access key on the connection",
-        ),
-    }.get(
-        error.kind,
-        (
-            "AWS no longer accepts the connection's access key (revoked or deleted)",
-            "enter a new access key on the connection",
-        ),
-    )
-    return Problem(headline, _needs_you(what), action_needed=True, connection_fault=True)
+    headline, what = BAD_CREDENTIALS.get(error.kind, REVOKED)
+    return Problem(headline(), _needs_you(what()), action_needed=True, connection_fault=True)
 
 
 def waiting_text(pending: int) -> str:
     """ "1 profile is waiting" / "50 profiles are waiting" (the records in flight)."""
-    if pending == 1:
-        return "1 profile is waiting"
-    return f"{pending:,} profiles are waiting"
+    return WAITING(count=pending)

@@ -14,6 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
@@ -113,7 +114,7 @@ def discard_draft(request: HttpRequest, draft_id: UUID) -> HttpResponse:
     """Drop an unfinished connection (offered on the catalog and the destinations page)."""
     draft = selectors.connection_draft_get(owner=request.user, draft_id=draft_id)
     services.connection_draft_discard(draft=draft)
-    messages.success(request, "Discarded the unfinished connection and its credentials.")
+    messages.success(request, gettext("Discarded the unfinished connection and its credentials."))
     back = request.POST.get("next", "")
     return redirect(
         back if back in {reverse("catalog"), reverse("destinations:list")} else "catalog"
@@ -124,7 +125,9 @@ def _draft_or_connection(request: HttpRequest, draft_id: UUID) -> ConnectionDraf
     """The wizard's draft; once saved, a Detour to the connection it became."""
     connection = selectors.connection_from_draft(owner=request.user, draft_id=draft_id)
     if connection is not None:
-        messages.info(request, f"“{connection.name}” is already saved; here it is.")
+        messages.info(
+            request, gettext("“%(name)s” is already saved; here it is.") % {"name": connection.name}
+        )
         url = reverse("destinations:detail", args=[connection.pk])
         raise Detour(HttpResponseClientRedirect(url) if request.htmx else redirect(url))
     return selectors.connection_draft_get(owner=request.user, draft_id=draft_id)
@@ -150,7 +153,9 @@ def details(request: HttpRequest, draft: ConnectionDraft) -> HttpResponse:
             form.add_error(exc.field, exc.message)
         else:
             # The page runs the check and shows its progress itself: no stale "checking" note.
-            messages.success(request, f"“{connection.name}” is connected.")
+            messages.success(
+                request, gettext("“%(name)s” is connected.") % {"name": connection.name}
+            )
             return redirect(reverse("destinations:detail", args=[connection.pk]) + "?new=1")
     context = {
         "form": form,
@@ -188,7 +193,8 @@ def streams(request: HttpRequest, draft: ConnectionDraft) -> HttpResponse:
 
 
 def _detail_context(connection: Connection, **extra: Any) -> dict[str, Any]:
-    report = CheckReport.from_dict(connection.check_report)
+    stored = CheckReport.from_dict(connection.check_report)
+    report = stored.translated() if stored else None
     stream = (report.stream if report else None) or {}
     account_id = connection.aws_account_id or (report.account_id if report else "")
     policy = minimal_policy(
@@ -257,8 +263,13 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
         except ServiceError as exc:
             form.add_error(exc.field, exc.message)
         else:
-            note = " New credentials verified; the permission check runs again." if rotated else ""
-            messages.success(request, f"Saved “{connection.name}”.{note}")
+            if rotated:
+                text = gettext(
+                    "Saved “%(name)s”. New credentials verified; the permission check runs again."
+                )
+            else:
+                text = gettext("Saved “%(name)s”.")
+            messages.success(request, text % {"name": connection.name})
             return redirect("destinations:detail", pk=pk)
     return render(
         request, "destinations/kinesis/edit.html", {"form": form, "connection": connection}
