@@ -18,6 +18,7 @@ from typing import Any
 from django.core.cache import cache
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, Max, Min, Q, QuerySet
+from django.utils.translation import gettext
 
 from activation.models import (
     Dataflow,
@@ -456,7 +457,7 @@ class Capacity:
 
 def humanize_seconds(seconds: float) -> str:
     if seconds < 1:
-        return "under a second"
+        return gettext("under a second")
     delta = dt.timedelta(seconds=round(seconds))
     hours, rest = divmod(delta.total_seconds(), 3600)
     minutes, secs = divmod(rest, 60)

@@ -16,6 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
+from django.utils.formats import number_format
 
 API_PREFIX = "/api/"
 
@@ -68,3 +69,13 @@ class UserLanguageMiddleware:
                 translation.activate(language)
                 request.LANGUAGE_CODE = language
         return self.get_response(request)
+
+
+def format_integer(value: int) -> str:
+    """A count for people, grouped the active language's way: 1,234 / 1 234."""
+    return number_format(value, force_grouping=True)
+
+
+def format_decimal(value: float, places: int = 1) -> str:
+    """A decimal for people in the active language: 12.5 / 12,5 (grouped when large)."""
+    return number_format(value, decimal_pos=places, force_grouping=True)
