@@ -3,22 +3,46 @@
 #   make test  - ruff and the whole test suite (browser tests included), on the local
 #                PostgreSQL and Redis when they answer (as CI runs it), else SQLite
 #   make test-fast - the inner loop: no lint, no browser, fault, broker or slow tests
+# Packages: requirements.lock is what production runs (install-prod); development and
+# tests add requirements-dev.lock. Both are pip-compile locks with hashes (make lock).
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell sha1sum requirements.lock | cut -c1-12)
+LOCKS := requirements.lock requirements-dev.lock
+STAMP := $(VENV)/.installed-$(shell cat $(LOCKS) | sha1sum | cut -c1-12)
+# Production's own virtualenv: the runtime lock only (make prod-smoke runs the product in it).
+PROD_VENV := var/prod-venv
+PROD_STAMP := $(PROD_VENV)/.installed-$(shell sha1sum requirements.lock | cut -c1-12)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-fast lint install chromium gettext messages compilemessages bench bench-ingest bench-pages soak clean
+.PHONY: run test test-fast lint install install-prod lock chromium gettext messages compilemessages bench bench-ingest bench-pages soak clean
 
-$(STAMP): requirements.lock
+$(STAMP): $(LOCKS)
 	@test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.lock
+	$(PY) -m pip install --quiet --require-hashes -r requirements.lock -r requirements-dev.lock
 	@rm -f $(VENV)/.installed-*
 	@touch $(STAMP)
 
+# Development and tests: the runtime and the development locks.
 install: $(STAMP)
+
+$(PROD_STAMP): requirements.lock
+	@test -x $(PROD_VENV)/bin/python || python3 -m venv $(PROD_VENV)
+	$(PROD_VENV)/bin/python -m pip install --quiet --require-hashes -r requirements.lock
+	@rm -f $(PROD_VENV)/.installed-*
+	@touch $(PROD_STAMP)
+
+# Production: the runtime lock only, in $(PROD_VENV) (a deployment runs
+# `pip install --require-hashes -r requirements.lock` in its own environment).
+install-prod: $(PROD_STAMP)
+
+# Re-lock after editing requirements*.in: pinned versions stay unless upgraded on
+# purpose (pip-compile --upgrade-package NAME); the dev lock is constrained by the runtime one.
+PIP_COMPILE := $(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	--no-emit-index-url --no-emit-find-links
+lock: $(STAMP)
+	$(PIP_COMPILE) -o requirements.lock requirements.in
+	$(PIP_COMPILE) -o requirements-dev.lock requirements-dev.in
 
 # Browser tests drive Debian's chromium (Playwright cannot download its own here).
 chromium:
@@ -45,9 +69,12 @@ compilemessages: $(STAMP) gettext
 run: $(STAMP) compilemessages
 	$(PY) manage.py run_local
 
+# ruff, then mypy over the product code (configuration and per-module leniency in
+# pyproject.toml: strict everywhere but the error codes listed for a module).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 # The suite runs on the production path (PostgreSQL, Redis) whenever the local
 # servers answer; DATABASE_URL / CELERY_BROKER_URL from the environment win.
@@ -67,7 +94,8 @@ test-fast: $(STAMP) compilemessages
 
 # Benchmarks print `name: value` lines (under 10 minutes on 2 cores). They need
 # PostgreSQL and Redis: DATABASE_URL and CELERY_BROKER_URL, else the local defaults
-# below. Each creates its own throwaway database next to DATABASE_URL's.
+# below. Each creates its own throwaway database next to DATABASE_URL's. Every target
+# takes the same defaults (BENCH_ENV); bench-ingest and bench-pages pass BENCH_ARGS through.
 BENCH_ENV = DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/streamline} \
 	CELERY_BROKER_URL=$${CELERY_BROKER_URL:-redis://127.0.0.1:6379/0}
 bench: $(STAMP)
@@ -89,7 +117,7 @@ bench-ingest: $(STAMP)
 
 # Monitoring pages with 10,000 runs and 100,000 delivery-log rows (p95 target < 150 ms).
 bench-pages: $(STAMP)
-	$(BENCH_ENV) $(PY) -m benchmarks.pages
+	$(BENCH_ENV) $(PY) -m benchmarks.pages $(BENCH_ARGS)
 
 clean:
 	rm -rf var/broker var/test-*.sqlite3
@@ -98,6 +126,7 @@ clean:
 # gunicorn, two Celery workers and beat on PostgreSQL and Redis, a moto server as
 # Kinesis; exports through the API, then checks /metrics against the stream and
 # /readyz. Needs DATABASE_URL (PostgreSQL server) and CELERY_BROKER_URL (Redis).
+# The product runs from $(PROD_VENV) (runtime lock only), the harness from .venv.
 .PHONY: prod-smoke
-prod-smoke: $(STAMP)
-	$(BENCH_ENV) $(PY) .ci/prod_smoke.py
+prod-smoke: $(STAMP) $(PROD_STAMP)
+	$(BENCH_ENV) PROD_PYTHON=$(CURDIR)/$(PROD_VENV)/bin/python $(PY) .ci/prod_smoke.py

@@ -5,7 +5,6 @@ from activation.models import (
     AttributeMapping,
     Backfill,
     Dataflow,
-    DataflowChange,
     DataflowSegment,
     DeliveryLog,
     EditHandover,
@@ -77,15 +76,6 @@ class DeliveryLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["dataflow", "profile_id", "sent_at", "shard_id", "sequence_number", "reason"]
     list_filter = ["reason", "dataflow"]
     search_fields = ["=profile_id", "sequence_number"]
-
-
-@admin.register(DataflowChange)
-class DataflowChangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    """Who changed a dataflow's segments or mapping (the audit log has every field)."""
-
-    list_display = ["dataflow", "changed_by", "summary", "created_at"]
-    list_filter = ["created_at"]
-    search_fields = ["dataflow__name", "changed_by__username", "summary"]
 
 
 @admin.register(EditHandover)

@@ -2,7 +2,7 @@
 
 They call the same services as the dataflow pages (activation/services.py,
 activation/export/services.py), so the export engine is told, the change is
-recorded (DataflowChange, audit log) and refusals say why.
+recorded in the audit log (who, and what in words) and refusals say why.
 """
 
 from typing import Any
@@ -13,7 +13,7 @@ from django.http import HttpRequest
 
 from activation import services
 from activation.export.services import backfill_start
-from activation.models import Dataflow, DataflowStatus
+from activation.models import Dataflow
 
 # What an admin needs first, then what the mapping is, then the export engine's
 # own bookkeeping (collapsed). Only the name is editable here: the mapping and the
@@ -30,7 +30,6 @@ SUMMARY_FIELDS = [
 ]
 MAPPING_FIELDS = ["partition_key_source", "export_only_on_value_change", "created_by", "edit_of"]
 ENGINE_FIELDS = [
-    "wizard_step",
     "cursor_txid",
     "cursor_change_id",
     "lock_token",
@@ -138,7 +137,7 @@ class DataflowAdminActions:
     @admin.action(description="Backfill: export the current members of every mapped segment")
     def backfill_dataflows(self, request: HttpRequest, queryset: QuerySet[Dataflow]) -> None:
         def backfill(dataflow: Dataflow) -> None:
-            if dataflow.status == DataflowStatus.DRAFT:
+            if dataflow.is_draft:
                 raise services.DataflowError("a draft sends nothing; finish its wizard first.")
             segment_ids = list(dataflow.mapped_segments.values_list("segment_id", flat=True))
             if not segment_ids:

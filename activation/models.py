@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 from destinations.models import Connection
@@ -15,6 +16,79 @@ class DataflowStatus(models.TextChoices):
     ERROR = "error", "Error"
     # Stopped by governance: a data-usage policy forbids what it exports (governance/).
     POLICY_VIOLATION = "policy_violation", "Policy violation"
+
+
+# The statuses the exporter runs: Enabled, and Error (retried at `retry_at`).
+RUNNABLE_STATUSES = (DataflowStatus.ENABLED, DataflowStatus.ERROR)
+# The statuses whose change cursor holds the change log back from pruning: the
+# runnable ones and Disabled (it sends what changed meanwhile once enabled again).
+CHANGE_LOG_READER_STATUSES = (*RUNNABLE_STATUSES, DataflowStatus.DISABLED)
+# The statuses governance re-evaluates: the runnable ones, and the ones it stopped.
+GOVERNED_STATUSES = (*RUNNABLE_STATUSES, DataflowStatus.POLICY_VIOLATION)
+
+
+def _lookups(prefix: str, **lookups: object) -> Q:
+    return Q(**{prefix + name: value for name, value in lookups.items()})
+
+
+class DataflowQuerySet(models.QuerySet["Dataflow"]):
+    """The named sets of dataflows: every "which dataflows" question asks one of these.
+
+    A row is one of three things. A **draft** (status Draft) is an unfinished
+    wizard: either a **new draft** (`edit_of` empty), a dataflow that does not
+    exist yet, or an **edit copy** (`edit_of` set), the edit of a live dataflow
+    walked on a copy so the exporter never sees a half-edited mapping. Everything
+    else is **live**: a dataflow, whatever its status (Enabled, Disabled, Error,
+    Policy violation); the UI, the API, monitoring, governance, alerts and the
+    metrics count and show only live ones. A deleted dataflow is gone (its row is
+    deleted), so no set needs to leave it out.
+    """
+
+    @staticmethod
+    def live_q(prefix: str = "") -> Q:
+        """`live()` as a condition, for a relation (`prefix`, e.g. "dataflows__") or an
+        aggregate's filter."""
+        return _lookups(prefix, edit_of__isnull=True) & ~_lookups(
+            prefix, status=DataflowStatus.DRAFT
+        )
+
+    def live(self) -> "DataflowQuerySet":
+        """The dataflows: finished (not a draft) and not an edit copy, in any status."""
+        return self.filter(self.live_q())
+
+    def drafts(self) -> "DataflowQuerySet":
+        """Every unfinished wizard: new drafts and edit copies."""
+        return self.filter(status=DataflowStatus.DRAFT)
+
+    def new_drafts(self) -> "DataflowQuerySet":
+        """Drafts of dataflows that do not exist yet (discarded with their connection)."""
+        return self.drafts().filter(edit_of__isnull=True)
+
+    def edit_copies(self) -> "DataflowQuerySet":
+        """Drafts editing a live dataflow (`edit_of`); finishing one applies it."""
+        return self.drafts().filter(edit_of__isnull=False)
+
+    def runnable(self) -> "DataflowQuerySet":
+        """Live dataflows the exporter runs: Enabled, and Error (retried)."""
+        return self.live().filter(status__in=RUNNABLE_STATUSES)
+
+    @staticmethod
+    def enabled_q(prefix: str = "") -> Q:
+        """`enabled()` as a condition, like `live_q`."""
+        return DataflowQuerySet.live_q(prefix) & _lookups(prefix, status=DataflowStatus.ENABLED)
+
+    def enabled(self) -> "DataflowQuerySet":
+        """Live dataflows in good standing that a profile change wakes at once (an
+        Error one waits for its retry instead)."""
+        return self.filter(self.enabled_q())
+
+    def change_log_readers(self) -> "DataflowQuerySet":
+        """Live dataflows whose cursor holds the change log: runnable and Disabled."""
+        return self.live().filter(status__in=CHANGE_LOG_READER_STATUSES)
+
+    def governed(self) -> "DataflowQuerySet":
+        """Live dataflows governance re-evaluates: runnable and stopped by a policy."""
+        return self.live().filter(status__in=GOVERNED_STATUSES)
 
 
 class Dataflow(models.Model):
@@ -32,8 +106,6 @@ class Dataflow(models.Model):
     # "profile_id" or an identity namespace code.
     partition_key_source = models.CharField(max_length=64, default="ecid")
     export_only_on_value_change = models.BooleanField(default=False)
-    # Wizard progress: the furthest step the marketer has completed.
-    wizard_step = models.CharField(max_length=32, blank=True)
     # Change-capture cursor: the last (txid, id) of profiles.ProfileChange handled.
     cursor_txid = models.BigIntegerField(default=0)
     cursor_change_id = models.BigIntegerField(default=0)
@@ -43,11 +115,11 @@ class Dataflow(models.Model):
     last_activity_at = models.DateTimeField(null=True, blank=True)
     # Backfill progress in distinct profiles (the unit of the review and the KPIs): the
     # open backfills export `backfill_total` profiles, `backfill_done` of them so far,
-    # since `backfill_started_at` (activation/export/services.backfill_progress_reset).
+    # since `backfill_started_at` (activation/export/services._backfill_progress_reset).
     backfill_total = models.PositiveIntegerField(default=0)
     backfill_done = models.PositiveIntegerField(default=0)
     backfill_started_at = models.DateTimeField(null=True, blank=True)
-    # Export scheduling (activation/export/scheduling.py): a run task is queued
+    # Export scheduling (activation/export/services.schedule_dataflow_run): a run task is queued
     # (debounce marker), when the last run started, and after a failed run the
     # earliest retry with the count and code of consecutive failures.
     run_scheduled_for = models.DateTimeField(null=True, blank=True)
@@ -66,11 +138,28 @@ class Dataflow(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = DataflowQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_draft(self) -> bool:
+        """A new draft or an edit copy (see DataflowQuerySet)."""
+        return self.status == DataflowStatus.DRAFT
+
+    @property
+    def is_live(self) -> bool:
+        """In `Dataflow.objects.live()`."""
+        return not self.is_draft and self.edit_of_id is None
+
+    @property
+    def is_runnable(self) -> bool:
+        """In `Dataflow.objects.runnable()`."""
+        return self.is_live and self.status in RUNNABLE_STATUSES
 
 
 class EditHandoverAction(models.TextChoices):
@@ -171,22 +260,6 @@ class IdentitySelection(models.Model):
     @property
     def exported_namespace(self) -> str:
         return f"{self.namespace}_lc_sha256" if self.hashed else self.namespace
-
-
-class DataflowChange(models.Model):
-    """Who changed a dataflow's segments or mapping, and what."""
-
-    dataflow = models.ForeignKey(Dataflow, on_delete=models.CASCADE, related_name="changes")
-    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
-    summary = models.TextField()
-    details = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-
-    def __str__(self) -> str:
-        return self.summary
 
 
 class BackfillStatus(models.TextChoices):

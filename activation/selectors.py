@@ -11,7 +11,7 @@ import json
 import re
 import uuid
 from collections import Counter
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,22 +22,22 @@ from django.utils.translation import gettext
 
 from activation.models import (
     Dataflow,
+    DataflowQuerySet,
     DataflowSegment,
-    DataflowStatus,
     EditHandover,
     EditHandoverAction,
 )
 from destinations.models import Connection
+from profiles.attributes import get_path, leaf_items
 from profiles.models import (
+    MEMBER_STATUSES,
     Identity,
     IdentityNamespace,
-    MembershipStatus,
     Profile,
     Segment,
     SegmentMembership,
 )
 
-LIVE_STATUSES = (MembershipStatus.REALIZED, MembershipStatus.EXISTING)
 SCHEMA_SAMPLE_SIZE = 1000
 MEMBER_SAMPLE_SIZE = 500
 SAMPLE_WINDOWS = 10
@@ -58,14 +58,14 @@ def dataflows_for_user(*, user: Any) -> QuerySet[Dataflow]:
 
     The workspace is shared: roles (core.roles), not ownership, decide who may change what.
     """
-    return Dataflow.objects.filter(~Q(status=DataflowStatus.DRAFT) | Q(created_by=user))
+    return Dataflow.objects.live() | Dataflow.objects.drafts().filter(created_by=user)
 
 
 def drafts_for_user(*, user: Any, connection: Connection | None = None) -> QuerySet[Dataflow]:
     """Unfinished wizards (new dataflows and edits of live ones), most recent first."""
     drafts = (
         dataflows_for_user(user=user)
-        .filter(status=DataflowStatus.DRAFT)
+        .drafts()
         .select_related("connection", "edit_of", "created_by")
         .annotate(segment_count=Count("mapped_segments", distinct=True))
         .order_by("-updated_at")
@@ -96,7 +96,7 @@ def segment_sizes(*, segment_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, int]:
     if not ids:
         return {}
     rows = (
-        SegmentMembership.objects.filter(segment_id__in=ids, status__in=LIVE_STATUSES)
+        SegmentMembership.objects.filter(segment_id__in=ids, status__in=MEMBER_STATUSES)
         .values("segment_id")
         .annotate(size=Count("id"))
     )
@@ -113,7 +113,7 @@ def dataflows_exporting(*, segment_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, 
         return found
     rows = (
         DataflowSegment.objects.filter(segment_id__in=ids)
-        .exclude(dataflow__status=DataflowStatus.DRAFT)
+        .filter(DataflowQuerySet.live_q("dataflow__"))
         .select_related("dataflow")
         .order_by("dataflow__name", "dataflow_id")
     )
@@ -153,7 +153,7 @@ def distinct_member_count(*, segment_ids: Iterable[uuid.UUID]) -> int:
     if not ids:
         return 0
     return (
-        SegmentMembership.objects.filter(segment_id__in=ids, status__in=LIVE_STATUSES)
+        SegmentMembership.objects.filter(segment_id__in=ids, status__in=MEMBER_STATUSES)
         .values("profile_id")
         .distinct()
         .count()
@@ -192,7 +192,7 @@ def sample_profile_ids(*, size: int = SCHEMA_SAMPLE_SIZE) -> list[int]:
 
 def sample_member_ids(*, dataflow: Dataflow, size: int = MEMBER_SAMPLE_SIZE) -> list[int]:
     memberships = SegmentMembership.objects.filter(
-        segment_id__in=list(selected_segment_ids(dataflow=dataflow)), status__in=LIVE_STATUSES
+        segment_id__in=list(selected_segment_ids(dataflow=dataflow)), status__in=MEMBER_STATUSES
     ).order_by()
     return _spread_sample(memberships, column="profile_id", size=size)
 
@@ -242,18 +242,6 @@ def value_type(value: Any) -> str:
     return "null"
 
 
-def leaf_paths(document: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
-    """(dotted path, value) of every leaf: objects are walked, arrays are leaves."""
-    if not isinstance(document, dict):
-        return
-    for key, value in document.items():
-        path = f"{prefix}.{key}" if prefix else str(key)
-        if isinstance(value, dict) and value:
-            yield from leaf_paths(value, path)
-        else:
-            yield path, value
-
-
 def _example(value: Any) -> str:
     # Shown as the record will carry it (true, not Python's True).
     text = value if isinstance(value, str) else json.dumps(value, default=str)
@@ -264,7 +252,8 @@ def schema_from_documents(documents: list[dict]) -> list[SchemaPath]:
     types: dict[str, Counter] = {}
     examples: dict[str, list[str]] = {}
     for document in documents:
-        for path, value in leaf_paths(document):
+        for keys, value in leaf_items(document if isinstance(document, dict) else {}):
+            path = ".".join(keys)
             types.setdefault(path, Counter())[value_type(value)] += 1
             shown = examples.setdefault(path, [])
             if value is not None and len(shown) < 3:
@@ -367,23 +356,15 @@ def attribute_coverage(*, dataflow: Dataflow) -> dict[str, float]:
     present: Counter = Counter()
     for document in documents:
         for path in paths:
-            if lookup(document, path) is not None:
+            if get_path(document, path.split(".")) is not None:
                 present[path] += 1
     return {path: present[path] / len(documents) for path in paths}
-
-
-def lookup(document: Any, path: str) -> Any:
-    for key in path.split("."):
-        if not isinstance(document, dict) or key not in document:
-            return None
-        document = document[key]
-    return document
 
 
 def sample_member_id(*, dataflow: Dataflow, after: int | None = None) -> int | None:
     """A current member of a mapped segment: the first after `after`, wrapping around."""
     members = (
-        SegmentMembership.objects.filter(segment__dataflows=dataflow, status__in=LIVE_STATUSES)
+        SegmentMembership.objects.filter(segment__dataflows=dataflow, status__in=MEMBER_STATUSES)
         .order_by("profile_id")
         .values_list("profile_id", flat=True)
     )
@@ -396,7 +377,7 @@ def sample_member_id(*, dataflow: Dataflow, after: int | None = None) -> int | N
 
 def is_member(*, dataflow: Dataflow, profile_id: int) -> bool:
     return SegmentMembership.objects.filter(
-        segment__dataflows=dataflow, profile_id=profile_id, status__in=LIVE_STATUSES
+        segment__dataflows=dataflow, profile_id=profile_id, status__in=MEMBER_STATUSES
     ).exists()
 
 
@@ -491,7 +472,7 @@ def capacity_for(
 
 def stream_capacity(*, connection: Connection, records: int, record_bytes: int) -> Capacity:
     """Ask the stream for its mode and shards (DescribeStreamSummary); errors become text."""
-    from destinations.kinesis.client import (
+    from destinations.kinesis.aws import (
         KinesisError,
         credentials_for,
         describe_stream_summary,
@@ -555,7 +536,8 @@ def edit_lock(*, dataflow: Dataflow) -> EditLock | None:
 def someone_elses_edit(*, pk: int, user: Any) -> EditLock | None:
     """The edit copy `pk` when it belongs to another user (its URL reached someone else)."""
     draft = (
-        Dataflow.objects.filter(pk=pk, status=DataflowStatus.DRAFT, edit_of__isnull=False)
+        Dataflow.objects.edit_copies()
+        .filter(pk=pk)
         .exclude(created_by=user)
         .select_related("created_by", "edit_of")
         .first()

@@ -23,7 +23,6 @@ from activation.export.records import PROFILE_ID_SOURCE, RESERVED_KEYS
 from activation.models import (
     AttributeMapping,
     Dataflow,
-    DataflowChange,
     DataflowSegment,
     DataflowStatus,
     EditHandover,
@@ -31,10 +30,13 @@ from activation.models import (
     IdentitySelection,
 )
 from activation.selectors import EditLock
-from activation.wizard.steps import STEPS, Step, first_incomplete_step
+from activation.wizard_steps import Step, first_incomplete_step
+from audit.models import Action, ObjectType
+from audit.recorder import describe_change
 from core.input_policy import printable
+from core.service_errors import ServiceError
 from destinations.models import Connection
-from profiles.attributes import path_problem
+from profiles.attributes import path_problem, paths_overlap
 from profiles.models import Segment
 from profiles.selectors import namespace_codes
 
@@ -51,13 +53,25 @@ RESERVED_ROOTS = set(RESERVED_KEYS)
 PROFILE_ID = PROFILE_ID_SOURCE
 
 
-class DataflowError(Exception):
+class DataflowError(ServiceError):
     """A dataflow action that cannot happen now; the message says why."""
+
+    code = "conflict"
+
+
+# The input each wizard step is about, in the services' field names.
+STEP_FIELDS = {
+    Step.DESTINATION: "connection",
+    Step.SEGMENTS: "segments",
+    Step.MAPPING: "attributes",
+}
 
 
 class WizardIncompleteError(DataflowError):
+    code = "invalid_input"
+
     def __init__(self, step: Step) -> None:
-        super().__init__(f"Complete the step “{step.label}” first.")
+        super().__init__(f"Complete the step “{step.label}” first.", field=STEP_FIELDS.get(step))
         self.step = step
 
 
@@ -123,7 +137,7 @@ def attribute_field_errors(attributes: Sequence[AttributeSpec]) -> list[dict[str
             )
         else:
             for other, other_index in seen_target.items():
-                if exported.startswith(other + ".") or other.startswith(exported + "."):
+                if paths_overlap(exported, other):
                     exported_errors.append(
                         f"{exported} overlaps {other} (row {other_index + 1}): "
                         "one would contain the other; map one of them."
@@ -156,20 +170,26 @@ def _validate_mapping(
     identities: Sequence[IdentitySpec],
     partition_key_source: str,
 ) -> None:
-    problems = [
-        f"Attribute row {index + 1}: {message}"
-        for index, row in enumerate(attribute_errors(attributes))
-        for message in row
-    ]
+    """Raise a ValidationError keyed by the input each problem is about."""
+    problems: dict[str, list[str]] = {
+        "attributes": [
+            f"Attribute row {index + 1}: {message}"
+            for index, row in enumerate(attribute_errors(attributes))
+            for message in row
+        ],
+        "identities": identity_problems(identities),
+        "partition_key": [],
+    }
     if len(attributes) > MAX_ATTRIBUTES:
-        problems.append(f"Map at most {MAX_ATTRIBUTES} attributes ({len(attributes)} now).")
-    problems += identity_problems(identities)
+        problems["attributes"].append(
+            f"Map at most {MAX_ATTRIBUTES} attributes ({len(attributes)} now)."
+        )
     if not attributes and not identities:
-        problems.append("Map at least one attribute or identity.")
+        problems["attributes"].append("Map at least one attribute or identity.")
     if key_problem := partition_key_error(partition_key_source, identities):
-        problems.append(key_problem)
-    if problems:
-        raise ValidationError(problems)
+        problems["partition_key"].append(key_problem)
+    if any(problems.values()):
+        raise ValidationError({field: found for field, found in problems.items() if found})
 
 
 def partition_key_error(partition_key_source: str, identities: Sequence[IdentitySpec]) -> str:
@@ -197,17 +217,13 @@ def partition_key_error(partition_key_source: str, identities: Sequence[Identity
 # --- the draft ----------------------------------------------------------------------
 
 
-def _touch(dataflow: Dataflow, step: Step) -> None:
-    """Keep the draft fresh (cleanup spares it) and remember the furthest step saved."""
-    reached = dataflow.wizard_step
-    known = [s.value for s in STEPS]
-    if reached not in known or known.index(step.value) > known.index(reached):
-        dataflow.wizard_step = step.value
-    dataflow.save(update_fields=["wizard_step", "updated_at"])
+def _touch(dataflow: Dataflow) -> None:
+    """Keep the draft fresh: cleanup spares drafts changed within DRAFT_MAX_AGE."""
+    dataflow.save(update_fields=["updated_at"])
 
 
 def _require_draft(dataflow: Dataflow) -> None:
-    if dataflow.status != DataflowStatus.DRAFT:
+    if not dataflow.is_draft:
         raise DataflowError("This dataflow is no longer a draft; edit it to change it.")
 
 
@@ -225,8 +241,6 @@ def dataflow_draft_create(*, user: Any, connection: Connection | None = None) ->
         status=DataflowStatus.DRAFT,
         created_by=user,
     )
-    if connection is not None:
-        _touch(dataflow, Step.DESTINATION)
     return dataflow
 
 
@@ -234,14 +248,18 @@ def dataflow_draft_create(*, user: Any, connection: Connection | None = None) ->
 def dataflow_set_connection(*, dataflow: Dataflow, connection: Connection) -> Dataflow:
     _require_draft(dataflow)
     if dataflow.edit_of_id and connection.pk != dataflow.connection_id:
-        raise DataflowError("A live dataflow keeps its destination; create a new dataflow.")
+        raise DataflowError(
+            "A live dataflow keeps its destination; create a new dataflow.",
+            field="connection",
+            code="read_only",
+        )
     if dataflow.connection_id != connection.pk:
         old = dataflow.connection
         if old is None or not dataflow.name or dataflow.name.startswith(f"{old.name} dataflow "):
             dataflow.name = _default_name(connection)
         dataflow.connection = connection
         dataflow.save(update_fields=["connection", "name", "updated_at"])
-    _touch(dataflow, Step.DESTINATION)
+    _touch(dataflow)
     return dataflow
 
 
@@ -252,7 +270,8 @@ def dataflow_set_segments(*, dataflow: Dataflow, segment_ids: Iterable[uuid.UUID
     wanted = set(segment_ids)
     existing = set(Segment.objects.filter(id__in=wanted).values_list("id", flat=True))
     if missing := wanted - existing:
-        raise ValidationError(f"Unknown segment: {', '.join(sorted(map(str, missing)))}.")
+        unknown = ", ".join(sorted(map(str, missing)))
+        raise ValidationError({"segments": f"Unknown segment: {unknown}."})
     current = set(dataflow.mapped_segments.values_list("segment_id", flat=True))
     dataflow.mapped_segments.filter(segment_id__in=current - wanted).delete()
     DataflowSegment.objects.bulk_create(
@@ -260,7 +279,7 @@ def dataflow_set_segments(*, dataflow: Dataflow, segment_ids: Iterable[uuid.UUID
     )
     if dataflow.edit_of_id:
         _edit_mapping_times(dataflow)
-    _touch(dataflow, Step.SEGMENTS)
+    _touch(dataflow)
     return dataflow
 
 
@@ -323,7 +342,7 @@ def dataflow_set_mapping(
     dataflow.save(update_fields=["partition_key_source", "export_only_on_value_change"])
     if dataflow.edit_of_id:
         _edit_mapping_times(dataflow)
-    _touch(dataflow, Step.MAPPING)
+    _touch(dataflow)
     return dataflow
 
 
@@ -354,20 +373,19 @@ def dataflow_draft_discard(*, dataflow: Dataflow) -> None:
 @transaction.atomic
 def dataflow_drafts_discard_for_connection(*, connection: Connection) -> int:
     """Delete a connection's unfinished new-dataflow drafts (before deleting the connection)."""
-    drafts = Dataflow.objects.filter(
-        connection=connection, status=DataflowStatus.DRAFT, edit_of__isnull=True
-    )
+    drafts = Dataflow.objects.new_drafts().filter(connection=connection)
     return drafts.delete()[1].get("activation.Dataflow", 0)
 
 
 def dataflow_drafts_cleanup(*, older_than: timedelta = DRAFT_MAX_AGE) -> int:
     """Delete drafts (new dataflows and unfinished edits) untouched for `older_than`."""
     cutoff = timezone.now() - older_than
-    stale = Dataflow.objects.filter(status=DataflowStatus.DRAFT, updated_at__lt=cutoff)
+    stale = Dataflow.objects.drafts().filter(updated_at__lt=cutoff)
     count = 0
     for pk in stale.values_list("pk", flat=True).iterator():
         count += (
-            Dataflow.objects.filter(pk=pk, status=DataflowStatus.DRAFT, updated_at__lt=cutoff)
+            Dataflow.objects.drafts()
+            .filter(pk=pk, updated_at__lt=cutoff)
             .delete()[1]
             .get("activation.Dataflow", 0)
         )
@@ -377,6 +395,13 @@ def dataflow_drafts_cleanup(*, older_than: timedelta = DRAFT_MAX_AGE) -> int:
 
 
 # --- finishing --------------------------------------------------------------------------
+
+
+def _record_change(dataflow: Dataflow, user: Any, action: str, summary: str, details: dict) -> None:
+    """The audit log's entry for this change, in words (audit/recorder.py adds the fields)."""
+    describe_change(
+        ObjectType.DATAFLOW, dataflow.pk, action=action, summary=summary, details=details, user=user
+    )
 
 
 def mapping_snapshot(dataflow: Dataflow) -> dict:
@@ -434,9 +459,7 @@ def dataflow_finish(*, dataflow: Dataflow, user: Any, name: str) -> Dataflow:
     dataflow.status_message = ""
     dataflow.save(update_fields=["name", "status", "status_message", "updated_at"])
     snapshot = mapping_snapshot(dataflow)
-    DataflowChange.objects.create(
-        dataflow=dataflow, changed_by=user, summary=_summarize_snapshot(snapshot), details=snapshot
-    )
+    _record_change(dataflow, user, Action.CREATED, _summarize_snapshot(snapshot), snapshot)
     dataflow_activate(dataflow=dataflow)
     return dataflow
 
@@ -465,7 +488,7 @@ def dataflow_edit_start(*, dataflow: Dataflow, user: Any, take_over: bool = Fals
     changes so far) to `user` and leaves a notice for its previous editor.
     """
     original = Dataflow.objects.select_for_update().get(pk=dataflow.pk)
-    if original.status == DataflowStatus.DRAFT:
+    if original.is_draft:
         raise DataflowError("This dataflow is still a draft: continue its wizard instead.")
     existing = original.edit_drafts.select_related("created_by").first()
     if existing is not None:
@@ -483,7 +506,6 @@ def dataflow_edit_start(*, dataflow: Dataflow, user: Any, take_over: bool = Fals
         status=DataflowStatus.DRAFT,
         partition_key_source=original.partition_key_source,
         export_only_on_value_change=original.export_only_on_value_change,
-        wizard_step=Step.MAPPING.value,
         created_by=user,
         edit_of=original,
     )
@@ -570,7 +592,7 @@ _MAPPING_KEYS = ("attributes", "identities", "partition_key", "export_only_on_va
 
 
 def snapshot_diff(before: dict, after: dict) -> dict:
-    """What an edit changes, as the details recorded in DataflowChange."""
+    """What an edit changes: the review's summary and the audit entry's details."""
     diff: dict[str, Any] = {}
     added = [
         {"id": sid, "name": name}
@@ -657,6 +679,13 @@ def describe_diff(diff: dict) -> str:
     return " ".join(parts) or "Saved without changes."
 
 
+def edit_summary(draft: Dataflow) -> str:
+    """The review's "Your changes" for an edit draft: the words its audit entry will
+    record when saved (the name has its own field on the review, so it is left out)."""
+    after = {**mapping_snapshot(draft), "name": draft.edit_of.name}
+    return describe_diff(snapshot_diff(mapping_snapshot(draft.edit_of), after))
+
+
 def _edit_apply(*, draft: Dataflow, user: Any, name: str) -> Dataflow:
     """Apply an edit draft to its live dataflow in one transaction, and record it."""
     from activation.export.services import backfill_start
@@ -695,9 +724,7 @@ def _edit_apply(*, draft: Dataflow, user: Any, name: str) -> Dataflow:
     original.save(
         update_fields=["name", "partition_key_source", "export_only_on_value_change", "updated_at"]
     )
-    DataflowChange.objects.create(
-        dataflow=original, changed_by=user, summary=describe_diff(diff), details=diff
-    )
+    _record_change(original, user, Action.EDITED, describe_diff(diff), diff)
     draft.delete()
     if added_ids:
         backfill_start(dataflow=original, segment_ids=added_ids, reason="segment_added")
@@ -710,7 +737,7 @@ def _edit_apply(*, draft: Dataflow, user: Any, name: str) -> Dataflow:
 def _status_set(*, dataflow: Dataflow, user: Any, status: DataflowStatus, refusal: str) -> None:
     """Move a finished dataflow to `status`, recording who did it (no-op if already there)."""
     locked = Dataflow.objects.select_for_update().get(pk=dataflow.pk)
-    if locked.status == DataflowStatus.DRAFT:
+    if locked.is_draft:
         raise DataflowError(refusal)
     if locked.status != status:
         previous = locked.get_status_display()
@@ -718,12 +745,9 @@ def _status_set(*, dataflow: Dataflow, user: Any, status: DataflowStatus, refusa
         if status == DataflowStatus.ENABLED:
             locked.status_message = ""
         locked.save(update_fields=["status", "status_message", "updated_at"])
-        DataflowChange.objects.create(
-            dataflow=locked,
-            changed_by=user,
-            summary=f"{status.label}.",
-            details={"status": {"from": previous, "to": status.label}},
-        )
+        action = Action.ENABLED if status == DataflowStatus.ENABLED else Action.DISABLED
+        details = {"status": {"from": previous, "to": status.label}}
+        _record_change(locked, user, action, f"{status.label}.", details)
     _refresh(dataflow, locked)
 
 
@@ -772,3 +796,19 @@ def dataflow_delete(*, dataflow: Dataflow, user: Any) -> None:
     """Delete a dataflow with its mapping, runs and delivery log (and any edit draft)."""
     logger.info("user %s deleted dataflow %s (%s)", user.pk, dataflow.pk, dataflow.name)
     dataflow.delete()
+
+
+def dataflows_note_segment_deleted(
+    *, dataflow_ids: Sequence[int], segment_id: uuid.UUID, segment_name: str, user: Any
+) -> None:
+    """Record on each dataflow that exported a deleted segment that it no longer does
+    (profiles.segments.segment_delete; the dataflow page shows it as a notice)."""
+    for dataflow_id in dataflow_ids:
+        describe_change(
+            ObjectType.DATAFLOW,
+            dataflow_id,
+            action=Action.EDITED,
+            summary=f"Segment “{segment_name}” was deleted; this dataflow no longer exports it.",
+            details={"segment_deleted": {"id": str(segment_id), "name": segment_name}},
+            user=user,
+        )

@@ -24,12 +24,22 @@ def dataflows_tick_task() -> int:
     return dataflows_tick()
 
 
-@shared_task(acks_late=True, time_limit=1800, soft_time_limit=1700)
+# Rows one retention task deletes before it queues the next (a day's backlog of a
+# busy installation takes several tasks, each far under its time limit).
+PRUNE_ROWS_PER_TASK = 200_000
+
+
+@shared_task(acks_late=True, time_limit=600, soft_time_limit=540)
 def deliveries_prune_task() -> int:
-    """Delete delivery-log rows and run issues past their retention."""
+    """Delete delivery-log rows, run issues and old history past their retention, at most
+    PRUNE_ROWS_PER_TASK rows per task; one that reached it queues the next (deleting is
+    idempotent: a redelivered task finds fewer rows)."""
     from activation.export.services import deliveries_prune
 
-    return deliveries_prune()
+    deleted = deliveries_prune(limit=PRUNE_ROWS_PER_TASK)
+    if deleted >= PRUNE_ROWS_PER_TASK:
+        deliveries_prune_task.delay()
+    return deleted
 
 
 @shared_task(acks_late=True, time_limit=600, soft_time_limit=540)

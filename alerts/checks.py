@@ -14,6 +14,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from activation.models import Dataflow, DataflowStatus, ExportRun, RunIssue
+from activation.monitoring.selectors import EXCLUDED_RATE_THRESHOLD
 from alerts.models import Alert, AlertKind
 from alerts.services import (
     access_key_age_key,
@@ -27,7 +28,6 @@ from destinations.models import AuthMethod, Connection, Health
 logger = logging.getLogger(__name__)
 
 ACCESS_KEY_MAX_AGE = dt.timedelta(days=90)
-EXCLUDED_RATE_THRESHOLD = 0.01
 # Run windows looked at by the excluded-rate check: the current and the last hour.
 EXCLUDED_RATE_LOOKBACK = dt.timedelta(hours=2)
 STREAM_USABLE = ("ACTIVE", "UPDATING")
@@ -47,7 +47,7 @@ def connection_health_check(*, connection_id: int) -> str:
     Returns the resulting health. A transient error (throttling, a timeout)
     says nothing about the credentials or the stream, so it changes nothing.
     """
-    from destinations.kinesis import client as kinesis
+    from destinations.kinesis import aws as kinesis
     from destinations.services import connection_set_health
 
     connection = Connection.objects.select_related("owner").filter(pk=connection_id).first()
@@ -119,12 +119,7 @@ def runs_excluded_rate_check(*, now: dt.datetime | None = None) -> int:
     """
     now = now or timezone.now()
     since = now.replace(minute=0, second=0, microsecond=0) - EXCLUDED_RATE_LOOKBACK
-    dataflows = {
-        d.pk: d
-        for d in Dataflow.objects.filter(
-            status__in=[DataflowStatus.ENABLED, DataflowStatus.ERROR]
-        ).select_related("connection")
-    }
+    dataflows = {d.pk: d for d in Dataflow.objects.runnable().select_related("connection")}
     runs = ExportRun.objects.filter(
         dataflow_id__in=list(dataflows), window_start__gte=since, profiles_received__gt=0
     ).order_by("dataflow_id", "-window_start")
@@ -171,7 +166,9 @@ def dataflows_error_reconcile() -> None:
             "dedupe_key", flat=True
         )
     )
-    in_error = Dataflow.objects.filter(status=DataflowStatus.ERROR).select_related("connection")
+    in_error = (
+        Dataflow.objects.live().filter(status=DataflowStatus.ERROR).select_related("connection")
+    )
     # A failing connection has its own alert: one alert per cause, not one per dataflow.
     for dataflow in in_error.exclude(connection__health=Health.FAILING):
         if dataflow_error_key(dataflow.pk) in open_keys:

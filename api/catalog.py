@@ -9,7 +9,7 @@ from ninja import Router
 from api.schemas import ConnectionSpecListOut, ConnectionSpecOut
 from core.api_errors import ApiError, ErrorOut
 from destinations.catalog import CATALOG, DestinationType
-from destinations.kinesis import client as kinesis
+from destinations.kinesis import aws as kinesis
 from destinations.kinesis.forms import EXTERNAL_ID_RE, KEY_ID_RE, ROLE_ARN_RE, STREAM_NAME_RE
 
 router = Router(tags=["connectionSpecs"])

@@ -11,6 +11,7 @@ from django.http import HttpRequest
 from ninja import Field, Schema
 
 from core.api_errors import ApiError
+from core.service_errors import ServiceError
 
 MAX_LIMIT = 500
 
@@ -74,11 +75,43 @@ def form_errors(form_errors: Mapping[str, list], field_map: Mapping[str, str]) -
     return ApiError(400, "invalid_input", f"{first[0]}: {first[1]}", fields)
 
 
-def validation_error(exc: DjangoValidationError, *, field: str) -> ApiError:
-    """A service's ValidationError as a 400 on `field` (or on its own field names)."""
+def validation_error(
+    exc: DjangoValidationError, *, field: str, field_map: Mapping[str, str] | None = None
+) -> ApiError:
+    """A service's ValidationError as a 400 on its own fields (named as `field_map` says),
+    or on `field` when it names none."""
     if hasattr(exc, "error_dict"):
-        fields = {key: " ".join(str(m) for m in msgs) for key, msgs in exc.message_dict.items()}
+        names = field_map or {}
+        fields: dict[str, str] = {}
+        for key, msgs in exc.message_dict.items():
+            location = names.get(key, field if key == "__all__" else key)
+            text = " ".join(str(m) for m in msgs)
+            fields[location] = f"{fields[location]} {text}" if location in fields else text
     else:
         fields = {field: " ".join(exc.messages)}
     first = next(iter(fields.items()))
     return ApiError(400, "invalid_input", f"{first[0]}: {first[1]}", fields)
+
+
+# A ServiceError's code decides the status; any other code is bad input (400).
+SERVICE_ERROR_STATUS = {"not_found": 404, "conflict": 409}
+
+
+def service_error(
+    exc: ServiceError | DjangoValidationError, field_map: Mapping[str, str]
+) -> ApiError:
+    """A service's refusal as the API's error, its field named as the API names it.
+
+    `field_map` maps the services' field names ("segments", "partition_key", …) to
+    the API's ("segmentSelectors", "partitionKey", …); a field it does not list
+    keeps its name, and a refusal about no one field is about the "body" when it
+    is bad input.
+    """
+    if isinstance(exc, DjangoValidationError):
+        return validation_error(exc, field="body", field_map=field_map)
+    status = SERVICE_ERROR_STATUS.get(exc.code, 400)
+    field = field_map.get(exc.field, exc.field) if exc.field else None
+    if status == 400:
+        field = field or "body"
+        return ApiError(400, exc.code, f"{field}: {exc.message}", {field: exc.message})
+    return ApiError(status, exc.code, exc.message, {field: exc.message} if field else {})

@@ -9,8 +9,8 @@ Validation reuses the wizard's forms, so the rules and messages are the same.
 
 from typing import Any
 
-from django.db import IntegrityError, transaction
-from django.db.models import Count, Q, QuerySet
+from django.db import transaction
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Status
 
@@ -21,6 +21,7 @@ from api.common import (
     form_errors,
     page_of,
     require_if_match,
+    service_error,
 )
 from api.schemas import (
     ConnectionCreateIn,
@@ -29,12 +30,12 @@ from api.schemas import (
     ConnectionPatchIn,
 )
 from core.api_errors import ApiError, ErrorOut
-from destinations import services
-from destinations.kinesis import client as kinesis
+from core.service_errors import ServiceError
+from destinations import selectors, services
+from destinations.kinesis import aws as kinesis
 from destinations.kinesis.forms import AuthenticateForm, DetailsForm, EditForm
 from destinations.kinesis.permissions import CheckReport
 from destinations.kinesis.policy import minimal_policy
-from destinations.kinesis.views import _error_field
 from destinations.models import AuthMethod, Connection
 
 router = Router(tags=["connections"])
@@ -73,11 +74,7 @@ ERRORS = {
 
 def connections() -> QuerySet[Connection]:
     """Every connection of the workspace: roles decide who may change them, not ownership."""
-    return (
-        Connection.objects.select_related("owner")
-        .annotate(dataflow_count=Count("dataflows", filter=Q(dataflows__edit_of__isnull=True)))
-        .order_by("name", "pk")
-    )
+    return selectors.connection_list().order_by("name", "pk")
 
 
 def connection_or_404(connection_id: int) -> Connection:
@@ -164,7 +161,7 @@ def aws_refusal(exc: kinesis.KinesisError) -> ApiError:
     """AWS said no: the caller's input (400, naming the field) or AWS being unavailable (502)."""
     if not exc.permanent:
         return ApiError(502, "aws_unavailable", exc.message)
-    field = FIELD_MAP.get(_error_field(exc) or "", "auth")
+    field = FIELD_MAP.get(services.refused_field(exc) or "", "auth")
     return ApiError(400, "aws_refused", exc.message, {field: exc.message})
 
 
@@ -209,25 +206,17 @@ def connection_create(request: HttpRequest, response: HttpResponse, payload: Con
     auth_ok, details_ok = auth_form.is_valid(), details_form.is_valid()
     if not (auth_ok and details_ok):
         raise form_errors({**auth_form.errors, **details_form.errors}, FIELD_MAP)
+    details = dict(details_form.cleaned_data)
+    if payload.marketing_actions is None:
+        details.pop("marketing_actions")  # the service's default: export to third party
     try:
-        draft = services.connection_draft_verify(
-            owner=request.user, credentials=auth_form.credentials()
-        ).draft
+        connection = services.connection_create(
+            owner=request.user, credentials=auth_form.credentials(), **details
+        )
     except kinesis.KinesisError as exc:
         raise aws_refusal(exc) from exc
-    try:
-        fields = dict(details_form.cleaned_data)
-        if payload.marketing_actions is None:
-            fields.pop("marketing_actions")  # the service's default: export to third party
-        connection = services.connection_create_from_draft(draft=draft, **fields)
-    except IntegrityError as exc:
-        raise ApiError(
-            409,
-            "conflict",
-            "You already have a connection with this name.",
-            {"name": "already used"},
-        ) from exc
-    services.connection_run_check(connection=connection)
+    except ServiceError as exc:
+        raise service_error(exc, FIELD_MAP) from exc
     return Status(201, _respond(response, connection_or_404(connection.pk)))
 
 
@@ -277,8 +266,8 @@ def connection_update(
             )
         except kinesis.KinesisError as exc:
             raise aws_refusal(exc) from exc
-        except IntegrityError as exc:
-            raise ApiError(409, "conflict", "This name is already used.", {"name": "used"}) from exc
+        except ServiceError as exc:
+            raise service_error(exc, FIELD_MAP) from exc
     if rotated:
         services.connection_run_check(connection=connection)
     return _respond(response, connection_or_404(connection_id))
@@ -363,5 +352,5 @@ def connection_delete(request: HttpRequest, connection_id: int):
         try:
             services.connection_delete(connection=connection)
         except services.ConnectionInUse as exc:
-            raise ApiError(409, "conflict", str(exc)) from exc
+            raise service_error(exc, FIELD_MAP) from exc
     return Status(204, None)

@@ -1,14 +1,14 @@
 """/api/v1/dataflows: segments activated to a connection, and their runs.
 
-A dataflow is created and edited through the activation wizard's own
-services (activation/services.py), so the API follows the same rules:
+A dataflow is created and edited by activation/flows.py, which walks the
+activation wizard's own services, so the API follows the same rules:
 creating one walks the wizard's steps in one transaction and finishes it
 (enabling it and backfilling its segments); editing one applies a copy in one
 transaction (new segments are backfilled). PATCH needs If-Match with the ETag
-from GET: an edit based on an older version is refused with 412.
+from GET: an edit based on an older version is refused with 412. This module
+only translates: JSON to the flows' input, their refusals to error answers.
 """
 
-import datetime as dt
 from typing import Any, Literal
 
 from django.core.exceptions import ValidationError
@@ -18,18 +18,17 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import Field, Query, Router, Status
 
+from activation import flows, services
 from activation import selectors as wizard_selectors
-from activation import services
-from activation.models import Dataflow, DataflowStatus, ExportRun, RunStatus
-from activation.monitoring.selectors import activation_rate
-from activation.wizard.steps import Step
+from activation.models import Dataflow, ExportRun, RunStatus
+from activation.monitoring.selectors import PERIODS, activation_rate
 from api.common import (
     PageParams,
     check_if_match,
     etag_of,
     page_of,
     require_if_match,
-    validation_error,
+    service_error,
 )
 from api.schemas import (
     DataflowCreateIn,
@@ -41,7 +40,7 @@ from api.schemas import (
     RunListOut,
 )
 from core.api_errors import ApiError, ErrorOut
-from destinations.models import Connection
+from core.service_errors import ServiceError
 from governance.api import PolicyViolationApiError
 from governance.services import PolicyViolationError
 
@@ -56,19 +55,21 @@ ERRORS = {
     412: ErrorOut,
     428: ErrorOut,
 }
-STEP_FIELDS = {
-    Step.DESTINATION: "connectionId",
-    Step.SEGMENTS: "segmentSelectors",
-    Step.MAPPING: "profileSelectors",
+# The services' field names (activation/services.py, activation/flows.py) as the API says them.
+FIELDS = {
+    "connection": "connectionId",
+    "segments": "segmentSelectors",
+    "attributes": "profileSelectors",
+    "identities": "identitySelectors",
+    "partition_key": "partitionKey",
+    "name": "name",
 }
-PERIODS = {"24h": dt.timedelta(hours=24), "7d": dt.timedelta(days=7), "30d": dt.timedelta(days=30)}
 
 
 def dataflows() -> QuerySet[Dataflow]:
     """Live dataflows of the workspace: wizard drafts and edit copies are not dataflows yet."""
     return (
-        Dataflow.objects.exclude(status=DataflowStatus.DRAFT)
-        .filter(edit_of__isnull=True)
+        Dataflow.objects.live()
         .select_related("connection", "created_by")
         .prefetch_related("mapped_segments__segment", "attribute_mappings", "identity_selections")
         .order_by("-created_at", "-pk")
@@ -177,9 +178,10 @@ def _attributes(selectors: ProfileSelectorsIn) -> list[services.AttributeSpec]:
     return specs
 
 
-def _identities(selectors: IdentitySelectorsIn | None) -> list[services.IdentitySpec]:
+def _identities(selectors: IdentitySelectorsIn | None) -> list[services.IdentitySpec] | None:
+    """The identities asked for; None (not given) leaves the choice to the service."""
     if selectors is None:
-        return [services.IdentitySpec(ns) for ns in wizard_selectors.identity_namespaces()]
+        return None
     return [services.IdentitySpec(s.namespace.strip(), s.hashed) for s in selectors.selectors]
 
 
@@ -192,36 +194,14 @@ def _warnings(attribute_count: int) -> list[str]:
     return []
 
 
-def _field_of(message: str) -> str:
-    """Which part of the body a wizard validation message is about."""
-    text = message.lower()
-    if text.startswith("attribute row") or "at least one attribute" in text:
-        return "profileSelectors"
-    if "partition key" in text:
-        return "partitionKey"
-    if "segment" in text:
-        return "segmentSelectors"
-    if "namespace" in text or "identit" in text:
-        return "identitySelectors"
-    return "body"
-
-
-def _service_error(exc: Exception) -> ApiError:
+def _refusal(exc: Exception) -> ApiError:
+    """A service's refusal as the API's error (fields named as the API names them)."""
     if isinstance(exc, PolicyViolationError):
         return PolicyViolationApiError(exc)  # 422 with the violations and their chains
-    if isinstance(exc, services.WizardIncompleteError):
-        field = STEP_FIELDS.get(exc.step, "body")
-        return ApiError(400, "invalid_input", str(exc), {field: str(exc)})
-    if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
-        return validation_error(exc, field="body")
-    if isinstance(exc, ValidationError):
-        fields: dict[str, str] = {}
-        for message in exc.messages:
-            field = _field_of(message)
-            fields[field] = f"{fields[field]} {message}" if field in fields else message
-        first = next(iter(fields.items()))
-        return ApiError(400, "invalid_input", f"{first[0]}: {first[1]}", fields)
-    return ApiError(409, "conflict", str(exc))
+    if isinstance(exc, services.EditInProgressError):
+        return edit_in_progress(exc.lock)
+    assert isinstance(exc, (ServiceError, ValidationError))
+    return service_error(exc, FIELDS)
 
 
 # --- endpoints ------------------------------------------------------------------------
@@ -245,45 +225,21 @@ def dataflow_list(request: HttpRequest, filters: Query[DataflowFilters]) -> dict
 
 @router.post("", response=ERRORS, by_alias=True, summary="Create (activate) a dataflow")
 def dataflow_create(request: HttpRequest, response: HttpResponse, payload: DataflowCreateIn):
-    connection = Connection.objects.filter(pk=payload.connection_id).first()
-    if connection is None:
-        raise ApiError(
-            400,
-            "invalid_input",
-            f"connectionId: there is no connection {payload.connection_id}.",
-            {"connectionId": "no such connection"},
-        )
-    attributes = _attributes(payload.profile_selectors)
-    identities = _identities(payload.identity_selectors)
+    new = flows.NewDataflow(
+        name=payload.name,
+        connection_id=payload.connection_id,
+        segment_ids=[s.value.id for s in payload.segment_selectors.selectors],
+        attributes=_attributes(payload.profile_selectors),
+        identities=_identities(payload.identity_selectors),
+        partition_key=payload.partition_key.source.strip() if payload.partition_key else None,
+        export_only_on_value_change=payload.options.export_only_on_value_change,
+        state=payload.state,
+    )
     try:
-        with transaction.atomic():
-            draft = services.dataflow_draft_create(user=request.user, connection=connection)
-            services.dataflow_set_segments(
-                dataflow=draft,
-                segment_ids=[s.value.id for s in payload.segment_selectors.selectors],
-            )
-            partition_key = (
-                payload.partition_key.source.strip()
-                if payload.partition_key
-                else wizard_selectors.default_partition_key(
-                    dataflow=draft, exported=[spec.namespace for spec in identities]
-                )
-            )
-            services.dataflow_set_mapping(
-                dataflow=draft,
-                attributes=attributes,
-                identities=identities,
-                partition_key_source=partition_key,
-                export_only_on_value_change=payload.options.export_only_on_value_change,
-            )
-            dataflow = services.dataflow_finish(
-                dataflow=draft, user=request.user, name=payload.name
-            )
-            if payload.state == "disabled":
-                services.dataflow_disable(dataflow=dataflow, user=request.user)
-    except (services.DataflowError, ValidationError) as exc:
-        raise _service_error(exc) from exc
-    return Status(201, _respond(response, dataflow.pk, _warnings(len(attributes))))
+        dataflow = flows.dataflow_create(user=request.user, new=new)
+    except (ServiceError, ValidationError) as exc:
+        raise _refusal(exc) from exc
+    return Status(201, _respond(response, dataflow.pk, _warnings(len(new.attributes))))
 
 
 @router.get("/{int:dataflow_id}", response=ERRORS, by_alias=True, summary="Read a dataflow")
@@ -308,75 +264,36 @@ def dataflow_detail(request: HttpRequest, response: HttpResponse, dataflow_id: i
 def dataflow_update(
     request: HttpRequest, response: HttpResponse, dataflow_id: int, payload: DataflowPatchIn
 ):
-    given = payload.model_fields_set
     attributes = _attributes(payload.profile_selectors) if payload.profile_selectors else None
+    segments = payload.segment_selectors
+    changes = flows.DataflowChanges(
+        name=payload.name,
+        connection_id=payload.connection_id,
+        state=payload.state,
+        segment_ids=[s.value.id for s in segments.selectors] if segments else None,
+        attributes=attributes,
+        identities=_identities(payload.identity_selectors),
+        partition_key=payload.partition_key.source.strip() if payload.partition_key else None,
+        export_only_on_value_change=payload.options.export_only_on_value_change
+        if payload.options
+        else None,
+        take_over=payload.take_over,
+    )
+
+    def unchanged_since_read(locked: Dataflow) -> None:
+        require_if_match(request, etag_of(editable_content(locked)), what="dataflow")
+
     try:
-        with transaction.atomic():
-            locked = Dataflow.objects.select_for_update().filter(pk=dataflow_id).first()
-            if locked is None or locked.status == DataflowStatus.DRAFT or locked.edit_of_id:
-                raise ApiError(404, "not_found", f"There is no dataflow {dataflow_id}.")
-            require_if_match(request, etag_of(editable_content(locked)), what="dataflow")
-            if payload.connection_id is not None and payload.connection_id != locked.connection_id:
-                raise ApiError(
-                    400,
-                    "read_only",
-                    "connectionId: a dataflow keeps its connection; create a new dataflow.",
-                    {"connectionId": "read-only"},
-                )
-            if given - {"state", "connection_id", "take_over"}:
-                _apply_edit(request, locked, payload, attributes)
-            if payload.state == "enabled":
-                services.dataflow_enable(dataflow=locked, user=request.user)
-            elif payload.state == "disabled":
-                services.dataflow_disable(dataflow=locked, user=request.user)
-    except (services.DataflowError, ValidationError) as exc:
-        raise _service_error(exc) from exc
-    count = len(attributes) if attributes is not None else locked.attribute_mappings.count()
+        dataflow = flows.dataflow_update(
+            user=request.user,
+            dataflow_id=dataflow_id,
+            changes=changes,
+            precondition=unchanged_since_read,
+        )
+    except (ServiceError, ValidationError) as exc:
+        raise _refusal(exc) from exc
+    count = len(attributes) if attributes is not None else dataflow.attribute_mappings.count()
     return _respond(response, dataflow_id, _warnings(count))
-
-
-def _apply_edit(
-    request: HttpRequest,
-    dataflow: Dataflow,
-    payload: DataflowPatchIn,
-    attributes: list[services.AttributeSpec] | None,
-) -> None:
-    """Edit on a copy and apply it, as the wizard's edit does."""
-    lock = wizard_selectors.edit_lock(dataflow=dataflow)
-    if lock is not None:
-        if not payload.take_over:
-            raise edit_in_progress(lock)
-        services.dataflow_edit_discard(dataflow=dataflow, user=request.user)
-    draft = services.dataflow_edit_start(dataflow=dataflow, user=request.user)
-    if payload.segment_selectors is not None:
-        services.dataflow_set_segments(
-            dataflow=draft, segment_ids=[s.value.id for s in payload.segment_selectors.selectors]
-        )
-    mapping_fields = {"profile_selectors", "identity_selectors", "partition_key", "options"}
-    if payload.model_fields_set & mapping_fields:
-        current_options = draft.export_only_on_value_change
-        services.dataflow_set_mapping(
-            dataflow=draft,
-            attributes=attributes
-            if attributes is not None
-            else [
-                services.AttributeSpec(m.source_path, m.target_path)
-                for m in draft.attribute_mappings.all()
-            ],
-            identities=_identities(payload.identity_selectors)
-            if payload.identity_selectors is not None
-            else [
-                services.IdentitySpec(s.namespace, s.hashed)
-                for s in draft.identity_selections.all()
-            ],
-            partition_key_source=payload.partition_key.source.strip()
-            if payload.partition_key
-            else draft.partition_key_source,
-            export_only_on_value_change=current_options
-            if payload.options is None or payload.options.export_only_on_value_change is None
-            else payload.options.export_only_on_value_change,
-        )
-    services.dataflow_finish(dataflow=draft, user=request.user, name=payload.name or dataflow.name)
 
 
 def edit_in_progress(lock: wizard_selectors.EditLock) -> ApiError:
@@ -464,7 +381,7 @@ def dataflow_runs(request: HttpRequest, dataflow_id: int, filters: Query[RunFilt
     dataflow = dataflow_or_404(dataflow_id)
     runs = ExportRun.objects.filter(dataflow=dataflow).order_by("-window_start", "-pk")
     if filters.period:
-        runs = runs.filter(window_start__gte=timezone.now() - PERIODS[filters.period])
+        runs = runs.filter(window_start__gte=timezone.now() - PERIODS[filters.period].duration)
     if filters.status:
         runs = runs.filter(status=filters.status)
     if filters.failures_only:

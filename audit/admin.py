@@ -10,9 +10,17 @@ from audit.models import AuditEntry
 class AuditEntryAdmin(admin.ModelAdmin):
     """Read-only: the log is written by the recorder, never by hand."""
 
-    list_display = ["created_at", "actor_name", "via", "action", "object_type", "object_name"]
+    list_display = [
+        "created_at",
+        "actor_name",
+        "via",
+        "action",
+        "object_type",
+        "object_name",
+        "summary",
+    ]
     list_filter = ["action", "object_type", "via", "created_at"]
-    search_fields = ["actor_name", "object_name", "=object_id"]
+    search_fields = ["actor_name", "object_name", "summary", "=object_id"]
     date_hierarchy = "created_at"
     readonly_fields = [
         "created_at",
@@ -23,6 +31,8 @@ class AuditEntryAdmin(admin.ModelAdmin):
         "object_type",
         "object_id",
         "object_name",
+        "summary",
+        "details",
         "before",
         "after",
         "changes",

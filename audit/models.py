@@ -28,7 +28,11 @@ class Via(models.TextChoices):
 class AuditEntry(models.Model):
     """One change of a connection or dataflow, with its non-secret fields before and after.
 
-    Entries are only ever added (the admin shows them read-only). The actor's
+    The product's one audit trail: the audit log page, the dataflow page's notices
+    and Django admin all read it.
+
+    Entries are only ever added (the admin shows them read-only); one a service
+    described is completed with the fields when its transaction commits. The actor's
     name is copied so the entry keeps meaning if the account is deleted.
     """
 
@@ -51,6 +55,10 @@ class AuditEntry(models.Model):
     after = models.JSONField(null=True, blank=True)
     # [{"field", "before", "after"}] for the fields that differ.
     changes = models.JSONField(default=list, blank=True)
+    # What a service did, in words and as structured facts (recorder.describe_change):
+    # "Added segment(s) VIP…", {"segments": {"added": [...]}}; empty for plain saves.
+    summary = models.TextField(blank=True)
+    details = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -9,13 +9,24 @@ commits the object is snapshotted again and the difference recorded.
 Dataflow child rows (segments, attributes, identities) are partly bulk-created
 by the wizard services, which sends no signal; so their "before" is taken from
 the object's last audit entry when one exists.
+
+A service that knows what it did in words (finishing the wizard, an edit, a
+segment deleted from under a dataflow) calls `describe_change` inside its
+transaction: that entry is written at once, so it commits or rolls back with
+the change, and is completed with the fields when the transaction commits.
+
+Only public transaction API is used: the batch is handed to
+`transaction.on_commit` and the connection keeps a weak reference to it, so a
+rollback, which drops the callback, drops the batch with it.
 """
 
 import logging
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
 
 from activation.models import AttributeMapping, Dataflow, DataflowSegment, IdentitySelection
@@ -33,6 +44,7 @@ Key = tuple[str, int]
 class _Touched:
     before: snapshots.Snapshot | None
     actor: Actor
+    entry_id: int | None = None  # the entry describe_change wrote, completed at commit
 
 
 @dataclass
@@ -53,16 +65,25 @@ class _Batch:
                 logger.exception("could not write the audit entry for %s %s", *key)
 
 
+# Each connection's open batch. Weak: while a transaction is open, its on_commit
+# callback is what keeps the batch alive, so a rolled-back transaction's batch is
+# gone and the next write starts afresh. Outside a transaction `_pending` holds it
+# until the write's post signal flushes it.
+_open: "weakref.WeakKeyDictionary[BaseDatabaseWrapper, weakref.ref[_Batch]]" = (
+    weakref.WeakKeyDictionary()
+)
+_pending: "weakref.WeakKeyDictionary[BaseDatabaseWrapper, _Batch]" = weakref.WeakKeyDictionary()
+
+
 def _current_batch() -> _Batch:
     connection = transaction.get_connection()
-    batch: _Batch | None = getattr(connection, "_audit_batch", None)
+    ref = _open.get(connection)
+    batch = ref() if ref is not None else None
     if batch is not None and not batch.done:
-        registered = any(func == batch.flush for _, func, *_ in connection.run_on_commit)
-        # Scheduled but no longer registered: that transaction was rolled back.
-        if not batch.scheduled or registered:
-            return batch
+        return batch
     batch = _Batch()
-    connection._audit_batch = batch
+    _open[connection] = weakref.ref(batch)
+    _pending[connection] = batch
     return batch
 
 
@@ -94,6 +115,8 @@ def touch(kind: str, pk: int | None, *, new: bool = False) -> None:
     if connection.in_atomic_block and not batch.scheduled:
         batch.scheduled = True
         transaction.on_commit(batch.flush)
+        # From here the callback keeps the batch alive, and a rollback lets it go.
+        _pending.pop(connection, None)
 
 
 def changed() -> None:
@@ -101,17 +124,57 @@ def changed() -> None:
     connection = transaction.get_connection()
     if connection.in_atomic_block:
         return
-    batch = getattr(connection, "_audit_batch", None)
+    batch = _pending.pop(connection, None)
     if batch is not None and not batch.done:
         batch.flush()
+
+
+def describe_change(
+    kind: str,
+    pk: int,
+    *,
+    action: str,
+    summary: str,
+    details: dict | None = None,
+    user: Any = None,
+) -> AuditEntry:
+    """Record what a service did to an object, in words, as part of its transaction.
+
+    Call it inside the transaction that makes the change: the entry rolls back
+    with it, and when it commits the entry gets the fields before and after
+    (it is this transaction's entry for the object: no second one is written;
+    of several described in one transaction, the last gets the fields).
+    `user` names the actor when the caller knows them (a service called by a
+    task, the admin); else the request's user, else the system.
+    """
+    touch(kind, pk)
+    touched = _current_batch().touched[(kind, pk)]
+    if user is not None:
+        touched.actor = Actor(user=user, via=touched.actor.via)
+    # Each described action is an entry; the transaction's fields go to the last one.
+    obj = _load((kind, pk))
+    entry = AuditEntry.objects.create(
+        actor=touched.actor.user,
+        actor_name=touched.actor.name,
+        via=touched.actor.via,
+        action=action,
+        object_type=kind,
+        object_id=pk,
+        object_name=str(getattr(obj, "name", ""))[:200],
+        summary=summary,
+        details=details or {},
+    )
+    touched.entry_id = entry.pk
+    return entry
 
 
 # --- deciding what an entry says ---------------------------------------------------
 
 
-def _last_after(key: Key) -> dict | None:
+def _last_after(key: Key, *, besides: int | None) -> dict | None:
     entry = (
         AuditEntry.objects.filter(object_type=key[0], object_id=key[1])
+        .exclude(pk=besides)
         .order_by("-created_at", "-id")
         .values_list("after", flat=True)
         .first()
@@ -153,7 +216,7 @@ def _record(key: Key, touched: _Touched) -> None:
     before = dict(old.fields) if old else None
     after = dict(now.fields) if now else None
     if key[0] == ObjectType.DATAFLOW and before is not None and not snapshots.is_draft(before):
-        last = _last_after(key)
+        last = _last_after(key, besides=touched.entry_id)
         if last:
             before.update({k: last[k] for k in snapshots.DATAFLOW_CHILD_KEYS if k in last})
     if before is not None and after is not None and old.secret_marker != now.secret_marker:
@@ -167,12 +230,22 @@ def _record(key: Key, touched: _Touched) -> None:
         action = _connection_action(before, after, changes)
     else:
         action = _dataflow_action(before, after, changes)
-    if action is None:
+    if action is None and touched.entry_id is None:
         return
     if after is not None and after.get(snapshots.SECRET_KEY) in (snapshots.REPLACED, "set"):
         # The stored "after" is the state from now on: a secret that is set.
         after[snapshots.SECRET_KEY] = snapshots.HIDDEN
-    name = (after or before or {}).get("name", "")
+    fields = {
+        "object_name": str((after or before or {}).get("name", ""))[:200],
+        "before": before,
+        "after": after,
+        "changes": changes,
+    }
+    if touched.entry_id is not None:
+        # The service's own entry: its words stay, the fields complete it.
+        described = AuditEntry.objects.filter(pk=touched.entry_id)
+        described.update(**fields, **({"action": action} if action else {}))
+        return
     AuditEntry.objects.create(
         actor=touched.actor.user,
         actor_name=touched.actor.name,
@@ -180,10 +253,7 @@ def _record(key: Key, touched: _Touched) -> None:
         action=action,
         object_type=key[0],
         object_id=key[1],
-        object_name=str(name)[:200],
-        before=before,
-        after=after,
-        changes=changes,
+        **fields,
     )
 
 

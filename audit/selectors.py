@@ -58,3 +58,15 @@ def audit_entries_for(*, object_type: str, object_id: int, limit: int = 20) -> l
     return list(
         audit_entries(filters=AuditFilters(object_type=object_type, object_id=object_id))[:limit]
     )
+
+
+def segment_deletions(*, dataflow_id: int, limit: int = 5) -> list[AuditEntry]:
+    """Segments deleted from under a dataflow (profiles.segments.segment_delete), newest
+    first: the dataflow page's notices."""
+    return list(
+        AuditEntry.objects.filter(
+            object_type=ObjectType.DATAFLOW,
+            object_id=dataflow_id,
+            details__has_key="segment_deleted",
+        )[:limit]
+    )

@@ -147,7 +147,7 @@ def _local_endpoint() -> Iterator[Any]:
     """A moto server in its own process (as a real endpoint is), with the app pointed at it."""
     from django.conf import settings
 
-    from destinations.kinesis import client
+    from destinations.kinesis import aws
     from tests.support.local_kinesis import LocalKinesisProcess
 
     server = LocalKinesisProcess()
@@ -156,20 +156,20 @@ def _local_endpoint() -> Iterator[Any]:
     previous = {name: getattr(settings, name) for name in names}
     for name in names:  # moto serves all three
         setattr(settings, name, server.url)
-    client.clear_client_cache()
+    aws.clear_client_cache()
     try:
         yield server
     finally:
         for name, value in previous.items():
             setattr(settings, name, value)
-        client.clear_client_cache()
+        aws.clear_client_cache()
         server.stop()
 
 
 def _speedup(world: _World, endpoint: Any, sizes: Sizes) -> float:
     from activation.export.records import build_record
     from activation.export.selectors import export_context_for, snapshots_for
-    from destinations.kinesis import client
+    from destinations.kinesis import aws
 
     endpoint.create_stream("bench-stream", shards=4)
     endpoint.create_stream("naive-stream", shards=4)
@@ -183,13 +183,13 @@ def _speedup(world: _World, endpoint: Any, sizes: Sizes) -> float:
         raise RuntimeError(f"pipeline delivered {report.delivered} of {len(profile_ids)}")
 
     # What a user might hand-write: per profile, read it, build its record, PutRecord.
-    creds = client.credentials_for(dataflow.connection)
+    creds = aws.credentials_for(dataflow.connection)
     started = time.perf_counter()
     context = export_context_for(dataflow)
     for profile_id in profile_ids:
         snapshot = snapshots_for(context, [profile_id])[profile_id]
         record = build_record(context, snapshot)
-        client.put_record(creds, "naive-stream", record.data, record.partition_key)
+        aws.put_record(creds, "naive-stream", record.data, record.partition_key)
     naive_s = time.perf_counter() - started
 
     written = len(endpoint.read_stream("bench-stream")), len(endpoint.read_stream("naive-stream"))

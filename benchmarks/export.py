@@ -84,7 +84,7 @@ def _bench_database() -> Iterator[None]:
 def _local_endpoint() -> Iterator[Any]:
     from django.conf import settings
 
-    from destinations.kinesis import client
+    from destinations.kinesis import aws
     from tests.support.local_kinesis import LocalKinesisProcess
 
     server = LocalKinesisProcess()
@@ -92,7 +92,7 @@ def _local_endpoint() -> Iterator[Any]:
     server.create_stream(STREAM, shards=2)
     for name in ("KINESIS_ENDPOINT_URL", "STS_ENDPOINT_URL", "IAM_ENDPOINT_URL"):
         setattr(settings, name, server.url)  # moto serves all three
-    client.clear_client_cache()
+    aws.clear_client_cache()
     try:
         yield server
     finally:
@@ -139,8 +139,7 @@ def _worker(endpoint_url: str) -> Iterator[None]:
         "IAM_ENDPOINT_URL": endpoint_url,
         "VAR_DIR": str(settings.VAR_DIR),
     }
-    for name in ("KINESIS_CALL_HOOK", "EXPORT_SINK"):
-        env.pop(name, None)
+    env.pop("EXPORT_SINK", None)
     argv = [sys.executable, "-m", "celery", "-A", "config", "worker", "-c", "1", "-l", "INFO"]
     with background_process([*argv, "-n", f"export-bench-{os.getpid()}@%h"], env, ready="ready"):
         yield

@@ -71,6 +71,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--dataflows", type=int, default=DATAFLOWS)
+    parser.add_argument(
+        "--only",
+        choices=["pipeline", "scaling"],
+        help="measure only this figure (with small --dataflows, for iterating on it)",
+    )
     parser.add_argument("--drain-child", metavar="IDS", help=argparse.SUPPRESS)
     args = parser.parse_args()
     django_setup()
@@ -78,12 +83,16 @@ def main() -> None:
         print(json.dumps(_drain_child([int(i) for i in args.drain_child.split(",")])))
         return
     with bench_database("fanout_bench"):
-        for name, value in measure(rounds=args.rounds, dataflows=args.dataflows):
+        for name, value in measure(rounds=args.rounds, dataflows=args.dataflows, only=args.only):
             print(f"{name}: {value}", flush=True)
 
 
-def measure(*, rounds: int, dataflows: int) -> list[tuple[str, str]]:
+def measure(*, rounds: int, dataflows: int, only: str | None = None) -> list[tuple[str, str]]:
     world = FanoutWorld.create(dataflows)
+    if only == "pipeline":
+        return [("pipeline_vs_bare_putrecords", f"{world.pipeline_vs_bare():.2f}")]
+    if only == "scaling":
+        return [("workers_scaling", f"{world.workers_scaling(rounds):.2f}")]
     singles, fanouts, irrelevants = [], [], []
     for _ in range(rounds):
         singles.append(world.drain_single())
@@ -193,7 +202,7 @@ class FanoutWorld:
 
     def pipeline_vs_bare(self) -> float:
         from benchmarks.delivery import _local_endpoint
-        from destinations.kinesis import client
+        from destinations.kinesis import aws
 
         with _local_endpoint() as endpoint:
             endpoint.create_stream("fanout-stream", shards=4)
@@ -207,10 +216,10 @@ class FanoutWorld:
             entries = [(e.data, e.partition_key) for e in endpoint.read_stream("fanout-stream")]
             if exported != CHANGED or len(entries) != CHANGED:
                 raise RuntimeError(f"pipeline exported {exported}, stream has {len(entries)}")
-            creds = client.credentials_for(self.single.connection)
+            creds = aws.credentials_for(self.single.connection)
             started = time.perf_counter()
             for start in range(0, len(entries), 500):
-                results = client.put_records(creds, "bare-stream", entries[start : start + 500])
+                results = aws.put_records(creds, "bare-stream", entries[start : start + 500])
                 if any(r.error_code for r in results):
                     raise RuntimeError("the endpoint refused a record")
             bare_s = time.perf_counter() - started

@@ -55,6 +55,7 @@ def _measure(*, scale: int, requests: int) -> Iterator[tuple[str, str]]:
     from django.test import Client
     from django.urls import reverse
 
+    from tests.activation.monitoring.history import history_create
     from tests.factories import (
         BackfillFactory,
         DataflowFactory,
@@ -62,7 +63,6 @@ def _measure(*, scale: int, requests: int) -> Iterator[tuple[str, str]]:
         IdentityFactory,
         UserFactory,
     )
-    from tests.monitoring.history import history_create
 
     user = UserFactory(username="bench")
     dataflow = DataflowFactory(connection__owner=user, name="Benchmark dataflow")

@@ -125,8 +125,7 @@ def _processes(endpoint_url: str) -> Iterator[list[subprocess.Popen]]:
         "CHANGE_LOG_SAFETY_WINDOW_S": str(SAFETY_WINDOW_S),
         "LOG_LEVEL": "WARNING",
     }
-    for name in ("KINESIS_CALL_HOOK", "EXPORT_SINK"):
-        env.pop(name, None)
+    env.pop("EXPORT_SINK", None)
     celery = [sys.executable, "-m", "celery", "-A", "config"]
     commands = [
         [*celery, "worker", "--pool", "solo", "-n", f"soak-{n}-{os.getpid()}@%h"] for n in (1, 2)
@@ -287,8 +286,7 @@ def _wait_caught_up(dataflows: list[Any], *, timeout: float) -> float:
 def _lost_records(endpoint: Any, dataflows: list[Any]) -> int:
     """Consumer check per stream: a current member's last record is its final state; a
     profile that left has its "exited" record last (later writes do not export it)."""
-    from activation.export.selectors import CURRENT_STATUSES
-    from profiles.models import SegmentMembership
+    from profiles.models import MEMBER_STATUSES, SegmentMembership
     from tests.support.consumer import expected_documents, last_document_per_key, mismatches
 
     lost = 0
@@ -296,10 +294,10 @@ def _lost_records(endpoint: Any, dataflows: list[Any]) -> int:
         memberships = SegmentMembership.objects.filter(
             segment_id=dataflow.mapped_segments.get().segment_id
         )
-        current = memberships.filter(status__in=CURRENT_STATUSES).values_list(
+        current = memberships.filter(status__in=MEMBER_STATUSES).values_list(
             "profile_id", flat=True
         )
-        left = memberships.exclude(status__in=CURRENT_STATUSES).values_list("profile_id", flat=True)
+        left = memberships.exclude(status__in=MEMBER_STATUSES).values_list("profile_id", flat=True)
         entries = endpoint.read_stream(dataflow.connection.stream_name)
         problems = mismatches(dataflow=dataflow, profile_ids=list(current), entries=entries)
         last = last_document_per_key(entries)

@@ -32,7 +32,7 @@ class Entry:
     fuzzy: bool
 
     @property
-    def key(self) -> tuple[str | None, str]:
+    def key(self) -> "Key":
         return (self.context, self.msgid)
 
     @property
@@ -92,7 +92,10 @@ def untranslated(language: str, domain: str) -> list[Entry]:
     return [e for e in parse_po(catalog_path(language, domain)) if not e.translated]
 
 
-def stale_msgids(language: str, domain: str) -> tuple[set, set]:
+Key = tuple[str | None, str]
+
+
+def stale_msgids(language: str, domain: str) -> tuple[set[Key], set[Key]]:
     """(marked in the code but missing from the catalog, in the catalog but no longer
     marked): both empty when the committed catalog is current."""
     committed = {e.key for e in parse_po(catalog_path(language, domain))}

@@ -82,14 +82,6 @@ def printable(text: str) -> str:
     return _BAD_TEXT.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
-def check_text(value: str, *, field: str) -> str:
-    """value when it is valid text; InputError naming field otherwise."""
-    problem = text_problem(value)
-    if problem:
-        raise InputError(field, problem)
-    return value
-
-
 def parse_id(value: Any) -> int | None:
     """A database id (1..2^63 - 1) from a query-string value; None for anything else."""
     number = parse_index(value, limit=MAX_ID)

@@ -18,7 +18,7 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
 
 from destinations import services
-from destinations.kinesis import client as kinesis
+from destinations.kinesis import aws as kinesis
 from destinations.kinesis.forms import CredentialFieldsMixin, _secret_field
 from destinations.models import Connection
 

@@ -3,9 +3,10 @@
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, QuerySet
 from django.shortcuts import get_object_or_404
 
+from activation.models import DataflowQuerySet
 from destinations.models import Connection, ConnectionDraft
 
 STREAMS_PER_PAGE = 20
@@ -16,10 +17,7 @@ def connection_list() -> QuerySet[Connection]:
     with the number of dataflows that use it."""
     return Connection.objects.select_related("owner").annotate(
         # Drafts (unfinished activations and edit copies) are not dataflows yet.
-        dataflow_count=Count(
-            "dataflows",
-            filter=Q(dataflows__edit_of__isnull=True) & ~Q(dataflows__status="draft"),
-        )
+        dataflow_count=Count("dataflows", filter=DataflowQuerySet.live_q("dataflows__"))
     )
 
 

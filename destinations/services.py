@@ -1,6 +1,6 @@
 """Writes for connections and connect-wizard drafts.
 
-Every function that talks to AWS does it through destinations.kinesis.client
+Every function that talks to AWS does it through destinations.kinesis.aws
 and lets its KinesisError reach the caller, whose message is shown as is.
 """
 
@@ -13,12 +13,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
 
 from core import crypto
-from destinations.kinesis import client as kinesis
+from core.service_errors import ServiceError
+from destinations.kinesis import aws as kinesis
 from destinations.kinesis.permissions import CheckReport, record_test_write, run_permission_check
 from destinations.kinesis.problems import Problem, problem_of
 from destinations.models import AuthMethod, Connection, ConnectionDraft, Health
@@ -30,8 +31,10 @@ DRAFT_LIFETIME = dt.timedelta(hours=24)
 TEST_RECORD_PARTITION_KEY = "streamline-test-record"
 
 
-class ConnectionInUse(Exception):  # noqa: N818 - reads as a sentence at the call site
+class ConnectionInUse(ServiceError):  # noqa: N818 - reads as a sentence at the call site
     """The connection still feeds dataflows, so it cannot be deleted."""
+
+    code = "conflict"
 
     def __init__(self, connection: Connection, dataflow_names: list[str]) -> None:
         self.dataflow_names = dataflow_names
@@ -153,6 +156,39 @@ def connection_draft_refresh_streams(*, draft: ConnectionDraft) -> list[str]:
 
 
 @transaction.atomic
+def refused_field(exc: kinesis.KinesisError) -> str | None:
+    """The credential input an AWS refusal is about (form field names), so the UI puts
+    the message next to it and the API names it; None: no one input."""
+    if isinstance(exc, kinesis.BadCredentials):
+        return {"unknown_key": "access_key_id", "wrong_secret": "secret_access_key"}.get(exc.kind)
+    if isinstance(exc, kinesis.InvalidRegion):
+        return "region"
+    if isinstance(exc, kinesis.AccessDenied) and exc.action == "sts:AssumeRole":
+        return "role_arn"
+    return None
+
+
+def _name_taken() -> ServiceError:
+    return ServiceError(
+        "You already have a destination with this name.", field="name", code="conflict"
+    )
+
+
+def connection_create(*, owner: Any, credentials: CredentialInput, **details: Any) -> Connection:
+    """A connection in one call (the REST API): verify the credentials live, save the
+    connection with `details` (as `connection_create_from_draft` takes them), then run
+    its permission check.
+
+    It passes through a draft as the wizard does, so the secret is kept exactly as
+    the wizard keeps it. Raises KinesisError when AWS refuses (nothing is saved) and
+    a ServiceError on `name` when the name is taken.
+    """
+    draft = connection_draft_verify(owner=owner, credentials=credentials).draft
+    connection = connection_create_from_draft(draft=draft, **details)
+    connection_run_check(connection=connection)
+    return connection
+
+
 def connection_create_from_draft(
     *,
     draft: ConnectionDraft,
@@ -166,28 +202,33 @@ def connection_create_from_draft(
 ) -> Connection:
     """Step 2: the draft becomes a Connection (the secret moves as ciphertext).
 
-    `marketing_actions`: what its data is used for (None: the default, export to third party).
+    `marketing_actions`: what its data is used for (None: the default, export to third
+    party). Raises a ServiceError on `name` when the owner already has that name.
     """
-    connection = Connection.objects.create(
-        owner=draft.owner,
-        destination_type=draft.destination_type,
-        name=name,
-        description=description,
-        stream_name=stream_name,
-        include_segment_names=include_segment_names,
-        include_segment_timestamps=include_segment_timestamps,
-        alerts_enabled=alerts_enabled,
-        auth_method=draft.auth_method,
-        access_key_id=draft.access_key_id,
-        secret_access_key_encrypted=draft.secret_access_key_encrypted,
-        secret_updated_at=draft.secret_updated_at,
-        role_arn=draft.role_arn,
-        external_id=draft.external_id if draft.uses_role else "",
-        region=draft.region,
-        aws_account_id=draft.aws_account_id,
-        # Browser Back to the finished wizard's address finds the connection it became.
-        created_from_draft=draft.pk,
-    )
+    try:
+        with transaction.atomic():
+            connection = Connection.objects.create(
+                owner=draft.owner,
+                destination_type=draft.destination_type,
+                name=name,
+                description=description,
+                stream_name=stream_name,
+                include_segment_names=include_segment_names,
+                include_segment_timestamps=include_segment_timestamps,
+                alerts_enabled=alerts_enabled,
+                auth_method=draft.auth_method,
+                access_key_id=draft.access_key_id,
+                secret_access_key_encrypted=draft.secret_access_key_encrypted,
+                secret_updated_at=draft.secret_updated_at,
+                role_arn=draft.role_arn,
+                external_id=draft.external_id if draft.uses_role else "",
+                region=draft.region,
+                aws_account_id=draft.aws_account_id,
+                # Browser Back to the finished wizard's address finds the connection.
+                created_from_draft=draft.pk,
+            )
+    except IntegrityError as exc:
+        raise _name_taken() from exc
     if marketing_actions is None:
         from governance.services import connection_default_marketing_actions
 
@@ -264,9 +305,7 @@ def connection_unhealthy_alert(connection: Connection, problem: Problem) -> None
     from alerts.models import AlertKind
     from alerts.services import alert_raise, connection_unhealthy_key
 
-    affected = connection.dataflows.filter(
-        status__in=["enabled", "error"], edit_of__isnull=True
-    ).count()
+    affected = connection.dataflows.runnable().count()
     if affected:
         dataflows = "1 active dataflow" if affected == 1 else f"{affected} active dataflows"
         impact = f"{dataflows} cannot deliver until then; nothing is lost."
@@ -367,7 +406,8 @@ def connection_update(
 ) -> bool:
     """Save an edit; new credentials are verified live first. True when they changed.
 
-    Raises KinesisError (nothing saved) when AWS refuses the new credentials.
+    Raises KinesisError (nothing saved) when AWS refuses the new credentials, and a
+    ServiceError on `name` when the name is taken.
     """
     if credentials is not None:
         kinesis.verify(credentials.aws())
@@ -380,7 +420,11 @@ def connection_update(
     connection.include_segment_names = include_segment_names
     connection.include_segment_timestamps = include_segment_timestamps
     connection.alerts_enabled = alerts_enabled
-    connection.save()
+    try:
+        with transaction.atomic():
+            connection.save()
+    except IntegrityError as exc:  # the form checked the name; another save took it meanwhile
+        raise _name_taken() from exc
     if marketing_actions is not None:
         # Live dataflows are re-evaluated against the new actions (governance/signals.py).
         connection.marketing_actions.set(marketing_actions)
@@ -395,7 +439,8 @@ def connection_delete(*, connection: Connection) -> None:
     """
     from activation.services import dataflow_drafts_discard_for_connection
 
-    in_use = connection.dataflows.exclude(status="draft", edit_of__isnull=True)
+    # Edit copies count: one may point here while its live dataflow uses another.
+    in_use = connection.dataflows.live() | connection.dataflows.edit_copies()
     names = list(in_use.order_by("name").values_list("name", flat=True))
     if names:
         raise ConnectionInUse(connection, names)

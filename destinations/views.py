@@ -48,8 +48,8 @@ def destination_docs(request: HttpRequest, key: str) -> HttpResponse:
 
     from activation.export.batching import MAX_BATCH_BYTES, MAX_BATCH_RECORDS
     from activation.export.records import MAX_RECORD_BYTES
+    from activation.monitoring.selectors import EXCLUDED_RATE_THRESHOLD
     from activation.services import SOFT_ATTRIBUTE_LIMIT
-    from alerts.checks import EXCLUDED_RATE_THRESHOLD
     from destinations.kinesis.policy import as_json, minimal_policy
 
     destination = get_destination_type(key)

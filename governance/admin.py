@@ -14,6 +14,7 @@ from governance.models import (
     LabelAssignment,
     MarketingAction,
 )
+from governance.services import policy_delete
 
 
 class CoreReadOnly(admin.ModelAdmin):
@@ -62,6 +63,14 @@ class DataUsagePolicyAdmin(CoreReadOnly):
     list_filter = ["enabled", "core", "marketing_action"]
     search_fields = ["name", "description"]
     filter_horizontal = ["labels"]
+
+    # Deleting goes through the service, so the audit log records it.
+    def delete_model(self, request: HttpRequest, obj: DataUsagePolicy) -> None:
+        policy_delete(policy=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        for policy in queryset:
+            policy_delete(policy=policy)
 
 
 @admin.register(ConsentPolicy)

@@ -25,12 +25,11 @@ from activation.export.decisions import REASON_ATTRIBUTE, Decision, path_matcher
 from activation.models import Dataflow, DeliveryLog
 from governance.evaluation import rule_paths
 from governance.models import ConsentPolicy, ConsentSuppression
-from profiles.models import MembershipStatus, Profile, SegmentMembership
+from profiles.models import MEMBER_STATUSES, Profile, SegmentMembership
 from profiles.rules import Predicate, RuleMatches, matcher, supports_sql
 
 NO_CONSENT_CODE = "no_consent"
 NO_CONSENT_REASON = "no consent"
-CURRENT = (MembershipStatus.REALIZED, MembershipStatus.EXISTING)
 
 
 def consent_policies_for(marketing_actions: Iterable[str]) -> list[ConsentPolicy]:
@@ -120,7 +119,7 @@ def members_without_consent(*, dataflow: Dataflow) -> int:
         return 0
     segment_ids = list(dataflow.mapped_segments.values_list("segment_id", flat=True))
     members = SegmentMembership.objects.filter(
-        segment_id__in=segment_ids, status__in=CURRENT
+        segment_id__in=segment_ids, status__in=MEMBER_STATUSES
     ).values("profile_id")
     profiles = Profile.objects.filter(id__in=members)
     if supports_sql(db_connection):

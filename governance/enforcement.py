@@ -23,8 +23,6 @@ from governance.services import dataflow_violations
 
 logger = logging.getLogger(__name__)
 
-LIVE = (DataflowStatus.ENABLED, DataflowStatus.ERROR)
-
 
 def violation_key(dataflow_id: int) -> str:
     return f"policy_violation:dataflow:{dataflow_id}"
@@ -45,8 +43,12 @@ def dataflow_enforce(dataflow: Dataflow) -> bool:
     """Stop or resume one live dataflow after a governance change; True when blocked."""
     violations = dataflow_violations(dataflow)
     if violations:
-        stopped = Dataflow.objects.filter(pk=dataflow.pk, status__in=LIVE).update(
-            status=DataflowStatus.POLICY_VIOLATION, status_message=violation_message(violations)
+        stopped = (
+            Dataflow.objects.runnable()
+            .filter(pk=dataflow.pk)
+            .update(
+                status=DataflowStatus.POLICY_VIOLATION, status_message=violation_message(violations)
+            )
         )
         if stopped:
             logger.warning("dataflow %s stopped: policy violation", dataflow.pk)
@@ -72,11 +74,8 @@ def dataflow_enforce(dataflow: Dataflow) -> bool:
 
 def dataflows_enforce() -> int:
     """Re-evaluate every live dataflow; the number now stopped for a policy violation."""
-    watched = (*LIVE, DataflowStatus.POLICY_VIOLATION)
     blocked = 0
-    for dataflow in Dataflow.objects.filter(
-        status__in=watched, edit_of__isnull=True
-    ).select_related("connection"):
+    for dataflow in Dataflow.objects.governed().select_related("connection"):
         blocked += dataflow_enforce(dataflow)
     return blocked
 

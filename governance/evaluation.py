@@ -30,6 +30,7 @@ from governance.models import (
     LabelFamily,
     LabelOperator,
 )
+from profiles.attributes import paths_overlap
 
 ATTRIBUTE, IDENTITY, SEGMENT = "attribute", "identity", "segment"
 
@@ -141,11 +142,6 @@ class LabelIndex:
         if hashed:
             codes = {c for c in codes if self.labels[c].family != LabelFamily.IDENTITY}
         return sorted(codes)
-
-
-def paths_overlap(a: str, b: str) -> bool:
-    """Does using one path use the other: the same path, or one inside the other?"""
-    return a == b or a.startswith(b + ".") or b.startswith(a + ".")
 
 
 def rule_paths(rule: Any) -> Iterator[str]:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from activation.models import AttributeMapping, Dataflow, DataflowStatus, IdentitySelection
+from activation.models import AttributeMapping, Dataflow, IdentitySelection
 from activation.selectors import identity_namespaces, profile_schema
 from governance.consent import consent_policies_for, members_without_consent
-from governance.evaluation import LabelIndex, paths_overlap, policies_evaluated
+from governance.evaluation import LabelIndex, policies_evaluated
 from governance.models import AssignmentTarget, DataUsageLabel, LabelAssignment
 from governance.services import dataflow_violations
+from profiles.attributes import paths_overlap
 
 
 def dataflow_governance(dataflow: Dataflow, *, count_consent: bool = False) -> dict:
@@ -87,7 +88,7 @@ class LabelUsage:
 
 def label_usage() -> list[LabelUsage]:
     """Per label: the fields carrying it and the live dataflows that export them."""
-    live = Dataflow.objects.filter(edit_of__isnull=True).exclude(status=DataflowStatus.DRAFT)
+    live = Dataflow.objects.live()
     mappings = list(
         AttributeMapping.objects.filter(dataflow__in=live).values_list("dataflow_id", "source_path")
     )

@@ -82,15 +82,6 @@ def dataflow_require_compliant(dataflow: Dataflow) -> None:
         raise PolicyViolationError(violations)
 
 
-def connection_set_marketing_actions(*, connection: Any, codes: list[str]) -> None:
-    """Declare what the connection's data is used for; live dataflows are re-evaluated."""
-    actions = list(MarketingAction.objects.filter(code__in=codes))
-    unknown = sorted(set(codes) - {a.code for a in actions})
-    if unknown:
-        raise ValidationError({"marketing_actions": f"Unknown marketing action: {unknown[0]}."})
-    connection.marketing_actions.set(actions)
-
-
 def connection_default_marketing_actions(connection: Any) -> None:
     action = MarketingAction.objects.filter(code=DEFAULT_MARKETING_ACTION).first()
     if action is not None:

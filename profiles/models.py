@@ -111,6 +111,11 @@ class MembershipStatus(models.TextChoices):
     EXITED = "exited", "Exited"
 
 
+# In the segment now: just entered (realized) or still in (existing). Exited rows are
+# history, kept because their exit is exported. The one definition of "a member".
+MEMBER_STATUSES = (MembershipStatus.REALIZED, MembershipStatus.EXISTING)
+
+
 class SegmentMembership(models.Model):
     """A profile's standing in a segment; exited rows are kept (they are exported)."""
 

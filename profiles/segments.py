@@ -23,7 +23,7 @@ neither a giant transaction nor a giant heap.
 import datetime as dt
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -34,6 +34,7 @@ from django.utils import timezone
 from core.input_policy import text_problem
 from profiles import bulk
 from profiles.models import (
+    MEMBER_STATUSES,
     SEGMENT_DESCRIPTION_MAX_LENGTH,
     SEGMENT_NAME_MAX_LENGTH,
     MembershipStatus,
@@ -53,7 +54,6 @@ REALIZED, EXISTING, EXITED = (
 )
 # Transitions that are changes for export.
 CAPTURED = frozenset({REALIZED.value, EXITED.value})
-LIVE = (REALIZED.value, EXISTING.value)
 CHUNK = 10_000
 
 
@@ -65,7 +65,7 @@ def membership_transition(status: str | None, qualifies: bool) -> str | None:
         if status == REALIZED:
             return EXISTING.value
         return None
-    if status in LIVE:
+    if status in MEMBER_STATUSES:
         return EXITED.value
     return None
 
@@ -194,7 +194,7 @@ def segment_change_preview(
     if not (active and (rule != segment.rule or not segment.active)):
         return RuleChangePreview(leave=0, join=0, exporters=exporters)
     today = today or today_utc()
-    live = SegmentMembership.objects.filter(segment=segment, status__in=LIVE)
+    live = SegmentMembership.objects.filter(segment=segment, status__in=MEMBER_STATUSES)
     live_count = live.count()
     if supports_sql(connection):
         # Three counts in the database: no id set is held in memory.
@@ -216,23 +216,21 @@ def segment_change_preview(
 
 @transaction.atomic
 def segment_delete(*, segment: Segment, user: Any) -> list[Exporter]:
-    """Delete a segment; each dataflow that exported it records why it stopped.
+    """Delete a segment; each dataflow that exported it records why it stopped
+    (activation's service writes that record: a dataflow's history is activation's).
 
     Its mapping rows go with it (cascade, audited on each dataflow); returns the
     dataflows that exported it so the caller can name them.
     """
-    from activation.models import DataflowChange
+    from activation.services import dataflows_note_segment_deleted
 
     exporters = segment_exporters(segment)
     name = segment.name
-    DataflowChange.objects.bulk_create(
-        DataflowChange(
-            dataflow_id=exporter.id,
-            changed_by=user,
-            summary=f"Segment “{name}” was deleted; this dataflow no longer exports it.",
-            details={"segment_deleted": {"id": str(segment.pk), "name": name}},
-        )
-        for exporter in exporters
+    dataflows_note_segment_deleted(
+        dataflow_ids=[exporter.id for exporter in exporters],
+        segment_id=segment.pk,
+        segment_name=name,
+        user=user,
     )
     logger.info("user %s deleted segment %s (%s)", user.pk, segment.pk, name)
     segment.delete()
@@ -283,6 +281,28 @@ class EvaluationStats:
     completed: bool = False
 
 
+@dataclass(frozen=True)
+class EvaluationCursor:
+    """Where a batch evaluation goes on: after profile id `done`, up to `top` (the last
+    profile when it started), for the segment as saved at `version`, on day `day`.
+
+    A plain JSON object in a task's arguments (`as_json`/`from_json`)."""
+
+    done: int
+    top: int
+    version: str
+    day: str
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "EvaluationCursor":
+        return cls(
+            done=int(data["done"]), top=int(data["top"]), version=data["version"], day=data["day"]
+        )
+
+
 def segment_evaluate(
     *,
     segment_id: Any,
@@ -290,38 +310,84 @@ def segment_evaluate(
     today: dt.date | None = None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> EvaluationStats:
-    """Evaluate one segment over every profile, in id ranges of chunk_size.
+    """Evaluate one segment over every profile, in id ranges of chunk_size, in this call.
 
     Stops early (``completed`` False) when the segment is edited, deactivated
     or deleted meanwhile: saving it queued a fresh evaluation.
     """
+    stats, _ = segment_evaluate_step(
+        segment_id=segment_id, chunk_size=chunk_size, today=today, on_progress=on_progress
+    )
+    return stats
+
+
+def segment_evaluate_step(
+    *,
+    segment_id: Any,
+    cursor: EvaluationCursor | None = None,
+    chunks: int | None = None,
+    chunk_size: int | None = None,
+    today: dt.date | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> tuple[EvaluationStats, EvaluationCursor | None]:
+    """Evaluate at most `chunks` id ranges (all when None) from `cursor` (the start when None).
+
+    Returns the stats and the cursor to go on from, or None when the evaluation
+    completed or stopped (the segment was edited, deactivated or deleted: saving
+    it queued a fresh evaluation). Ranges are idempotent: evaluating one again
+    (a task redelivered after a crash) changes nothing more.
+    """
     stats = EvaluationStats()
+    chunk_size = chunk_size or CHUNK
     segment = Segment.objects.filter(pk=segment_id, active=True).first()
     if segment is None:
-        return stats
-    today = today or today_utc()
+        return stats, None
+    if cursor is None:
+        # Profiles created after this point are evaluated by their own write.
+        top = Profile.objects.aggregate(top=Max("id"))["top"] or 0
+        day = (today or today_utc()).isoformat()
+        cursor = EvaluationCursor(done=0, top=top, version=segment.updated_at.isoformat(), day=day)
+    today = dt.date.fromisoformat(cursor.day)
     predicate = matcher(segment.rule, today=today)
-    version = segment.updated_at
-    # Profiles created after this point are evaluated by their own write.
-    top = Profile.objects.aggregate(top=Max("id"))["top"] or 0
-    done = 0
-    while True:
+    done, ranges = cursor.done, 0
+    while chunks is None or ranges < chunks:
         # Ranges start at the next existing id, so gaps in the ids cost nothing.
         low = (
             Profile.objects.filter(id__gt=done).order_by("id").values_list("id", flat=True).first()
         )
-        if low is None or low > top:
-            break
-        if not Segment.objects.filter(pk=segment.pk, updated_at=version, active=True).exists():
+        if low is None or low > cursor.top:
+            return _completed(segment, cursor, stats), None
+        if not _unchanged(segment, cursor.version):
             logger.info("segment %s changed during evaluation; stopping", segment.pk)
-            return stats
-        done = min(low + chunk_size - 1, top)
+            return stats, None
+        done = min(low + chunk_size - 1, cursor.top)
         _evaluate_range(segment, predicate, low, done, today, stats)
+        ranges += 1
         if on_progress:
-            on_progress(done, top)
-    Segment.objects.filter(pk=segment.pk, updated_at=version).update(evaluated_at=timezone.now())
+            on_progress(done, cursor.top)
+        if done >= cursor.top:
+            return _completed(segment, cursor, stats), None
+    return stats, replace(cursor, done=done)
+
+
+def _completed(
+    segment: Segment, cursor: EvaluationCursor, stats: EvaluationStats
+) -> EvaluationStats:
+    """Mark the evaluation done (`evaluated_at`) unless the segment was saved meanwhile."""
+    started_version = dt.datetime.fromisoformat(cursor.version)
+    Segment.objects.filter(pk=segment.pk, updated_at=started_version).update(
+        evaluated_at=timezone.now()
+    )
     stats.completed = True
     return stats
+
+
+def _unchanged(segment: Segment, version: str) -> bool:
+    """Is the segment still active and saved as it was when the evaluation started?"""
+    current = Segment.objects.filter(pk=segment.pk, active=True).values_list(
+        "updated_at", flat=True
+    )
+    return any(updated_at.isoformat() == version for updated_at in current)
 
 
 def _evaluate_range(
@@ -349,7 +415,9 @@ def _evaluate_range(
         ).values_list("profile_id", "status")
     )
     movers = [pk for pk in qualifying if membership_transition(statuses.get(pk), True) == REALIZED]
-    movers += [pk for pk, status in statuses.items() if status in LIVE and pk not in qualifying]
+    movers += [
+        pk for pk, status in statuses.items() if status in MEMBER_STATUSES and pk not in qualifying
+    ]
     if movers:
         _apply_transitions(segment, predicate, sorted(movers), stats)
     still_in = [pk for pk, status in statuses.items() if status == REALIZED and pk in qualifying]

@@ -13,9 +13,9 @@ from core.input_policy import parse_id
 from profiles.attributes import document_of, leaf_items
 from profiles.models import (
     BUILTIN_NAMESPACES,
+    MEMBER_STATUSES,
     Identity,
     IdentityNamespace,
-    MembershipStatus,
     Profile,
     ProfileChange,
     Segment,
@@ -24,7 +24,6 @@ from profiles.models import (
 from profiles.records import normalize_identity
 from profiles.rules import RuleMatches, matcher, supports_sql
 
-LIVE_STATUSES = [MembershipStatus.REALIZED, MembershipStatus.EXISTING]
 COUNT_CHUNK = 5000
 # The profile page shows attributes and a change's paths in pages, so a profile of
 # any size renders in constant time (tests/profiles/test_large_profiles.py).
@@ -44,15 +43,6 @@ def parse_identity_query(text: str) -> tuple[str, str] | None:
         return None
     namespace = namespace.strip().lower()
     return namespace, normalize_identity(namespace, value)
-
-
-def profile_by_identity(*, namespace: str, value: str) -> Profile | None:
-    identity = (
-        Identity.objects.select_related("profile")
-        .filter(namespace=namespace, value=normalize_identity(namespace, value))
-        .first()
-    )
-    return identity.profile if identity else None
 
 
 # What a bare value looks like: the namespaces it most likely belongs to come first.
@@ -105,6 +95,51 @@ def identity_matches(text: str, *, limit: int = IDENTITY_CANDIDATE_LIMIT) -> lis
     fits = likely_namespaces(text)
     found.sort(key=lambda i: (i.namespace not in fits, i.namespace, i.profile_id))
     return found
+
+
+# --- one profile from a search text (the delivery lookup, any "which profile?" box) ---
+
+
+class IdentityLookupError(ValueError):
+    """A search text that names no profile; the message says why."""
+
+
+@dataclass
+class ProfileMatch:
+    profile_id: int
+    identities: list[Identity]
+
+
+class AmbiguousIdentity(IdentityLookupError):  # noqa: N818 - reads as a sentence
+    """A bare value names identities of several profiles: the marketer picks one."""
+
+    def __init__(self, text: str, candidates: list[Identity]) -> None:
+        self.candidates = candidates
+        super().__init__(
+            f"“{text}” is an identity of {len({c.profile_id for c in candidates})} profiles; "
+            "choose one."
+        )
+
+
+def profile_by_identity(*, text: str) -> ProfileMatch:
+    """The profile an identity names: ``namespace:value`` or a bare value (any namespace)."""
+    found = identity_matches(text)
+    if not found:
+        parsed = parse_identity_query(text)
+        if parsed and parsed[0] in namespace_codes():
+            raise IdentityLookupError(f"No profile has the identity {parsed[0]}:{parsed[1]}.")
+        raise IdentityLookupError(
+            f"No profile has the identity “{text.strip()[:200]}” in any namespace. Check the "
+            "value, or type it as namespace:value (for example email:jane@example.com)."
+        )
+    if len({identity.profile_id for identity in found}) > 1:
+        raise AmbiguousIdentity(text.strip()[:200], found)
+    return profile_by_id(profile_id=found[0].profile_id)
+
+
+def profile_by_id(*, profile_id: int) -> ProfileMatch:
+    identities = list(Identity.objects.filter(profile_id=profile_id).order_by("namespace", "value"))
+    return ProfileMatch(profile_id=profile_id, identities=identities)
 
 
 def profiles_search(*, query: str) -> QuerySet[Profile]:
@@ -253,17 +288,13 @@ def profile_recent_changes(profile: Profile, *, limit: int = 20) -> list[Profile
 def segments_with_sizes(*, query: str = "") -> QuerySet[Segment]:
     """Segments annotated with ``size`` (realized + existing members)."""
     segments = Segment.objects.annotate(
-        size=Count("memberships", filter=Q(memberships__status__in=LIVE_STATUSES))
+        size=Count("memberships", filter=Q(memberships__status__in=MEMBER_STATUSES))
     )
     if query.strip():
         segments = segments.filter(
             Q(name__icontains=query.strip()) | Q(description__icontains=query.strip())
         )
     return segments
-
-
-def segment_size(segment: Segment) -> int:
-    return SegmentMembership.objects.filter(segment=segment, status__in=LIVE_STATUSES).count()
 
 
 def rule_match_count(rule: dict, *, today: dt.date | None = None) -> int:

@@ -12,6 +12,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+import tests.support.aws_calls  # noqa: F401 - the AWS call hook, on every client created after
 from tests.factories import UserFactory
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from activation.export.records import ExportContext
 from profiles.changes import Audience
+from profiles.models import MEMBER_STATUSES
 
 REASON_SEGMENT = "segment"
 REASON_IDENTITY = "identity"
@@ -31,7 +32,6 @@ REASON_BACKFILL = "backfill"
 # When several rules fire for one profile, the log names the strongest.
 _RANK = {REASON_ATTRIBUTE: 1, REASON_IDENTITY: 2, REASON_SEGMENT: 3}
 TRANSITION_STATUSES = frozenset({"realized", "exited"})
-MEMBER_STATUSES = frozenset({"realized", "existing"})
 
 
 class ChangeLike(Protocol):

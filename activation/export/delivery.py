@@ -31,7 +31,7 @@ from django.conf import settings
 from activation.export.batching import batches
 from activation.export.records import BuiltRecord
 from activation.export.sinks import Sink
-from destinations.kinesis.client import KinesisError, entry_error_retryable
+from destinations.kinesis.aws import KinesisError, entry_error_retryable
 
 
 # Outgoing and Delivered are made once per record: plain slots classes (a frozen

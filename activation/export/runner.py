@@ -25,13 +25,16 @@ are excluded with their reason, and the chunk and the position go on.
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 from django.db import Error as DatabaseError
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -39,6 +42,7 @@ from activation.export.accounting import ChunkOutcome, Exclusion, outcome_record
 from activation.export.batching import record_limit, record_problem
 from activation.export.decisions import REASON_BACKFILL, audience_of, decide, is_eligible
 from activation.export.delivery import (
+    Delivered,
     DeliveryStopped,
     Failure,
     OnWait,
@@ -62,18 +66,24 @@ from activation.export.records import (
     record_id_for,
     unreadable_reason,
 )
-from activation.export.selectors import CURRENT_STATUSES, exited_members, snapshots_for
+from activation.export.selectors import exited_members, snapshots_for
 from activation.export.sinks import Sink
 from activation.models import Backfill, BackfillStatus, Dataflow
 from governance.consent import NO_CONSENT_CODE, NO_CONSENT_REASON, ConsentGate
 from governance.enforcement import dataflow_blocked
 from profiles.changes import Audience, ChangeCursor, audience_rows_after
-from profiles.models import SegmentMembership
+from profiles.models import MEMBER_STATUSES, SegmentMembership
 
 logger = logging.getLogger(__name__)
 
 CHANGE_CHUNK = 1000
 BACKFILL_CHUNK = 500
+# A chunk of changes is sent while the next is read and built (see ChunkSender),
+# unless its records are larger than this: then it is sent on its own.
+PIPELINE_MAX_BYTES = 16 * 1024 * 1024
+# How often the run's thread looks up while it waits for the sender.
+SENDER_POLL_S = 0.05
+_LOG_START = ChangeCursor(0, 0)
 
 
 @dataclass
@@ -116,12 +126,18 @@ class Run:
     on_wait: OnWait | None = None
     drained: bool = False
     max_record_bytes: int | None = None
+    # Where the next read of changes starts: past the chunk in flight, if any (the
+    # dataflow's cursor moves only once a chunk is recorded).
+    read_cursor: ChangeCursor = _LOG_START
+    sender: ChunkSender | None = None
+    in_flight: InFlight | None = None
 
     # Consent policies that apply to the dataflow (None: none applies).
     consent: ConsentGate | None = None
 
     def __post_init__(self) -> None:
         self.consent = ConsentGate.for_dataflow(self.dataflow)
+        self.read_cursor = ChangeCursor(self.dataflow.cursor_txid, self.dataflow.cursor_change_id)
 
     @cached_property
     def audience(self) -> Audience:
@@ -147,13 +163,14 @@ class Run:
             # chunk (changes committed meanwhile also queued a follow-up run).
             self.drained = False
             return False
-        cursor = ChangeCursor(self.dataflow.cursor_txid, self.dataflow.cursor_change_id)
+        cursor = self.read_cursor
         # Only the audience's changes leave the database (see decisions.audience_of);
         # the cursor moves past the others too.
         read = audience_rows_after(cursor, self.audience, limit=CHANGE_CHUNK)
         if read.cursor == cursor:
             return False
         self.drained = read.drained
+        self.read_cursor = read.cursor
         started = time.monotonic()
         changes = read.rows
         decision = decide(self.context, changes)
@@ -167,26 +184,69 @@ class Run:
         ]
         # What caused each export: the profile's latest change in the chunk.
         causes = {change.profile_id: f"change:{change.id}" for change in changes}
-        outcome = self._export(eligible, decision.reasons, causes, snapshots, started)
-        new_cursor = read.cursor
+        chunk = self._build(eligible, decision.reasons, causes, snapshots, started)
+        chunk.cursor, chunk.changes = read.cursor, len(changes)
+        if self.consent or chunk.size_bytes > PIPELINE_MAX_BYTES:
+            # Sent here, after the chunk in flight (there is none with a consent gate:
+            # whether a profile gets a suppression depends on what earlier chunks
+            # delivered, the delivery log). Large records: one chunk in memory.
+            self.finish_in_flight()
+            self._commit_changes(chunk, self._send(chunk))
+            return True
+        # Pipelined: this chunk is sent while the next one is read and built. The
+        # previous chunk is finished (acknowledged, then recorded) before this one
+        # is handed to the sender, so chunks reach the stream one after the other
+        # and a profile's records keep their order.
+        self.finish_in_flight()
+        self.in_flight = self._sender().submit(chunk)
+        return True
+
+    def finish_in_flight(self) -> bool:
+        """Wait for the chunk being sent and record it (cursor, deliveries); True when
+        there was one. Raises DeliveryStopped as a synchronous send would."""
+        in_flight, self.in_flight = self.in_flight, None
+        if in_flight is None:
+            return False
+        self._commit_changes(in_flight.chunk, self._sender().result(in_flight, self.lease))
+        return True
+
+    def close(self) -> None:
+        """End the run's sender: a chunk still being sent is stopped at its next call
+        and waited for (never recorded: it is sent again by the next run), so no
+        send of this run can land after the next run's."""
+        if self.sender is not None:
+            self.sender.close()
+            self.sender = None
+        self.in_flight = None
+
+    def _sender(self) -> ChunkSender:
+        if self.sender is None:
+            self.sender = ChunkSender(self._deliver, self.on_wait)
+        return self.sender
+
+    def _commit_changes(self, chunk: BuiltChunk, sent: Sent) -> None:
+        """Record a sent chunk of changes: its outcome and the cursor, in one transaction."""
+        outcome = self._outcome(chunk, sent)
         with transaction.atomic():
             self._advance(
                 active=not outcome.empty,
-                cursor_txid=new_cursor.txid,
-                cursor_change_id=new_cursor.change_id,
+                cursor_txid=chunk.cursor.txid,
+                cursor_change_id=chunk.cursor.change_id,
             )
             outcome_record(self.dataflow.pk, outcome, now=timezone.now())
-        self.dataflow.cursor_txid = new_cursor.txid
-        self.dataflow.cursor_change_id = new_cursor.change_id
-        self.report.changes_read += len(changes)
+        self.dataflow.cursor_txid = chunk.cursor.txid
+        self.dataflow.cursor_change_id = chunk.cursor.change_id
+        self.report.changes_read += chunk.changes
         self.handled.update(d.profile_id for d in outcome.delivered)
         self.handled.update(e.profile_id for e in outcome.excluded)
         self._count(outcome)
-        return True
 
     # -- backfills -------------------------------------------------------------
 
     def _backfill_step(self) -> bool:
+        # A backfill chunk skips the profiles this run already sent: those of the
+        # chunk in flight too.
+        self.finish_in_flight()
         backfills = self._open_backfills()
         if not backfills:
             return False
@@ -196,7 +256,8 @@ class Run:
         snapshots = self._snapshots(todo)
         cause = "backfill:" + ",".join(str(backfill.pk) for backfill in backfills)
         reasons = dict.fromkeys(todo, REASON_BACKFILL)
-        outcome = self._export(todo, reasons, dict.fromkeys(todo, cause), snapshots, started)
+        chunk_ = self._build(todo, reasons, dict.fromkeys(todo, cause), snapshots, started)
+        outcome = self._outcome(chunk_, self._send(chunk_))
         now = timezone.now()
         # Progress in distinct profiles (the merged chunk holds each profile once).
         done = F("backfill_done") + len(chunk)
@@ -258,85 +319,98 @@ class Run:
             logger.warning("dataflow %s: profile %s unreadable", self.dataflow.pk, profile_id)
             return {profile_id: _unreadable(self.context, profile_id, exc)}
 
-    def _export(
+    def _build(
         self,
         profile_ids: list[int],
         reasons: dict[int, str],
         causes: dict[int, str],
         snapshots: dict[int, ProfileSnapshot],
         started: float,
-    ) -> ChunkOutcome:
-        """Build and send the records of these profiles; raise DeliveryStopped on a stop.
-
-        A profile whose record cannot be built, or that the stream refuses for
-        good, is excluded with its reason; the others go on.
-        """
+    ) -> BuiltChunk:
+        """The records of these profiles, ready to send; a profile whose record cannot
+        be built (or that Kinesis could never take) is excluded with its reason."""
         outcome = ChunkOutcome()
         outcome.received = sum(1 for pid in profile_ids if pid in snapshots)
         seed = f"{self.dataflow.pk}:{self.dataflow.created_at.isoformat()}"
-        refused: list[Failure] = []
         suppress, no_consent = self.consent.split(snapshots) if self.consent else (set(), set())
-
-        def outgoing() -> Iterator[Outgoing]:
-            # Lazily, so at most one PutRecords batch of built records is in memory.
-            for profile_id in profile_ids:
-                snapshot = snapshots.get(profile_id)
-                if snapshot is None:  # deleted since it changed: nothing to export
-                    continue
-                if profile_id in no_consent:
-                    identity = _issue_identity(self.context, snapshot)
+        items: list[Outgoing] = []
+        size_bytes = 0
+        for profile_id in profile_ids:
+            snapshot = snapshots.get(profile_id)
+            if snapshot is None:  # deleted since it changed: nothing to export
+                continue
+            if profile_id in no_consent:
+                identity = _issue_identity(self.context, snapshot)
+                outcome.excluded.append(
+                    Exclusion(profile_id, identity, NO_CONSENT_CODE, NO_CONSENT_REASON)
+                )
+                continue
+            try:
+                if snapshot.__class__ is UnreadableProfile:
+                    raise UnbuildableRecord(snapshot.reason)
+                record_id = record_id_for(seed, profile_id, causes[profile_id])
+                build = build_suppression_record if profile_id in suppress else build_record
+                record = build(self.context, snapshot, record_id=record_id)
+            except UnbuildableRecord as exc:
+                identity = _issue_identity(self.context, snapshot)
+                outcome.excluded.append(
+                    Exclusion(profile_id, identity, UNBUILDABLE_CODE, exc.reason)
+                )
+                continue
+            key_chars = len(record.partition_key)
+            too_large = record.size_bytes > MAX_RECORD_BYTES
+            if too_large or not 0 < key_chars <= MAX_PARTITION_KEY_CHARS:
+                # The rare record Kinesis may refuse (record_problem says why). Over
+                # the default 1 MiB only: does this stream take larger records?
+                problem = record_problem(record, self._record_limit() if too_large else 0)
+                if problem:
                     outcome.excluded.append(
-                        Exclusion(profile_id, identity, NO_CONSENT_CODE, NO_CONSENT_REASON)
+                        Exclusion(profile_id, record.partition_key, problem[0], problem[1])
                     )
                     continue
-                try:
-                    if snapshot.__class__ is UnreadableProfile:
-                        raise UnbuildableRecord(snapshot.reason)
-                    record_id = record_id_for(seed, profile_id, causes[profile_id])
-                    build = build_suppression_record if profile_id in suppress else build_record
-                    record = build(self.context, snapshot, record_id=record_id)
-                except UnbuildableRecord as exc:
-                    identity = _issue_identity(self.context, snapshot)
-                    outcome.excluded.append(
-                        Exclusion(profile_id, identity, UNBUILDABLE_CODE, exc.reason)
-                    )
-                    continue
-                key_chars = len(record.partition_key)
-                too_large = record.size_bytes > MAX_RECORD_BYTES
-                if too_large or not 0 < key_chars <= MAX_PARTITION_KEY_CHARS:
-                    # The rare record Kinesis may refuse (record_problem says why). Over
-                    # the default 1 MiB only: does this stream take larger records?
-                    problem = record_problem(record, self._record_limit() if too_large else 0)
-                    if problem:
-                        outcome.excluded.append(
-                            Exclusion(profile_id, record.partition_key, problem[0], problem[1])
-                        )
-                        continue
-                yield Outgoing(record, reasons[profile_id])
+            items.append(Outgoing(record, reasons[profile_id]))
+            size_bytes += record.size_bytes
+        return BuiltChunk(items, outcome, suppress, started, size_bytes)
 
+    def _deliver(
+        self, chunk: BuiltChunk, *, before_call: Callable[[], None], on_wait: OnWait | None
+    ) -> Sent:
+        """Send a built chunk with retries. Talks to the stream only (never to the
+        database), so the sender thread can run it."""
+        refused: list[Failure] = []
         try:
-            outcome.delivered = deliver(
+            delivered = deliver(
                 self.sink,
-                outgoing(),
+                chunk.items,
                 policy=self.policy,
-                before_call=self.lease.keep,
+                before_call=before_call,
                 stats=self.report.stats,
                 refused=refused,
-                on_wait=self.on_wait,
+                on_wait=on_wait,
             )
         except DeliveryStopped as stop:
-            outcome.delivered, outcome.failed = stop.delivered, stop.failed
-            outcome.excluded += _refusals(refused)
-            outcome.processing_ms = int((time.monotonic() - started) * 1000)
+            return Sent(stop.delivered, refused, stop)
+        return Sent(delivered, refused)
+
+    def _send(self, chunk: BuiltChunk) -> Sent:
+        """Send a chunk in this thread (the lease renewed before every call)."""
+        return self._deliver(chunk, before_call=self.lease.keep, on_wait=self.on_wait)
+
+    def _outcome(self, chunk: BuiltChunk, sent: Sent) -> ChunkOutcome:
+        """What a sent chunk did; on a stop, record what it did and raise DeliveryStopped."""
+        outcome = chunk.outcome
+        outcome.delivered = sent.delivered
+        outcome.excluded += _refusals(sent.refused)
+        outcome.processing_ms = int((time.monotonic() - chunk.started) * 1000)
+        if sent.stop is not None:
+            outcome.failed = sent.stop.failed
             with transaction.atomic():
                 self._advance(active=not outcome.empty)
                 outcome_record(self.dataflow.pk, outcome, now=timezone.now())
             self._count(outcome)
-            raise
-        outcome.excluded += _refusals(refused)
-        outcome.processing_ms = int((time.monotonic() - started) * 1000)
+            raise sent.stop
         if self.consent:
-            self.consent.settle((d.profile_id for d in outcome.delivered), suppress)
+            self.consent.settle((d.profile_id for d in outcome.delivered), chunk.suppress)
         return outcome
 
     def _record_limit(self) -> int:
@@ -373,6 +447,103 @@ class UnreadableProfile(ProfileSnapshot):
     """A profile whose stored state could not be read: excluded with `reason`."""
 
     reason: str = ""
+
+
+@dataclass
+class BuiltChunk:
+    """A chunk's records, built and waiting to be sent, and what building them excluded."""
+
+    items: list[Outgoing]
+    outcome: ChunkOutcome
+    suppress: set[int]  # profiles sent a consent suppression record
+    started: float
+    size_bytes: int = 0
+    # A chunk of changes: where the cursor moves once it is recorded, and its size.
+    cursor: ChangeCursor = _LOG_START
+    changes: int = 0
+
+
+@dataclass
+class Sent:
+    """What sending a chunk did: delivered, refused for good, or stopped."""
+
+    delivered: list[Delivered]
+    refused: list[Failure]
+    stop: DeliveryStopped | None = None
+
+
+class SendCancelled(Exception):  # noqa: N818 - a condition, named as such
+    """The run ended while its sender still had a chunk: the chunk is sent again later."""
+
+
+@dataclass
+class InFlight:
+    chunk: BuiltChunk
+    future: Future[Sent]
+
+
+class ChunkSender:
+    """Sends a run's chunks one after the other in a thread of its own, so the run
+    reads and builds the next chunk while the stream takes this one.
+
+    The thread only talks to the stream. Everything that touches the database
+    stays in the run's thread: renewing the lease while it waits for a chunk,
+    recording the chunk, and the "Delivery delayed" notice, which the sender
+    hands over and waits for before it retries (the status is true at once).
+    """
+
+    def __init__(self, deliver: Callable[..., Sent], on_wait: OnWait | None) -> None:
+        self._deliver = deliver
+        self._on_wait = on_wait
+        self._notices: queue.SimpleQueue[tuple[tuple, threading.Event]] = queue.SimpleQueue()
+        self._cancelled = threading.Event()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-send")
+
+    def submit(self, chunk: BuiltChunk) -> InFlight:
+        return InFlight(chunk, self._executor.submit(self._send, chunk))
+
+    def result(self, in_flight: InFlight, lease: Lease) -> Sent:
+        """Wait for a chunk, keeping the lease and relaying notices meanwhile."""
+        while True:
+            try:
+                sent = in_flight.future.result(timeout=SENDER_POLL_S)
+            except TimeoutError:
+                self._relay()
+                lease.keep()
+                continue
+            self._relay()
+            return sent
+
+    def close(self) -> None:
+        self._cancelled.set()
+        self._executor.shutdown(wait=True)
+
+    def _send(self, chunk: BuiltChunk) -> Sent:
+        on_wait = None if self._on_wait is None else self._notice
+        try:
+            return self._deliver(chunk, before_call=self._check, on_wait=on_wait)
+        finally:
+            # A sink may have read the database (a test's): leave no connection behind.
+            connections.close_all()
+
+    def _notice(self, *args: object) -> None:
+        """In the sender: have the run's thread show the delay, then go on retrying."""
+        shown = threading.Event()
+        self._notices.put((args, shown))
+        while not shown.wait(SENDER_POLL_S) and not self._cancelled.is_set():
+            pass
+
+    def _relay(self) -> None:
+        while not self._notices.empty():
+            args, shown = self._notices.get()
+            try:
+                self._on_wait(*args)  # type: ignore[misc]
+            finally:
+                shown.set()
+
+    def _check(self) -> None:
+        if self._cancelled.is_set():
+            raise SendCancelled("the run ended before this chunk was sent")
 
 
 def _unreadable(context: ExportContext, profile_id: int, exc: Exception) -> UnreadableProfile:
@@ -414,7 +585,7 @@ def _backfill_chunk(backfills: list[Backfill], size: int) -> tuple[list[int], di
     for backfill in backfills:
         memberships = [
             SegmentMembership.objects.filter(segment_id=backfill.segment_id, status=status)
-            for status in CURRENT_STATUSES
+            for status in MEMBER_STATUSES
         ]
         if backfill.exited_since:
             memberships.append(exited_members(backfill.segment_id, backfill.exited_since))

@@ -17,9 +17,8 @@ from django.db.models import Q
 
 from activation.export.records import ExportContext, ProfileSnapshot, SegmentInfo, unix_ms
 from activation.models import AttributeMapping, Dataflow, DataflowSegment, IdentitySelection
-from profiles.models import Identity, MembershipStatus, Profile, SegmentMembership
+from profiles.models import MEMBER_STATUSES, Identity, MembershipStatus, Profile, SegmentMembership
 
-CURRENT_STATUSES = (MembershipStatus.REALIZED, MembershipStatus.EXISTING)
 _PROFILES = Profile._meta.db_table
 _IDENTITIES = Identity._meta.db_table
 _MEMBERSHIPS = SegmentMembership._meta.db_table
@@ -156,7 +155,7 @@ def _rows(sql: str, params: dict[str, Any]) -> list[tuple]:
 def segment_member_count(segment_id: Any, *, exited_since: dt.datetime | None = None) -> int:
     """Current members (realized or existing) of a segment, plus, with `exited_since`,
     the profiles that left it since then (what a backfill exports)."""
-    current = SegmentMembership.objects.filter(segment_id=segment_id, status__in=CURRENT_STATUSES)
+    current = SegmentMembership.objects.filter(segment_id=segment_id, status__in=MEMBER_STATUSES)
     if exited_since is None:
         return current.count()
     return current.count() + exited_members(segment_id, exited_since).count()
@@ -180,7 +179,7 @@ def backfill_remaining_profiles(cursors: list[tuple[Any, int]]) -> int:
     for segment_id, last_profile_id in cursors:
         pending |= Q(segment_id=segment_id, profile_id__gt=last_profile_id)
     return (
-        SegmentMembership.objects.filter(pending, status__in=CURRENT_STATUSES)
+        SegmentMembership.objects.filter(pending, status__in=MEMBER_STATUSES)
         .values("profile_id")
         .distinct()
         .count()

@@ -41,6 +41,7 @@ from activation.models import (
     Backfill,
     BackfillStatus,
     Dataflow,
+    DataflowQuerySet,
     DataflowSegment,
     DataflowStatus,
     DeliveryLog,
@@ -50,7 +51,7 @@ from activation.models import (
 from core.observability.logging import log_context
 from core.observability.metrics import observed_sink
 from core.observability.worker import shutdown_requested
-from destinations.kinesis.client import KinesisError
+from destinations.kinesis.aws import KinesisError
 from destinations.kinesis.problems import Problem, problem_of, waiting_text
 from destinations.models import Health
 from profiles.changes import (
@@ -65,7 +66,6 @@ from profiles.models import SegmentMembership
 
 logger = logging.getLogger(__name__)
 
-RUNNABLE = (DataflowStatus.ENABLED, DataflowStatus.ERROR)
 OPEN_BACKFILL = (BackfillStatus.PENDING, BackfillStatus.RUNNING)
 # A queued run not started after this long is presumed lost and queued again.
 SCHEDULE_STALE_AFTER = dt.timedelta(seconds=30)
@@ -164,12 +164,9 @@ def schedule_dataflow_run(dataflow_id: int, *, force: bool = False) -> bool:
     `force` queues even when one is queued (a run continuing its own work).
     Returns whether a run was queued.
     """
-    row = (
-        Dataflow.objects.filter(pk=dataflow_id)
-        .values("last_run_at", "retry_at", "status", "edit_of_id")
-        .first()
-    )
-    if row is None or row["status"] not in RUNNABLE or row["edit_of_id"]:
+    runnable = Dataflow.objects.runnable().filter(pk=dataflow_id)
+    row = runnable.values("last_run_at", "retry_at").first()
+    if row is None:
         return False
     now = timezone.now()
     start = now
@@ -215,8 +212,7 @@ def dataflows_schedule_for_profiles(*, profile_ids: Iterable[int]) -> int:
     for start in range(0, len(ids), 10_000):
         dataflow_ids.update(
             DataflowSegment.objects.filter(
-                dataflow__status=DataflowStatus.ENABLED,
-                dataflow__edit_of__isnull=True,
+                DataflowQuerySet.enabled_q("dataflow__"),
                 segment_id__in=SegmentMembership.objects.filter(
                     profile_id__in=ids[start : start + 10_000]
                 ).values("segment_id"),
@@ -235,7 +231,7 @@ def dataflows_tick() -> int:
     log back from pruning).
     """
     now = timezone.now()
-    rows = Dataflow.objects.filter(status__in=RUNNABLE, edit_of__isnull=True).values_list(
+    rows = Dataflow.objects.runnable().values_list(
         "id", "cursor_txid", "cursor_change_id", "locked_until", "retry_at"
     )
     free = {
@@ -280,9 +276,9 @@ def _cursors_skip(dataflow_ids: set[int], last: ChangeCursor, now: dt.datetime) 
 def dataflows_retry_for_connection(*, connection_id: int) -> int:
     """A connection's credentials or stream changed: retry its failed dataflows now."""
     ids = list(
-        Dataflow.objects.filter(
-            connection_id=connection_id, status=DataflowStatus.ERROR, edit_of__isnull=True
-        ).values_list("id", flat=True)
+        Dataflow.objects.live()
+        .filter(connection_id=connection_id, status=DataflowStatus.ERROR)
+        .values_list("id", flat=True)
     )
     Dataflow.objects.filter(pk__in=ids).update(retry_at=None)
     return sum(schedule_dataflow_run(dataflow_id, force=True) for dataflow_id in ids)
@@ -307,16 +303,16 @@ def dataflow_run(
     """
     started = time.monotonic()
     report = RunReport(dataflow_id=dataflow_id)
-    row = Dataflow.objects.filter(pk=dataflow_id).values("status", "edit_of_id", "retry_at").first()
+    row = Dataflow.objects.filter(pk=dataflow_id).only("status", "edit_of_id", "retry_at").first()
     if row is None:
         report.state = "missing"
         return report
-    if row["status"] not in RUNNABLE or row["edit_of_id"]:
+    if not row.is_runnable:
         # This queued run ends here: let the next trigger queue one (enabling does).
         Dataflow.objects.filter(pk=dataflow_id).update(run_scheduled_for=None)
         report.state = "inactive"
         return report
-    if row["retry_at"] and row["retry_at"] > timezone.now():
+    if row.retry_at and row.retry_at > timezone.now():
         report.state = "waiting_retry"
         schedule_dataflow_run(dataflow_id, force=True)
         return report
@@ -396,7 +392,7 @@ class DeliveryWatch:
             return
         self.delayed = True
         problem = problem_of(error, code=code, stream=self._stream)
-        Dataflow.objects.filter(pk=self.dataflow.pk, status__in=RUNNABLE).update(
+        Dataflow.objects.runnable().filter(pk=self.dataflow.pk).update(
             status_message=delay_message(problem, pending), last_error_code=code[:100]
         )
 
@@ -435,11 +431,12 @@ def _run_claimed(
     started: float,
 ) -> None:
     dataflow = Dataflow.objects.select_related("connection").get(pk=dataflow_id)
-    if dataflow.status not in RUNNABLE:
+    if not dataflow.is_runnable:
         report.state = "inactive"
         return
     deadline = started + (settings.EXPORT_RUN_BUDGET_S if budget_s is None else budget_s)
     watch = DeliveryWatch.of(dataflow)
+    run: Run | None = None
     try:
         run = Run(
             dataflow=dataflow,
@@ -460,6 +457,10 @@ def _run_claimed(
             if time.monotonic() >= deadline or shutdown_requested():
                 report.state = "more"
                 break
+        # The last chunk may still be on its way (runs send while they read on).
+        run.finish_in_flight()
+        if report.delivered > delivered:
+            watch.delivered()
     except DeliveryStopped as stop:
         report.state = "stopped"
         report.error_code, report.error_message = stop.code, stop.message
@@ -485,6 +486,9 @@ def _run_claimed(
         report.error_code, report.error_message = stop.code, stop.message
         _run_failed(dataflow, stop)
         return
+    finally:
+        if run is not None:
+            run.close()
     if watch.delayed or watch.troubled:
         # Caught up without an error (nothing needed sending): not in trouble any more.
         _run_succeeded(dataflow)
@@ -521,7 +525,7 @@ def _run_failed(dataflow: Dataflow, stop: DeliveryStopped) -> None:
     stream = dataflow.connection.stream_name if dataflow.connection else ""
     problem = problem_of(stop.error, code=stop.code, stream=stream)
     pending = max(len(stop.failed), 1)
-    still_on = Dataflow.objects.filter(pk=dataflow.pk, status__in=RUNNABLE)
+    still_on = Dataflow.objects.runnable().filter(pk=dataflow.pk)
     if stop.permanent:
         still_on.update(
             status=DataflowStatus.ERROR, status_message=error_message(problem, pending), **fields
@@ -582,16 +586,13 @@ def change_log_prune(*, now: dt.datetime | None = None, batch: int = 5_000) -> i
     """
     now = now or timezone.now()
     retention = now - dt.timedelta(days=settings.CHANGE_LOG_RETENTION_DAYS)
-    for dataflow in Dataflow.objects.filter(
-        status=DataflowStatus.DISABLED, edit_of__isnull=True
-    ).only("pk", "cursor_txid", "cursor_change_id"):
+    disabled = Dataflow.objects.live().filter(status=DataflowStatus.DISABLED)
+    for dataflow in disabled.only("pk", "cursor_txid", "cursor_change_id"):
         cursor = ChangeCursor(dataflow.cursor_txid, dataflow.cursor_change_id)
         missed_since = oldest_unread_written_at(cursor)
         if missed_since is not None and missed_since < retention:
             _cursor_expire(dataflow, cursor, missed_since=missed_since)
-    readers = Dataflow.objects.filter(
-        status__in=(*RUNNABLE, DataflowStatus.DISABLED), edit_of__isnull=True
-    ).values_list("cursor_txid", "cursor_change_id")
+    readers = Dataflow.objects.change_log_readers().values_list("cursor_txid", "cursor_change_id")
     # Taken after the readers' cursors: nothing a reader has not read lies below it.
     held = min((ChangeCursor(*pair) for pair in readers), default=head_cursor())
     written_before = now - dt.timedelta(seconds=settings.CHANGE_LOG_SAFETY_WINDOW_S)
@@ -627,12 +628,15 @@ def _cursor_expire(dataflow: Dataflow, cursor: ChangeCursor, *, missed_since: dt
     )
 
 
-def deliveries_prune(*, days: int | None = None, batch: int = 10_000) -> int:
+def deliveries_prune(
+    *, days: int | None = None, batch: int = 10_000, limit: int | None = None
+) -> int:
     """The daily retention of everything that grows with traffic or time (README
     "Retention"): delivery-log rows and run issues after `DELIVERY_LOG_RETENTION_DAYS`
     (default 30); hourly runs, finished backfills and resolved alerts after
     `HISTORY_RETENTION_DAYS` (90); audit entries after `AUDIT_RETENTION_DAYS`
-    (365, 0 keeps them). Batched deletes; returns the rows deleted."""
+    (365, 0 keeps them). Batched deletes, stopping after about `limit` rows (None:
+    all); returns the rows deleted."""
     from alerts.models import Alert
     from audit.models import AuditEntry
 
@@ -657,17 +661,24 @@ def deliveries_prune(*, days: int | None = None, batch: int = 10_000) -> int:
     if settings.AUDIT_RETENTION_DAYS:
         audit_cutoff = now - dt.timedelta(days=settings.AUDIT_RETENTION_DAYS)
         batches.append(AuditEntry.objects.filter(created_at__lt=audit_cutoff))
-    return sum(_delete_in_batches(old, batch) for old in batches)
-
-
-def _delete_in_batches(old: QuerySet, batch: int) -> int:
     deleted = 0
-    while True:
-        ids = list(old.values_list("id", flat=True)[:batch])
+    for old in batches:
+        deleted += _delete_in_batches(old, batch, None if limit is None else limit - deleted)
+        if limit is not None and deleted >= limit:
+            break
+    return deleted
+
+
+def _delete_in_batches(old: QuerySet, batch: int, limit: int | None = None) -> int:
+    deleted = 0
+    while limit is None or deleted < limit:
+        size = batch if limit is None else min(batch, limit - deleted)
+        ids = list(old.values_list("id", flat=True)[:size])
         if not ids:
-            return deleted
+            break
         old.model.objects.filter(id__in=ids).delete()
         deleted += len(ids)
+    return deleted
 
 
 def _seconds(value: float) -> dt.timedelta:

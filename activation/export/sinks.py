@@ -2,13 +2,13 @@
 
 A sink takes up to 500 (data, partition key) entries and answers one result
 per entry, in order; per-entry failures come back as results, whole-call
-failures are raised as `destinations.kinesis.client.KinesisError`s (each
+failures are raised as `destinations.kinesis.aws.KinesisError`s (each
 with `.code` and `.permanent`). `settings.EXPORT_SINK` names the factory a
 run uses (`f(connection) -> Sink`):
 
-* `kinesis_sink` (default): PutRecords through the project's one AWS module.
-  Faults are injected below it, at that module's call hook
-  (`KINESIS_CALL_HOOK`), so the exporter's real retry path runs.
+* `kinesis_sink` (default): PutRecords through the project's one AWS seam.
+  Tests inject faults below it, on botocore's events (`tests/support/aws_calls.py`),
+  so the exporter's real retry path runs.
 * `memory_sink`: accepts everything in-process (benchmarks, tests); one
   shared instance per process so a test or benchmark can inspect it.
 """
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Protocol
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from destinations.kinesis.client import EntryResult
+from destinations.kinesis.aws import EntryResult
 
 if TYPE_CHECKING:
     from activation.models import Dataflow
@@ -40,13 +40,13 @@ class KinesisSink:
     """PutRecords into the connection's stream."""
 
     def __init__(self, connection: Connection) -> None:
-        from destinations.kinesis.client import credentials_for
+        from destinations.kinesis.aws import credentials_for
 
         self.credentials = credentials_for(connection)
         self.stream_name = connection.stream_name
 
     def put_records(self, entries: list[tuple[bytes, str]]) -> list[EntryResult]:
-        from destinations.kinesis.client import put_records
+        from destinations.kinesis.aws import put_records
 
         return put_records(self.credentials, self.stream_name, entries)
 
@@ -55,7 +55,7 @@ class KinesisSink:
         """The stream's MaxRecordSizeInKiB (DescribeStreamSummary, asked once per process
         and stream every 10 minutes); None when it cannot be read (the permission is
         optional): the exporter then keeps Kinesis' default 1 MiB."""
-        from destinations.kinesis.client import KinesisError, describe_stream_summary
+        from destinations.kinesis.aws import KinesisError, describe_stream_summary
 
         key = (self.credentials.region, self.stream_name)
         cached = _stream_limits.get(key)

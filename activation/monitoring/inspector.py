@@ -83,14 +83,14 @@ def read_policy(*, missing_action: str, arn: str) -> str:
 
 def stream_inspect(*, connection: Connection, limit: int) -> Inspection:
     """Read the newest `limit` records (GetShardIterator + GetRecords across all shards)."""
-    from destinations.kinesis import client
+    from destinations.kinesis import aws
 
-    creds = client.credentials_for(connection)
+    creds = aws.credentials_for(connection)
     try:
-        records = client.read_recent_records(creds, connection.stream_name, limit)
-    except client.AccessDenied as denied:
-        account = client.caller_identity(creds) or ""
-        arn = client.stream_arn(
+        records = aws.read_recent_records(creds, connection.stream_name, limit)
+    except aws.AccessDenied as denied:
+        account = aws.caller_identity(creds) or ""
+        arn = aws.stream_arn(
             region=connection.region, account_id=account, stream_name=connection.stream_name
         )
         return Inspection(
@@ -99,13 +99,13 @@ def stream_inspect(*, connection: Connection, limit: int) -> Inspection:
             missing_action=denied.action,
             policy=read_policy(missing_action=denied.action, arn=arn),
         )
-    except client.KinesisError as error:
+    except aws.KinesisError as error:
         return Inspection(error=str(error), error_code=error.code)
     return Inspection(records=[inspected(record) for record in records])
 
 
 def inspected(record: Any) -> InspectedRecord:
-    """A record read from the stream (client.StreamRecord), as the pages show it."""
+    """A record read from the stream (aws.StreamRecord), as the pages show it."""
     pretty, is_json = pretty_data(record.data)
     return InspectedRecord(
         shard_id=record.shard_id,
@@ -131,12 +131,12 @@ def delivered_record(
 ) -> DeliveredRecord:
     """The payload of one delivery, read back from the stream by its shard and sequence
     number (nothing is stored twice: the stream is the record of what was sent)."""
-    from destinations.kinesis import client
+    from destinations.kinesis import aws
 
-    creds = client.credentials_for(connection)
+    creds = aws.credentials_for(connection)
     try:
-        record = client.read_record_at(creds, connection.stream_name, shard_id, sequence_number)
-    except client.KinesisError as error:
+        record = aws.read_record_at(creds, connection.stream_name, shard_id, sequence_number)
+    except aws.KinesisError as error:
         return DeliveredRecord(error=f"The stream could not be read: {error}")
     if record is None:
         return DeliveredRecord(

@@ -40,7 +40,6 @@ from activation.models import (
     Backfill,
     BackfillStatus,
     Dataflow,
-    DataflowChange,
     DataflowSegment,
     DataflowStatus,
     DeliveryLog,
@@ -55,14 +54,13 @@ from core.i18n import format_decimal, format_integer
 from core.input_policy import parse_id
 from core.live import live_version
 from destinations.models import Connection
-from profiles.models import Identity
-from profiles.selectors import identity_matches, namespace_codes, parse_identity_query
 
 RUNS_PER_PAGE = 25
 ISSUES_PER_PAGE = 50
 DELIVERIES_PER_PAGE = 50
 DATAFLOWS_PER_PAGE = 25
-# Above this share of excluded identities in a run window, marketers are alerted.
+# Above this share of excluded identities in a run window, the run is flagged and
+# marketers are alerted (alerts/checks.py).
 EXCLUDED_RATE_THRESHOLD = 0.01
 ACTIVE_BACKFILL = (BackfillStatus.PENDING, BackfillStatus.RUNNING)
 
@@ -73,6 +71,10 @@ class Period:
     label: str
     hours: int
     bucket: str  # "hour" or "day": the chart's resolution
+
+    @property
+    def duration(self) -> dt.timedelta:
+        return dt.timedelta(hours=self.hours)
 
     def start(self, now: dt.datetime) -> dt.datetime:
         """The first bucket's start: whole hours (or days) so buckets line up with runs."""
@@ -255,7 +257,7 @@ def monitored_dataflows(*, user: Any) -> QuerySet[Dataflow]:
     The workspace is shared: every signed-in user reads every dataflow; roles decide
     writes. `user` stays in the signature for the day workspaces get tenants.
     """
-    return Dataflow.objects.exclude(status=DataflowStatus.DRAFT)
+    return Dataflow.objects.live()
 
 
 # --- the dataflows page -------------------------------------------------------------
@@ -645,48 +647,6 @@ def delivery_rows(deliveries: Any) -> list[DeliveryRow]:
 # --- delivery lookup ----------------------------------------------------------------------------
 
 
-class DeliveryLookupError(ValueError):
-    """The marketer's search cannot be answered; the message says why."""
-
-
-@dataclass
-class ProfileMatch:
-    profile_id: int
-    identities: list[Identity]
-
-
-class AmbiguousIdentity(DeliveryLookupError):  # noqa: N818 - reads as a sentence
-    """A bare value names identities of several profiles: the marketer picks one."""
-
-    def __init__(self, text: str, candidates: list[Identity]) -> None:
-        self.candidates = candidates
-        super().__init__(
-            f"“{text}” is an identity of {len({c.profile_id for c in candidates})} profiles; "
-            "choose one."
-        )
-
-
-def profile_by_identity(*, text: str) -> ProfileMatch:
-    """The profile an identity names: ``namespace:value`` or a bare value (any namespace)."""
-    found = identity_matches(text)
-    if not found:
-        parsed = parse_identity_query(text)
-        if parsed and parsed[0] in namespace_codes():
-            raise DeliveryLookupError(f"No profile has the identity {parsed[0]}:{parsed[1]}.")
-        raise DeliveryLookupError(
-            f"No profile has the identity “{text.strip()[:200]}” in any namespace. Check the "
-            "value, or type it as namespace:value (for example email:jane@example.com)."
-        )
-    if len({identity.profile_id for identity in found}) > 1:
-        raise AmbiguousIdentity(text.strip()[:200], found)
-    return profile_by_id(profile_id=found[0].profile_id)
-
-
-def profile_by_id(*, profile_id: int) -> ProfileMatch:
-    identities = list(Identity.objects.filter(profile_id=profile_id).order_by("namespace", "value"))
-    return ProfileMatch(profile_id=profile_id, identities=identities)
-
-
 def profile_deliveries(
     *, user: Any, profile_id: int, dataflow_id: int | None = None
 ) -> QuerySet[DeliveryLog]:
@@ -704,16 +664,6 @@ def dataflow_open_alerts(*, dataflow: Dataflow) -> list[Any]:
     return list(alerts.order_by("-created_at")[:5])
 
 
-def dataflow_segment_notices(*, dataflow: Dataflow, limit: int = 5) -> list[DataflowChange]:
-    """Segments deleted from under this dataflow (profiles.segments.segment_delete), newest
-    first."""
-    return list(
-        DataflowChange.objects.filter(
-            dataflow=dataflow, details__has_key="segment_deleted"
-        ).order_by("-created_at")[:limit]
-    )
-
-
 def segment_for_replay(*, dataflow: Dataflow, segment_id: uuid.UUID) -> DataflowSegment | None:
     return (
         DataflowSegment.objects.filter(dataflow=dataflow, segment_id=segment_id)
@@ -727,6 +677,11 @@ def segment_for_replay(*, dataflow: Dataflow, segment_id: uuid.UUID) -> Dataflow
 # An open page asks every 1.5 s, so these run far more often than any page: each is one
 # precompiled SQL statement of indexed lookups and small aggregates (the ORM would spend
 # more time compiling the subqueries than the database spends answering them).
+
+
+def _live_sql(alias: str) -> str:
+    """`Dataflow.objects.live()` in this SQL: row `alias` is neither a draft nor an edit copy."""
+    return f"{alias}.status <> %(draft)s AND {alias}.edit_of_id IS NULL"
 
 
 @functools.cache
@@ -763,7 +718,7 @@ def _dataflow_version_sql() -> str:
                (SELECT MAX(a.last_seen_at) {alerts}) AS v_alerts_seen
         FROM {Dataflow._meta.db_table} d
         LEFT JOIN {Connection._meta.db_table} c ON c.id = d.connection_id
-        WHERE d.id = %(dataflow)s AND d.status <> %(draft)s
+        WHERE d.id = %(dataflow)s AND {_live_sql("d")}
     """
 
 
@@ -818,10 +773,10 @@ def _dataflows_version_sql(*, one_connection: bool) -> str:
     def of_connection(alias: str) -> str:
         return f" AND {alias}.connection_id = %(connection)s" if one_connection else ""
 
-    dataflows = f"{Dataflow._meta.db_table} d WHERE d.status <> %(draft)s" + of_connection("d")
+    dataflows = f"{Dataflow._meta.db_table} d WHERE {_live_sql('d')}" + of_connection("d")
     backfills = (
         f"FROM {Backfill._meta.db_table} b JOIN {Dataflow._meta.db_table} bd"
-        " ON bd.id = b.dataflow_id WHERE bd.status <> %(draft)s"
+        f" ON bd.id = b.dataflow_id WHERE {_live_sql('bd')}"
         " AND b.status IN (%(pending)s, %(running)s)" + of_connection("bd")
     )
     connections = f"FROM {Connection._meta.db_table} c"

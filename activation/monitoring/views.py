@@ -25,11 +25,18 @@ from activation.monitoring import inspector
 from activation.monitoring import selectors as sel
 from activation.selectors import edit_lock, segment_sizes
 from activation.services import DataflowError
+from audit.selectors import segment_deletions
 from core.input_policy import parse_id
 from core.live import VERSION_PARAM, live_response
 from core.roles import editor_required
 from destinations.models import Connection
 from governance.selectors import dataflow_governance
+from profiles.selectors import (
+    AmbiguousIdentity,
+    IdentityLookupError,
+    profile_by_id,
+    profile_by_identity,
+)
 
 TEMPLATES = "activation/monitoring"
 
@@ -96,7 +103,7 @@ def _dataflow_page(request: HttpRequest, dataflow: Dataflow, *, live_version: st
         "live_url": f"{live_url}?{query.urlencode()}" if query else live_url,
         "progress": sel.dataflow_backfill_progress(dataflow=dataflow, now=now),
         "open_alerts": sel.dataflow_open_alerts(dataflow=dataflow),
-        "segment_notices": sel.dataflow_segment_notices(dataflow=dataflow),
+        "segment_notices": segment_deletions(dataflow_id=dataflow.pk),
         "edit_lock": edit_lock(dataflow=dataflow),
     }
     if tab == "runs":
@@ -222,13 +229,13 @@ def delivery_lookup(request: HttpRequest) -> HttpResponse:
     match = None
     try:
         if identity:
-            match = sel.profile_by_identity(text=identity)
+            match = profile_by_identity(text=identity)
         elif profile_id:
-            match = sel.profile_by_id(profile_id=profile_id)
-    except sel.AmbiguousIdentity as ambiguous:
+            match = profile_by_id(profile_id=profile_id)
+    except AmbiguousIdentity as ambiguous:
         context["candidates"] = ambiguous.candidates
         context["ambiguous"] = str(ambiguous)
-    except sel.DeliveryLookupError as error:
+    except IdentityLookupError as error:
         context["error"] = str(error)
     if match is not None:
         deliveries = sel.profile_deliveries(

@@ -7,6 +7,8 @@ every choice.
 """
 
 import json
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -29,9 +31,10 @@ from activation.wizard.forms import (
     segment_selection,
 )
 from activation.wizard.notices import edit_handover_notice
-from activation.wizard.steps import Step, blocking_step, resume_step, step_states
+from activation.wizard_steps import Step, blocking_step, resume_step, step_states
 from core.input_policy import parse_id
 from core.roles import editor_required
+from core.wizard import Detour, with_object
 from governance.selectors import dataflow_governance
 from governance.services import PolicyViolationError
 from profiles.models import Profile
@@ -58,26 +61,31 @@ def live_dataflow_url(dataflow: Dataflow) -> str:
         return reverse("activation:dataflow_list")
 
 
-def _load_draft(request: HttpRequest, pk: int, step: Step) -> Dataflow | HttpResponse:
-    """The user's draft at `step`, or a redirect when it is finished or a step is skipped."""
+def _load_draft(request: HttpRequest, pk: int, step: Step) -> Dataflow:
+    """The user's draft at `step`; a Detour when it is finished or a step is skipped."""
     dataflow = selectors.dataflows_for_user(user=request.user).filter(pk=pk).first()
     if dataflow is None:
-        return _not_yours(request, pk)
+        raise Detour(_not_yours(request, pk))
     if dataflow.status != DataflowStatus.DRAFT:
         messages.info(request, f"“{dataflow.name}” is already active; edit it to change it.")
-        return _redirect(request, live_dataflow_url(dataflow))
+        raise Detour(_redirect(request, live_dataflow_url(dataflow)))
     blocker = blocking_step(dataflow, step)
     if blocker is not None:
         messages.warning(request, f"Complete the step “{blocker.label}” first.")
-        return _redirect(request, _step_url(blocker, dataflow))
+        raise Detour(_redirect(request, _step_url(blocker, dataflow)))
     return dataflow
+
+
+def draft_at(step: Step) -> Callable[[Callable[..., HttpResponse]], Any]:
+    """A step view's decorator: the view gets the user's draft, loaded for `step`."""
+    return with_object(lambda request, pk: _load_draft(request, pk, step))
 
 
 def _context(dataflow: Dataflow | None, step: Step, **extra: object) -> dict:
     return {
         "dataflow": dataflow,
         "step": step,
-        "steps": step_states(dataflow, step) if dataflow else [],
+        "steps": step_states(dataflow, step, url_of=lambda s: _step_url(s, dataflow)),
         "editing": bool(dataflow and dataflow.edit_of_id),
         **extra,
     }
@@ -177,17 +185,14 @@ def wizard_start(request: HttpRequest) -> HttpResponse:
         return redirect(_step_url(Step.SEGMENTS, dataflow))
     context = _context(None, Step.DESTINATION, form=form, connections=connections)
     context["draft_count"] = selectors.drafts_for_user(user=request.user).count()
-    context["steps"] = [{"label": s.label, "current": s == Step.DESTINATION} for s in Step]
     return render(request, T + "destination.html", context, status=400 if form.errors else 200)
 
 
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
-def wizard_destination(request: HttpRequest, pk: int) -> HttpResponse:
-    dataflow = _load_draft(request, pk, Step.DESTINATION)
-    if isinstance(dataflow, HttpResponse):
-        return dataflow
+@draft_at(Step.DESTINATION)
+def wizard_destination(request: HttpRequest, dataflow: Dataflow) -> HttpResponse:
     connections = selectors.connections_for_user(user=request.user)
     initial = {"connection": dataflow.connection_id}
     data = request.POST if request.method == "POST" else None
@@ -249,10 +254,8 @@ def wizard_discard(request: HttpRequest, pk: int) -> HttpResponse:
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
-def wizard_segments(request: HttpRequest, pk: int) -> HttpResponse:
-    dataflow = _load_draft(request, pk, Step.SEGMENTS)
-    if isinstance(dataflow, HttpResponse):
-        return dataflow
+@draft_at(Step.SEGMENTS)
+def wizard_segments(request: HttpRequest, dataflow: Dataflow) -> HttpResponse:
     params = request.POST if request.method == "POST" else request.GET
     query = params.get("q", "")
     page = params.get("page") or params.get("current_page") or 1
@@ -342,10 +345,8 @@ def _picker_context(form: MappingForm, query: str) -> dict:
 @never_cache  # browser Back must show the saved draft, not a stale copy of the page
 @login_required
 @require_http_methods(["GET", "POST"])
-def wizard_mapping(request: HttpRequest, pk: int) -> HttpResponse:
-    dataflow = _load_draft(request, pk, Step.MAPPING)
-    if isinstance(dataflow, HttpResponse):
-        return dataflow
+@draft_at(Step.MAPPING)
+def wizard_mapping(request: HttpRequest, dataflow: Dataflow) -> HttpResponse:
     inputs = _mapping_inputs(dataflow)
     status = 200
     saved = None
@@ -379,16 +380,14 @@ def wizard_mapping(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def wizard_mapping_save(request: HttpRequest, pk: int) -> HttpResponse:
+@draft_at(Step.MAPPING)
+def wizard_mapping_save(request: HttpRequest, dataflow: Dataflow) -> HttpResponse:
     """Autosave (htmx): each change of the mapping step is stored as it is made.
 
     Answers out-of-band fragments only: each field's errors, the save status
     and, after a row edit, the rows and the picker's marks; never the inputs
     the marketer may be typing in.
     """
-    dataflow = _load_draft(request, pk, Step.MAPPING)
-    if isinstance(dataflow, HttpResponse):
-        return dataflow
     form = MappingForm.from_post(request.POST, **_mapping_inputs(dataflow))
     edited = _apply_edit(form, request.POST)
     saved = _save_mapping(dataflow, form)
@@ -505,12 +504,6 @@ def _backfill_segment_ids(dataflow: Dataflow) -> list:
 def _review_context(request: HttpRequest, dataflow: Dataflow, form: FinishForm) -> dict:
     segments = selectors.mapped_segment_rows(dataflow=dataflow)
     sample = _sample(dataflow, request.GET.get("sample", ""), request.GET.get("after", ""))
-    diff = None
-    if dataflow.edit_of_id:
-        diff = services.snapshot_diff(
-            services.mapping_snapshot(dataflow.edit_of),
-            {**services.mapping_snapshot(dataflow), "name": dataflow.edit_of.name},
-        )
     return _context(
         dataflow,
         Step.REVIEW,
@@ -520,7 +513,7 @@ def _review_context(request: HttpRequest, dataflow: Dataflow, form: FinishForm) 
         attributes=list(dataflow.attribute_mappings.all()),
         identities=list(dataflow.identity_selections.all()),
         warnings=_warnings(dataflow, sample.get("record"), segments),
-        change_summary=services.describe_diff(diff) if diff is not None else "",
+        change_summary=services.edit_summary(dataflow) if dataflow.edit_of_id else "",
         review=True,
         **dataflow_governance(dataflow, count_consent=True),
         **sample,
@@ -529,21 +522,17 @@ def _review_context(request: HttpRequest, dataflow: Dataflow, form: FinishForm) 
 
 @never_cache
 @login_required
-def wizard_review(request: HttpRequest, pk: int) -> HttpResponse:
-    dataflow = _load_draft(request, pk, Step.REVIEW)
-    if isinstance(dataflow, HttpResponse):
-        return dataflow
+@draft_at(Step.REVIEW)
+def wizard_review(request: HttpRequest, dataflow: Dataflow) -> HttpResponse:
     form = FinishForm(initial={"name": dataflow.name})
     return render(request, T + "review.html", _review_context(request, dataflow, form))
 
 
 @login_required
 @require_POST
-def wizard_name_save(request: HttpRequest, pk: int) -> HttpResponse:
+@draft_at(Step.REVIEW)
+def wizard_name_save(request: HttpRequest, dataflow: Dataflow) -> HttpResponse:
     """Autosave (htmx) of the name typed on the review step; answers its error slot."""
-    dataflow = _load_draft(request, pk, Step.REVIEW)
-    if isinstance(dataflow, HttpResponse):
-        return dataflow
     form = FinishForm(request.POST)
     if form.is_valid():
         try:
@@ -555,11 +544,9 @@ def wizard_name_save(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def wizard_sample(request: HttpRequest, pk: int) -> HttpResponse:
+@draft_at(Step.REVIEW)
+def wizard_sample(request: HttpRequest, dataflow: Dataflow) -> HttpResponse:
     """Another sample record (htmx fragment; without htmx, the review page)."""
-    dataflow = _load_draft(request, pk, Step.REVIEW)
-    if isinstance(dataflow, HttpResponse):
-        return dataflow
     if not request.htmx:
         url = _step_url(Step.REVIEW, dataflow)
         return redirect(f"{url}?{request.GET.urlencode()}")
@@ -568,11 +555,9 @@ def wizard_sample(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def wizard_capacity(request: HttpRequest, pk: int) -> HttpResponse:
+@draft_at(Step.REVIEW)
+def wizard_capacity(request: HttpRequest, dataflow: Dataflow) -> HttpResponse:
     """The stream's capacity against the backfill (htmx fragment: it asks AWS)."""
-    dataflow = _load_draft(request, pk, Step.REVIEW)
-    if isinstance(dataflow, HttpResponse):
-        return dataflow
     sample = _sample(dataflow, request.GET.get("sample", ""), "")
     record = sample.get("record")
     capacity = selectors.stream_capacity(
@@ -586,10 +571,8 @@ def wizard_capacity(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def wizard_finish(request: HttpRequest, pk: int) -> HttpResponse:
-    dataflow = _load_draft(request, pk, Step.REVIEW)
-    if isinstance(dataflow, HttpResponse):
-        return dataflow
+@draft_at(Step.REVIEW)
+def wizard_finish(request: HttpRequest, dataflow: Dataflow) -> HttpResponse:
     form = FinishForm(request.POST)
     if form.is_valid():
         editing = bool(dataflow.edit_of_id)

@@ -1,7 +1,7 @@
 """Production settings: PostgreSQL, Redis, HTTPS. Everything secret is required."""
 
 from config.settings.base import *  # noqa: F403
-from config.settings.base import LOG_LEVEL, env
+from config.settings.base import LOG_LEVEL, env, without_jit
 from config.startup_checks import required_field_encryption_key, required_secret_key
 from core.observability.logging import logging_config
 
@@ -11,7 +11,7 @@ DEMO_USER_ALLOWED = False
 # weak, invalid or one of the development keys the repository publishes.
 SECRET_KEY = required_secret_key(env.str("SECRET_KEY"))
 FIELD_ENCRYPTION_KEY = required_field_encryption_key(env.str("FIELD_ENCRYPTION_KEY"))
-DATABASES = {"default": env.db("DATABASE_URL")}
+DATABASES = {"default": without_jit(env.db("DATABASE_URL"))}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL")

@@ -61,8 +61,8 @@ class StateCollector(Collector):
 
 
 def export_state_metrics() -> Iterator[GaugeMetricFamily]:
-    from activation.export.services import OPEN_BACKFILL, RUNNABLE
-    from activation.models import Backfill, Dataflow
+    from activation.export.services import OPEN_BACKFILL
+    from activation.models import RUNNABLE_STATUSES, Backfill, Dataflow
     from profiles.changes import ChangeCursor, changes_after
 
     lag = GaugeMetricFamily(
@@ -89,12 +89,12 @@ def export_state_metrics() -> Iterator[GaugeMetricFamily]:
     # Per label: lag (the worst), pending rows and backfill members (summed), so
     # dataflows counted under "other" still give one sample each.
     figures: dict[str, list[float]] = {}
-    live = Dataflow.objects.filter(edit_of__isnull=True).exclude(status="draft")
+    live = Dataflow.objects.live()
     for dataflow_id, status, txid, change_id, total, done in live.values_list(
         "id", "status", "cursor_txid", "cursor_change_id", "backfill_total", "backfill_done"
     ):
         statuses[status] = statuses.get(status, 0) + 1
-        if status not in RUNNABLE:
+        if status not in RUNNABLE_STATUSES:
             continue
         oldest = changes_after(ChangeCursor(txid, change_id), limit=1)
         seconds = (now - oldest[0].created_at).total_seconds() if oldest else 0.0

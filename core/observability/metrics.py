@@ -147,7 +147,7 @@ class ObservedSink:
     """A sink that times and counts its PutRecords calls for one dataflow.
 
     Whole-call errors are the sink's exceptions, each with `.code` and
-    `.permanent` (destinations.kinesis.client.KinesisError); a retryable one
+    `.permanent` (destinations.kinesis.aws.KinesisError); a retryable one
     means every entry of the call is resent.
     """
 
@@ -168,7 +168,7 @@ class ObservedSink:
         PUT_DURATION.labels(self.label).observe(time.perf_counter() - started)
         errors = _counts(r.error_code for r in results if r.error_code)
         PUT_CALLS.labels(self.label, "partial" if errors else "ok").inc()
-        from destinations.kinesis.client import entry_error_retryable
+        from destinations.kinesis.aws import entry_error_retryable
 
         for code, count in errors.items():
             # A refusal (a code about the record itself) is not a retry: the record

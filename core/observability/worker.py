@@ -41,10 +41,6 @@ def shutdown_request() -> None:
     _shutdown[0] = 1
 
 
-def shutdown_reset() -> None:
-    _shutdown[0] = 0
-
-
 @signals.setup_logging.connect(dispatch_uid="observability.setup_logging")
 def _keep_project_logging(**_: Any) -> None:
     """Workers and beat log through the project's LOGGING (format, context, LOG_LEVEL):

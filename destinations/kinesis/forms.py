@@ -9,7 +9,7 @@ from typing import Any
 
 from django import forms
 
-from destinations.kinesis import client as kinesis
+from destinations.kinesis import aws as kinesis
 from destinations.models import AuthMethod, Connection
 from destinations.services import CredentialInput
 from governance.forms import marketing_actions_field

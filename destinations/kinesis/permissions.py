@@ -12,7 +12,7 @@ from typing import Any
 
 from django.template.defaultfilters import pluralize
 
-from destinations.kinesis import client as kinesis
+from destinations.kinesis import aws as kinesis
 from destinations.kinesis.policy import (
     AWS_MANAGED_KINESIS_KEY,
     WRITE_ACTIONS,

@@ -10,7 +10,7 @@ managed key also needs kms:GenerateDataKey on that key.
 import json
 from typing import Any
 
-from destinations.kinesis.client import partition_of, stream_arn
+from destinations.kinesis.aws import partition_of, stream_arn
 
 AWS_MANAGED_KINESIS_KEY = "alias/aws/kinesis"
 WRITE_ACTIONS = ("kinesis:PutRecord", "kinesis:PutRecords")

@@ -1,6 +1,6 @@
 """What a Kinesis problem means to a marketer: one sentence, and whether they must act.
 
-The one place that turns the client's errors (`destinations.kinesis.client`)
+The one place that turns the AWS seam's errors (`destinations.kinesis.aws`)
 into the words the engine writes: a dataflow's status message, alert titles and
 messages, a connection's health message. Codes never reach these words; they
 stay in their own fields (`Dataflow.last_error_code`) for a detail line.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from destinations.kinesis import client as kinesis
+from destinations.kinesis import aws as kinesis
 
 NOTHING_TO_DO = "Retrying automatically; nothing to do."
 

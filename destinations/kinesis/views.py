@@ -11,7 +11,6 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -21,26 +20,17 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from activation.monitoring.selectors import connection_live_context
 from core.roles import editor_required, user_can_edit
+from core.service_errors import ServiceError
+from core.wizard import Detour, progress, with_object
 from destinations import selectors, services
-from destinations.kinesis import client as kinesis
+from destinations.kinesis import aws as kinesis
 from destinations.kinesis.forms import AuthenticateForm, DetailsForm, EditForm
 from destinations.kinesis.permissions import CheckReport
 from destinations.kinesis.policy import as_json, minimal_policy, trust_policy
 from destinations.models import Connection, ConnectionDraft
-from destinations.wizard import Step, progress
+from destinations.wizard_steps import Step
 
 STREAM_PREVIEW = 10
-
-
-def _error_field(exc: kinesis.KinesisError) -> str | None:
-    """The form field an AWS refusal is about, so the message sits next to it."""
-    if isinstance(exc, kinesis.BadCredentials):
-        return {"unknown_key": "access_key_id", "wrong_secret": "secret_access_key"}.get(exc.kind)
-    if isinstance(exc, kinesis.InvalidRegion):
-        return "region"
-    if isinstance(exc, kinesis.AccessDenied) and exc.action == "sts:AssumeRole":
-        return "role_arn"
-    return None
 
 
 def _template(request: HttpRequest, name: str, partial: str) -> str:
@@ -85,7 +75,7 @@ def authenticate(request: HttpRequest) -> HttpResponse:
                     owner=request.user, credentials=form.credentials(), draft=draft
                 )
             except kinesis.KinesisError as exc:
-                form.add_error(_error_field(exc), exc.message)
+                form.add_error(services.refused_field(exc), exc.message)
         if verified is not None and not request.htmx:
             return redirect("destinations:connect_details", draft_id=verified.draft.pk)
     done = verified.draft if verified else None
@@ -130,13 +120,13 @@ def discard_draft(request: HttpRequest, draft_id: UUID) -> HttpResponse:
     )
 
 
-def _draft_or_connection(request: HttpRequest, draft_id: UUID) -> ConnectionDraft | HttpResponse:
-    """The wizard's draft; once saved, a redirect to the connection it became."""
+def _draft_or_connection(request: HttpRequest, draft_id: UUID) -> ConnectionDraft:
+    """The wizard's draft; once saved, a Detour to the connection it became."""
     connection = selectors.connection_from_draft(owner=request.user, draft_id=draft_id)
     if connection is not None:
         messages.info(request, f"“{connection.name}” is already saved; here it is.")
         url = reverse("destinations:detail", args=[connection.pk])
-        return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+        raise Detour(HttpResponseClientRedirect(url) if request.htmx else redirect(url))
     return selectors.connection_draft_get(owner=request.user, draft_id=draft_id)
 
 
@@ -144,10 +134,8 @@ def _draft_or_connection(request: HttpRequest, draft_id: UUID) -> ConnectionDraf
 
 
 @login_required
-def details(request: HttpRequest, draft_id: UUID) -> HttpResponse:
-    draft = _draft_or_connection(request, draft_id)
-    if isinstance(draft, HttpResponse):
-        return draft
+@with_object(_draft_or_connection)
+def details(request: HttpRequest, draft: ConnectionDraft) -> HttpResponse:
     initial = {"stream_name": draft.stream_names[0]} if len(draft.stream_names) == 1 else {}
     form = DetailsForm(
         request.POST or None,
@@ -158,8 +146,8 @@ def details(request: HttpRequest, draft_id: UUID) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             connection = services.connection_create_from_draft(draft=draft, **form.cleaned_data)
-        except IntegrityError:
-            form.add_error("name", "You already have a destination with this name.")
+        except ServiceError as exc:
+            form.add_error(exc.field, exc.message)
         else:
             # The page runs the check and shows its progress itself: no stale "checking" note.
             messages.success(request, f"“{connection.name}” is connected.")
@@ -175,11 +163,9 @@ def details(request: HttpRequest, draft_id: UUID) -> HttpResponse:
 
 
 @login_required
-def streams(request: HttpRequest, draft_id: UUID) -> HttpResponse:
+@with_object(_draft_or_connection)
+def streams(request: HttpRequest, draft: ConnectionDraft) -> HttpResponse:
     """The stream picker's results: search and pages over ListStreams (POST lists again)."""
-    draft = _draft_or_connection(request, draft_id)
-    if isinstance(draft, HttpResponse):
-        return draft
     error = ""
     if request.method == "POST":
         try:
@@ -267,7 +253,9 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
                 **form.destination_fields(),
             )
         except kinesis.KinesisError as exc:
-            form.add_error(_error_field(exc), exc.message)
+            form.add_error(services.refused_field(exc), exc.message)
+        except ServiceError as exc:
+            form.add_error(exc.field, exc.message)
         else:
             note = " New credentials verified; the permission check runs again." if rotated else ""
             messages.success(request, f"Saved “{connection.name}”.{note}")

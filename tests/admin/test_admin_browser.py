@@ -45,7 +45,7 @@ def test_the_periodic_task_form_translates_crontabs_without_inline_script(
 ):
     crontab = CrontabSchedule.objects.create(minute="0", hour="4")
     task = PeriodicTask.objects.create(
-        name="Nightly", task="core.tasks.clear_expired_sessions", crontab=crontab
+        name="Nightly", task="core.tasks.expired_sessions_clear_task", crontab=crontab
     )
     problems = []
     watch(page, problems)

@@ -4,10 +4,10 @@ import pytest
 from django.urls import reverse
 
 from audit.models import AuditEntry
-from destinations.kinesis import client as kinesis
 from destinations.models import Connection
 from tests.admin.conftest import SECRET, STREAM
 from tests.factories import ConnectionFactory
+from tests.support import aws_calls
 
 pytestmark = pytest.mark.django_db
 
@@ -73,10 +73,10 @@ def test_rotate_secret_verifies_and_stores_it_without_showing_it(admin_client, c
 
 def test_a_refused_secret_is_not_stored_and_not_echoed(admin_client, connection):
     def refuse(service, operation, params, proceed):
-        raise kinesis.client_error("SignatureDoesNotMatch", operation=operation, status=403)
+        raise aws_calls.client_error("SignatureDoesNotMatch", operation=operation, status=403)
 
     url = reverse("admin:destinations_connection_rotate_secret", args=[connection.pk])
-    with kinesis.call_hook(refuse):
+    with aws_calls.call_hook(refuse):
         response = admin_client.post(url, {"secret_access_key": NEW_SECRET})
     html = response.content.decode()
     assert response.status_code == 200

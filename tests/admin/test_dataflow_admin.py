@@ -3,7 +3,8 @@
 import pytest
 from django.urls import reverse
 
-from activation.models import Backfill, Dataflow, DataflowChange
+from activation.models import Backfill, Dataflow
+from tests.audit.trail import described_changes
 from tests.factories import (
     DataflowFactory,
     DataflowSegmentFactory,
@@ -31,7 +32,7 @@ def test_disable_and_enable(admin_client, admin_user):
     assert "Enabled 1 dataflow(s)." in action(admin_client, "enable_dataflows", dataflow)
     dataflow.refresh_from_db()
     assert dataflow.status == "enabled"
-    changes = DataflowChange.objects.filter(dataflow=dataflow, changed_by=admin_user)
+    changes = described_changes(dataflow).filter(actor=admin_user)
     assert [c.summary for c in changes.order_by("created_at")] == ["Disabled.", "Enabled."]
 
 
@@ -89,7 +90,6 @@ ENGINE = {
     "cursor_txid": "999",
     "cursor_change_id": "999",
     "lock_token": "stolen",
-    "wizard_step": "segments",
     "status": "enabled",
     "partition_key_source": "email",
     "failure_count": "7",
@@ -135,7 +135,7 @@ def test_a_post_changes_the_name_and_nothing_else(admin_client):
         "ecid",
         "",
     )
-    assert (dataflow.cursor_txid, dataflow.failure_count, dataflow.wizard_step) == (0, 0, "")
+    assert (dataflow.cursor_txid, dataflow.failure_count) == (0, 0)
 
 
 INLINE_PREFIXES = ["mapped_segments", "attribute_mappings", "identity_selections"]
@@ -146,5 +146,5 @@ def test_deleting_a_segment_in_admin_tells_its_dataflows(admin_client):
     admin_client.post(
         reverse("admin:profiles_segment_delete", args=[mapped.segment_id]), {"post": "yes"}
     )
-    change = DataflowChange.objects.get(dataflow=mapped.dataflow)
+    change = described_changes(mapped.dataflow).get()
     assert change.summary == "Segment “Gone” was deleted; this dataflow no longer exports it."

@@ -1,2 +1,2 @@
 # The in-process moto Kinesis fixture the monitoring tests use.
-from tests.monitoring.conftest import moto_kinesis  # noqa: F401
+from tests.activation.monitoring.conftest import moto_kinesis  # noqa: F401

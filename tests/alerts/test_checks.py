@@ -11,13 +11,13 @@ from alerts.checks import (
     runs_excluded_rate_check,
 )
 from alerts.models import Alert
-from destinations.kinesis import client as kinesis
 from tests.factories import (
     ConnectionFactory,
     DataflowFactory,
     ExportRunFactory,
     RunIssueFactory,
 )
+from tests.support import aws_calls
 
 pytestmark = pytest.mark.django_db
 
@@ -66,9 +66,9 @@ def test_revoked_credentials_make_the_connection_unhealthy(moto_kinesis):
     connection = ConnectionFactory(stream_name="acme-events")
 
     def revoked(service, operation, params, proceed):
-        raise kinesis.client_error("UnrecognizedClientException", operation=operation)
+        raise aws_calls.client_error("UnrecognizedClientException", operation=operation)
 
-    with kinesis.call_hook(revoked):
+    with aws_calls.call_hook(revoked):
         assert connection_health_check(connection_id=connection.pk) == "failing"
     assert open_alerts("connection_unhealthy")
 
@@ -77,9 +77,9 @@ def test_a_transient_error_changes_nothing(moto_kinesis):
     connection = ConnectionFactory(stream_name="acme-events")
 
     def throttled(service, operation, params, proceed):
-        raise kinesis.client_error("LimitExceededException", operation=operation)
+        raise aws_calls.client_error("LimitExceededException", operation=operation)
 
-    with kinesis.call_hook(throttled):
+    with aws_calls.call_hook(throttled):
         assert connection_health_check(connection_id=connection.pk) == "unknown"
     connection.refresh_from_db()
     assert connection.health == "unknown" and not Alert.objects.exists()

@@ -123,6 +123,47 @@ def test_a_dataflow_lifecycle_is_recorded_once_per_change():
     assert log[4].before["name"] == "Newsletter v2" and log[4].after is None
 
 
+def test_a_service_described_change_is_one_entry_with_its_words_and_the_fields():
+    alice = UserFactory(username="alice")
+    connection = ConnectionFactory(owner=alice)
+    AuditEntry.objects.all().delete()
+    dataflow = live_dataflow(alice, connection, [SegmentFactory(name="Buyers")])
+    dataflows.dataflow_disable(dataflow=dataflow, user=alice)
+    edit = dataflows.dataflow_edit_start(dataflow=dataflow, user=alice)
+    dataflows.dataflow_finish(dataflow=edit, user=alice, name=dataflow.name)
+
+    created, disabled, saved = entries(object_type="dataflow")
+    assert (created.action, disabled.action, saved.action) == ("created", "disabled", "edited")
+    assert created.summary.startswith("Activated 1 segment(s)")
+    assert created.after["segments"][0].startswith("Buyers")
+    assert disabled.summary == "Disabled."
+    assert disabled.changes == [{"field": "status", "before": "enabled", "after": "disabled"}]
+    # No field changed, yet the save is on record (and its actor is the service's user).
+    assert (saved.summary, saved.changes, saved.actor) == ("Saved without changes.", [], alice)
+
+
+def test_a_rolled_back_description_leaves_nothing_and_the_next_change_is_recorded():
+    from audit.recorder import describe_change
+
+    connection = ConnectionFactory(name="Before")
+    AuditEntry.objects.all().delete()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        describe_change("connection", connection.pk, action="edited", summary="Renamed.")
+        connection.name = "Rolled back"
+        connection.save()
+        raise RuntimeError
+    assert entries() == []
+    with transaction.atomic():
+        connection.refresh_from_db()
+        connection.name = "After"
+        connection.save()
+    (entry,) = entries()
+    assert (entry.summary, entry.changes) == (
+        "",
+        [{"field": "name", "before": "Before", "after": "After"}],
+    )
+
+
 def test_abandoned_drafts_leave_no_trace():
     alice = UserFactory()
     draft = dataflows.dataflow_draft_create(user=alice, connection=ConnectionFactory(owner=alice))

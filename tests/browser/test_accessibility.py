@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from alerts.services import alert_raise, dataflow_error_key
-from destinations.kinesis import client as kinesis
+from destinations.kinesis import aws as kinesis
 from destinations.models import ConnectionDraft
 from profiles.segments import segment_create
 from tests.factories import (

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from destinations.kinesis import client as kinesis
+from destinations.kinesis import aws as kinesis
 from destinations.models import Connection
 from tests.support.local_kinesis import LocalKinesis
 

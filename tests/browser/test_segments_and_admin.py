@@ -4,11 +4,11 @@ know their dataflows, search that finds, and the cross-links between pages."""
 import pytest
 from playwright.sync_api import expect
 
-from activation.models import DataflowChange
 from destinations.models import Connection
 from profiles.models import Segment
 from profiles.segments import segment_create, segment_evaluate
 from profiles.services import profiles_upsert
+from tests.audit.trail import described_changes
 from tests.conftest import PASSWORD
 from tests.factories import ConnectionFactory, DataflowSegmentFactory, UserFactory
 
@@ -97,7 +97,7 @@ def test_deleting_an_exported_segment_names_its_dataflows(
     expect(page.get_by_role("heading", name="Segments", level=1)).to_be_visible()
     assert "“Newsletter” stop exporting it" in messages[0]
     expect(page.locator("body")).to_contain_text("“Newsletter” no longer exports it")
-    assert DataflowChange.objects.filter(dataflow=dataflow).exists()
+    assert described_changes(dataflow).exists()
     page.goto(f"{live_server.url}/dataflows/{dataflow.pk}/")
     expect(page.locator(".segment-notices")).to_contain_text("Segment “Gold” was deleted")
 

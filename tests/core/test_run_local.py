@@ -19,7 +19,9 @@ from tests.support.local_kinesis import free_port
 
 STARTUP_S = 240
 MANAGE = [sys.executable, "manage.py"]
-SEND_TASK = "from core.tasks import clear_expired_sessions; clear_expired_sessions.delay()"
+SEND_TASK = (
+    "from core.tasks import expired_sessions_clear_task; expired_sessions_clear_task.delay()"
+)
 
 
 def alive(pid: int) -> bool:
@@ -59,7 +61,7 @@ class LocalRun:
         self.env = {
             key: value
             for key, value in os.environ.items()
-            if key not in {"DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "KINESIS_CALL_HOOK"}
+            if key not in {"DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL"}
         }
         self.env.update(
             DJANGO_SETTINGS_MODULE="config.settings.local",
@@ -162,7 +164,7 @@ def test_the_local_product_survives_broker_damage_a_dead_worker_and_a_killed_run
     local_run.run_task()
     wait_for(
         lambda: (
-            "Task core.tasks.clear_expired_sessions[" in log.read_text()
+            "Task core.tasks.expired_sessions_clear_task[" in log.read_text()
             and "succeeded" in log.read_text()
         ),
         seconds=120,

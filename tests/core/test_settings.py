@@ -1,4 +1,5 @@
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -56,6 +57,42 @@ def test_visibility_timeout_outlives_the_hard_time_limit():
     assert settings.CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS["visibility_timeout"] == visibility
     if not settings.CELERY_BROKER_URL.startswith("filesystem://"):
         assert settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] == visibility
+
+
+def project_tasks() -> dict[str, object]:
+    """Every task the project registers (Celery's own `celery.*` tasks excluded)."""
+    app.loader.import_default_modules()  # autodiscovery is lazy: import every tasks.py
+    return {name: task for name, task in app.tasks.items() if not name.startswith("celery.")}
+
+
+def test_the_project_tasks_are_all_found():
+    names = set(project_tasks())
+    # The two long ones that used to outlive the visibility timeout are among them.
+    assert {"profiles.tasks.segment_evaluate_task", "activation.tasks.deliveries_prune_task"} <= (
+        names
+    )
+    assert len(names) >= 14
+
+
+@pytest.mark.parametrize("name", sorted(project_tasks()))
+def test_every_task_ends_before_its_message_is_redelivered(name):
+    """A task still running when the visibility timeout passes would be handed to a
+    second worker (Redis redelivers unacknowledged messages): every hard limit stays
+    under it, and every soft limit under the hard one."""
+    task = app.tasks[name]
+    hard = task.time_limit or app.conf.task_time_limit
+    soft = task.soft_time_limit or app.conf.task_soft_time_limit
+    assert hard and soft, "every task has both limits"
+    assert hard < settings.CELERY_VISIBILITY_TIMEOUT
+    assert soft < hard
+
+
+@pytest.mark.parametrize("name", sorted(project_tasks()))
+def test_every_task_is_named_app_noun_verb_task(name):
+    app_label, module, function = name.split(".")
+    assert app_label in {config.split(".")[0] for config in settings.INSTALLED_APPS}
+    assert module == "tasks"
+    assert re.fullmatch(r"[a-z]+(_[a-z]+)+_task", function), function
 
 
 def test_production_settings_pass_the_deploy_check():

@@ -9,7 +9,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from destinations.kinesis import client as kinesis
+from destinations.kinesis import aws as kinesis
+from tests.support import aws_calls
 
 REGION = "us-east-1"
 KEY_ID = "AKIAIOSFODNN7EXAMPLE"
@@ -24,11 +25,10 @@ def _fresh_aws_state(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator
     settings.STS_ENDPOINT_URL = settings.IAM_ENDPOINT_URL = None
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAPLATFORMTESTING0")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "platform-testing")
-    monkeypatch.delenv("KINESIS_CALL_HOOK", raising=False)
     kinesis.clear_client_cache()
-    kinesis.set_call_hook(None)
+    aws_calls.set_call_hook(None)
     yield
-    kinesis.set_call_hook(None)
+    aws_calls.set_call_hook(None)
     kinesis.clear_client_cache()
 
 

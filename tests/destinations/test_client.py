@@ -1,4 +1,4 @@
-"""destinations.kinesis.client against in-process moto: results, caching, the call hook."""
+"""destinations.kinesis.aws against in-process moto: results, caching, the test call hook."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 
-from destinations.kinesis import client as kinesis
+from destinations.kinesis import aws as kinesis
+from destinations.kinesis.aws import clients, operations
 from tests.destinations.conftest import KEY_ID, REGION, SECRET, STREAM, read_stream
+from tests.support import aws_calls
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/StreamlineWriter"
 
@@ -24,7 +26,7 @@ def test_it_lists_every_page_of_streams(owner_kinesis: Any, creds: Any) -> None:
         calls.append(dict(params))
         return proceed()
 
-    with kinesis.call_hook(spy):
+    with aws_calls.call_hook(spy):
         assert sorted(kinesis.list_streams(creds)) == names
     assert len(calls) == 3  # 100 + 100 + 30
 
@@ -49,7 +51,7 @@ def test_it_reads_the_streams_record_size_limit(stream: str, creds: Any) -> None
         response["StreamDescriptionSummary"]["MaxRecordSizeInKiB"] = 10240
         return response
 
-    with kinesis.call_hook(ten_mib):
+    with aws_calls.call_hook(ten_mib):
         summary = kinesis.describe_stream_summary(creds, stream)
     assert (summary.max_record_kib, summary.max_record_bytes) == (10240, 10 * 1024 * 1024)
 
@@ -81,9 +83,9 @@ def test_it_writes_records_and_returns_them_in_order(
 
 def test_per_record_failures_come_back_in_entry_order(stream: str, creds: Any) -> None:
     def fail_second(service: str, operation: str, params: dict, proceed: Any) -> dict:
-        return kinesis.fail_records(proceed(), [1], "InternalFailure", "oops")
+        return aws_calls.fail_records(proceed(), [1], "InternalFailure", "oops")
 
-    with kinesis.call_hook(fail_second):
+    with aws_calls.call_hook(fail_second):
         results = kinesis.put_records(creds, stream, [(b"a", "1"), (b"b", "2"), (b"c", "3")])
     assert [r.error_code for r in results] == [None, "InternalFailure", None]
     assert results[1].error_message == "oops"
@@ -94,7 +96,7 @@ def test_a_fabricated_response_never_reaches_aws(creds: Any) -> None:
     def fake(service: str, operation: str, params: dict, proceed: Any) -> dict:
         return {"StreamNames": ["imaginary"], "HasMoreStreams": False}
 
-    with kinesis.call_hook(fake):
+    with aws_calls.call_hook(fake):
         assert kinesis.list_streams(creds) == ["imaginary"]
 
 
@@ -110,10 +112,10 @@ def test_it_reads_the_newest_records(stream: str, creds: Any) -> None:
 def test_reading_without_permission_names_the_read_actions(stream: str, creds: Any) -> None:
     def deny(service: str, operation: str, params: dict, proceed: Any) -> dict:
         if operation == "ListShards":
-            raise kinesis.client_error("AccessDeniedException", operation=operation)
+            raise aws_calls.client_error("AccessDeniedException", operation=operation)
         return proceed()
 
-    with kinesis.call_hook(deny), pytest.raises(kinesis.AccessDenied) as raised:
+    with aws_calls.call_hook(deny), pytest.raises(kinesis.AccessDenied) as raised:
         kinesis.read_recent_records(creds, stream, 3)
     assert "kinesis:GetShardIterator" in raised.value.message
     assert "kinesis:GetRecords" in raised.value.message
@@ -125,9 +127,9 @@ def test_caller_identity(aws: None, creds: Any) -> None:
 
 def test_caller_identity_is_none_when_sts_refuses(creds: Any) -> None:
     def deny(service: str, operation: str, params: dict, proceed: Any) -> dict:
-        raise kinesis.client_error("AccessDenied", operation=operation)
+        raise aws_calls.client_error("AccessDenied", operation=operation)
 
-    with kinesis.call_hook(deny):
+    with aws_calls.call_hook(deny):
         assert kinesis.caller_identity(creds) is None
 
 
@@ -144,7 +146,7 @@ def test_simulation_returns_decisions(creds: Any) -> None:
             "IsTruncated": False,
         }
 
-    with kinesis.call_hook(simulate):
+    with aws_calls.call_hook(simulate):
         decisions = kinesis.simulate_permissions(
             creds, ["kinesis:PutRecord", "kinesis:PutRecords"], "arn:aws:kinesis:::stream/x"
         )
@@ -154,41 +156,50 @@ def test_simulation_returns_decisions(creds: Any) -> None:
 def test_simulation_is_none_when_not_allowed(aws: None, creds: Any) -> None:
     def deny(service: str, operation: str, params: dict, proceed: Any) -> dict:
         if operation == "SimulatePrincipalPolicy":
-            raise kinesis.client_error("AccessDenied", operation=operation)
+            raise aws_calls.client_error("AccessDenied", operation=operation)
         return proceed()
 
-    with kinesis.call_hook(deny):
+    with aws_calls.call_hook(deny):
         assert kinesis.simulate_permissions(creds, ["kinesis:PutRecord"], "arn") is None
 
 
 def test_an_assumed_role_session_is_simulated_as_its_role() -> None:
     arn = "arn:aws:sts::123456789012:assumed-role/Writer/streamline"
-    assert kinesis._policy_source_arn(arn) == "arn:aws:iam::123456789012:role/Writer"
+    assert operations._policy_source_arn(arn) == "arn:aws:iam::123456789012:role/Writer"
 
 
 # --- clients: cached per process, never across a fork ----------------------
 
 
-def test_clients_are_cached_per_process(creds: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    first, _ = kinesis._client("kinesis", creds)
-    again, _ = kinesis._client("kinesis", creds)
+def test_clients_are_cached_per_credentials(creds: Any) -> None:
+    first = clients.client_for("kinesis", creds)
+    again = clients.client_for("kinesis", kinesis.AwsCredentials(REGION, KEY_ID, SECRET))
     assert first is again
-    other_secret, _ = kinesis._client("kinesis", kinesis.AwsCredentials(REGION, KEY_ID, "other"))
+    other_secret = clients.client_for("kinesis", kinesis.AwsCredentials(REGION, KEY_ID, "other"))
     assert other_secret is not first
-    monkeypatch.setattr(os, "getpid", lambda: -1)
-    assert kinesis._client("kinesis", creds)[0] is not first
+
+
+def test_the_cache_tells_secrets_apart_by_fingerprint_only(creds: Any) -> None:
+    other = kinesis.AwsCredentials(REGION, KEY_ID, "other")
+    assert creds.fingerprint != other.fingerprint and creds != other
+    assert SECRET not in creds.fingerprint
 
 
 def test_a_forked_child_starts_without_clients(creds: Any) -> None:
-    kinesis._client("kinesis", creds)
-    assert kinesis._clients
-    kinesis._reset_after_fork()
-    assert not kinesis._clients and not kinesis._assumed
+    first = clients.client_for("kinesis", creds)
+    assert clients.cached_client_count() == 1
+    child = os.fork()
+    if child == 0:  # the child: no client crosses the fork (os.register_at_fork)
+        fresh = clients.cached_client_count() == 0 and clients.client_for("kinesis", creds)
+        os._exit(0 if fresh and fresh is not first else 1)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert clients.client_for("kinesis", creds) is first  # the parent keeps its own
 
 
 def test_clients_use_standard_retries_and_timeouts(settings: Any, creds: Any) -> None:
     settings.CELERY_WORKER_CONCURRENCY = 8
-    botocore_client, _ = kinesis._client("kinesis", creds)
+    botocore_client = clients.client_for("kinesis", creds)
     config = botocore_client.meta.config
     assert config.retries["mode"] == "standard"
     assert config.connect_timeout == 5
@@ -199,9 +210,9 @@ def test_clients_use_standard_retries_and_timeouts(settings: Any, creds: Any) ->
 def test_the_endpoint_comes_from_settings(settings: Any, creds: Any) -> None:
     settings.KINESIS_ENDPOINT_URL = "http://127.0.0.1:4566"
     settings.STS_ENDPOINT_URL = settings.IAM_ENDPOINT_URL = "http://127.0.0.1:4567"
-    assert kinesis._client("kinesis", creds)[0].meta.endpoint_url == "http://127.0.0.1:4566"
-    assert kinesis._client("sts", creds)[0].meta.endpoint_url == "http://127.0.0.1:4567"
-    assert kinesis._client("iam", creds)[0].meta.endpoint_url == "http://127.0.0.1:4567"
+    assert clients.client_for("kinesis", creds).meta.endpoint_url == "http://127.0.0.1:4566"
+    assert clients.client_for("sts", creds).meta.endpoint_url == "http://127.0.0.1:4567"
+    assert clients.client_for("iam", creds).meta.endpoint_url == "http://127.0.0.1:4567"
 
 
 # --- IAM roles --------------------------------------------------------------
@@ -221,7 +232,7 @@ def test_a_role_is_assumed_first_and_its_credentials_cached(stream: str) -> None
             assert params["ExternalId"] == "ext-1234"
         return proceed()
 
-    with kinesis.call_hook(spy):
+    with aws_calls.call_hook(spy):
         assert kinesis.list_streams(_role_creds()) == [STREAM]
         kinesis.list_streams(_role_creds())
     assert seen == [("sts", "AssumeRole"), ("kinesis", "ListStreams"), ("kinesis", "ListStreams")]
@@ -240,21 +251,25 @@ def test_a_role_is_assumed_again_near_expiry(stream: str) -> None:
         response["Credentials"]["Expiration"] = expirations[0]
         return response
 
-    with kinesis.call_hook(short_lived):
+    with aws_calls.call_hook(short_lived):
         kinesis.list_streams(_role_creds())
+        first = assumed
         kinesis.list_streams(_role_creds())
-        assert assumed == 2  # two minutes left is too close: assumed again
+        # Two minutes left is too close: botocore's refreshable credentials assume
+        # the role again before the call signs (as often as it asks for them).
+        assert assumed > first
         expirations[0] = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
         kinesis.list_streams(_role_creds())
+        settled = assumed
         kinesis.list_streams(_role_creds())
-    assert assumed == 3
+    assert assumed == settled  # an hour left: the cached credentials sign
 
 
 def test_a_refused_assume_role_names_the_trust_policy(aws: None) -> None:
     def deny(service: str, operation: str, params: dict, proceed: Any) -> dict:
-        raise kinesis.client_error("AccessDenied", operation=operation)
+        raise aws_calls.client_error("AccessDenied", operation=operation)
 
-    with kinesis.call_hook(deny), pytest.raises(kinesis.AccessDenied) as raised:
+    with aws_calls.call_hook(deny), pytest.raises(kinesis.AccessDenied) as raised:
         kinesis.list_streams(_role_creds())
     assert raised.value.action == "sts:AssumeRole"
     assert "trust policy" in raised.value.message
@@ -263,14 +278,14 @@ def test_a_refused_assume_role_names_the_trust_policy(aws: None) -> None:
 
 def test_an_expired_role_session_is_forgotten(stream: str) -> None:
     kinesis.list_streams(_role_creds())
-    assert kinesis._assumed
+    assert clients._role_session.cache_info().currsize == 1
 
     def expired(service: str, operation: str, params: dict, proceed: Any) -> dict:
-        raise kinesis.client_error("ExpiredTokenException", operation=operation)
+        raise aws_calls.client_error("ExpiredTokenException", operation=operation)
 
-    with kinesis.call_hook(expired), pytest.raises(kinesis.BadCredentials):
+    with aws_calls.call_hook(expired), pytest.raises(kinesis.BadCredentials):
         kinesis.list_streams(_role_creds())
-    assert not kinesis._assumed
+    assert clients._role_session.cache_info().currsize == 0
 
 
 # --- credentials ------------------------------------------------------------
@@ -303,19 +318,6 @@ def test_credentials_for_a_role_connection(db: Any) -> None:
     creds = kinesis.credentials_for(connection)
     assert creds.uses_role and creds.external_id == "ext-1234"
     assert creds.secret_access_key == ""
-
-
-def test_a_hook_is_loaded_from_the_environment(monkeypatch: pytest.MonkeyPatch, creds: Any) -> None:
-    monkeypatch.setenv("KINESIS_CALL_HOOK", f"{__name__}:env_hook")
-    monkeypatch.setattr(kinesis, "_env_hook_loaded", False)
-    try:
-        assert kinesis.list_streams(creds) == ["from-env-hook"]
-    finally:
-        kinesis.set_call_hook(None)
-
-
-def env_hook(service: str, operation: str, params: dict, proceed: Any) -> dict:
-    return {"StreamNames": ["from-env-hook"], "HasMoreStreams": False}
 
 
 def test_the_region_list_comes_from_botocore() -> None:

@@ -7,8 +7,10 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
-from destinations.kinesis import client as kinesis
+from destinations.kinesis import aws as kinesis
+from destinations.kinesis.aws import clients
 from tests.destinations.conftest import REGION, STREAM
+from tests.support import aws_calls
 
 # (operation, AWS error code, HTTP status, AWS message, exception, words the message must hold)
 CASES = [
@@ -187,7 +189,7 @@ def test_it_maps_each_aws_error_with_a_specific_message(
     error: type[kinesis.KinesisError],
     words: list[str],
 ) -> None:
-    botocore_client, _ = kinesis._client("kinesis", creds)
+    botocore_client = clients.client_for("kinesis", creds)
     with Stubber(botocore_client) as stubber:
         stubber.add_client_error(
             operation,
@@ -212,8 +214,8 @@ def test_bad_credential_messages_are_distinct(creds: kinesis.AwsCredentials) -> 
         ("InvalidSignatureException", "signature does not match"),
         ("ExpiredTokenException", "expired"),
     ]:
-        error = kinesis.client_error(code, message)
-        with kinesis.call_hook(_raising(error)), pytest.raises(kinesis.BadCredentials) as raised:
+        error = aws_calls.client_error(code, message)
+        with aws_calls.call_hook(_raising(error)), pytest.raises(kinesis.BadCredentials) as raised:
             kinesis.list_streams(creds)
         messages.add(raised.value.message)
         kinds.add(raised.value.kind)
@@ -222,16 +224,16 @@ def test_bad_credential_messages_are_distinct(creds: kinesis.AwsCredentials) -> 
 
 
 def test_access_denied_names_the_action(creds: kinesis.AwsCredentials) -> None:
-    error = kinesis.client_error("AccessDeniedException")
-    with kinesis.call_hook(_raising(error)), pytest.raises(kinesis.AccessDenied) as raised:
+    error = aws_calls.client_error("AccessDeniedException")
+    with aws_calls.call_hook(_raising(error)), pytest.raises(kinesis.AccessDenied) as raised:
         kinesis.put_record(creds, STREAM, b"{}", "pk")
     assert raised.value.action == "kinesis:PutRecord"
     assert "kinesis:PutRecord " in raised.value.message
 
 
 def test_read_timeout_is_transient_and_may_have_succeeded(creds: kinesis.AwsCredentials) -> None:
-    hook = _raising(kinesis.read_timeout())
-    with kinesis.call_hook(hook), pytest.raises(kinesis.TransientError) as raised:
+    hook = _raising(aws_calls.read_timeout())
+    with aws_calls.call_hook(hook), pytest.raises(kinesis.TransientError) as raised:
         kinesis.put_records(creds, STREAM, [(b"{}", "pk")])
     assert raised.value.may_have_succeeded is True
     assert raised.value.permanent is False
@@ -239,15 +241,15 @@ def test_read_timeout_is_transient_and_may_have_succeeded(creds: kinesis.AwsCred
 
 
 def test_internal_failure_has_not_succeeded(creds: kinesis.AwsCredentials) -> None:
-    error = kinesis.client_error("InternalFailure", status=500)
-    with kinesis.call_hook(_raising(error)), pytest.raises(kinesis.TransientError) as raised:
+    error = aws_calls.client_error("InternalFailure", status=500)
+    with aws_calls.call_hook(_raising(error)), pytest.raises(kinesis.TransientError) as raised:
         kinesis.put_records(creds, STREAM, [(b"{}", "pk")])
     assert raised.value.may_have_succeeded is False
 
 
 def test_connect_timeout_is_endpoint_unreachable(creds: kinesis.AwsCredentials) -> None:
-    hook = _raising(kinesis.connect_timeout())
-    with kinesis.call_hook(hook), pytest.raises(kinesis.EndpointUnreachable) as raised:
+    hook = _raising(aws_calls.connect_timeout())
+    with aws_calls.call_hook(hook), pytest.raises(kinesis.EndpointUnreachable) as raised:
         kinesis.list_streams(creds)
     assert raised.value.permanent is False
     assert "Timed out connecting" in raised.value.message
@@ -299,8 +301,8 @@ def test_an_xml_error_body_is_read_for_its_code(creds: kinesis.AwsCredentials) -
         "<Message>The request signature we calculated does not match</Message>"
         "</Error></Errors></ErrorResponse>"
     )
-    error = kinesis.client_error("403", body, status=403)
-    with kinesis.call_hook(_raising(error)), pytest.raises(kinesis.BadCredentials) as raised:
+    error = aws_calls.client_error("403", body, status=403)
+    with aws_calls.call_hook(_raising(error)), pytest.raises(kinesis.BadCredentials) as raised:
         kinesis.list_streams(creds)
     assert raised.value.code == "SignatureDoesNotMatch"
     assert raised.value.kind == "wrong_secret"
@@ -326,7 +328,7 @@ def _subclasses() -> list[type[kinesis.KinesisError]]:
     return list(kinesis.KinesisError.__subclasses__())
 
 
-def _raising(error: Exception) -> kinesis.CallHook:
+def _raising(error: Exception) -> aws_calls.CallHook:
     def hook(service: str, operation: str, params: dict, proceed: Any) -> dict:
         raise error
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from destinations.kinesis import client as kinesis
+from destinations.kinesis import aws as kinesis
 from tests.support.local_kinesis import REGION, LocalKinesis
 
 STREAM = "auth-stream"

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
-from destinations.kinesis import client as kinesis
 from destinations.models import ConnectionDraft
 from tests.destinations.conftest import KEY_ID, REGION, SECRET, STREAM
+from tests.support import aws_calls
 
 URL = reverse("destinations:connect")
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -25,10 +25,10 @@ def keys_form(**overrides: str) -> dict[str, str]:
     }
 
 
-def failing(code: str, *, on: str = "ListStreams", message: str = "") -> kinesis.CallHook:
+def failing(code: str, *, on: str = "ListStreams", message: str = "") -> aws_calls.CallHook:
     def hook(service: str, operation: str, params: dict, proceed: Any) -> dict:
         if operation == on:
-            raise kinesis.client_error(code, message or code, operation=operation)
+            raise aws_calls.client_error(code, message or code, operation=operation)
         return proceed()
 
     return hook
@@ -74,7 +74,7 @@ def test_without_htmx_it_redirects_to_step_2(logged_in_client: Any, stream: str)
         (failing("ExpiredTokenException"), None, "security token has expired"),
         (failing("AccessDeniedException"), None, "not allowed to call kinesis:ListStreams"),
         (
-            lambda s, o, p, proceed: (_ for _ in ()).throw(kinesis.connect_timeout()),
+            lambda s, o, p, proceed: (_ for _ in ()).throw(aws_calls.connect_timeout()),
             None,
             "Timed out connecting",
         ),
@@ -84,7 +84,7 @@ def test_without_htmx_it_redirects_to_step_2(logged_in_client: Any, stream: str)
 def test_it_says_exactly_what_is_wrong(
     logged_in_client: Any, stream: str, hook: Any, field: str | None, words: str
 ) -> None:
-    with kinesis.call_hook(hook):
+    with aws_calls.call_hook(hook):
         response = logged_in_client.post(URL, keys_form(), **HTMX)
     html = response.content.decode()
     assert response.status_code == 200
@@ -133,7 +133,7 @@ def test_it_validates_the_keys_before_calling_aws(
         calls.append(operation)
         return proceed()
 
-    with kinesis.call_hook(spy):
+    with aws_calls.call_hook(spy):
         html = logged_in_client.post(URL, keys_form(**overrides), **HTMX).content.decode()
     assert words in html
     assert f'id="id_{field}_error"' in html
@@ -163,7 +163,7 @@ def test_it_connects_with_a_role(logged_in_client: Any, stream: str, user: Any) 
     assert 'data-copy-target="#id_external_id"' in page
     # A reload keeps the same external id: the trust policy written with it keeps working.
     assert external_id in logged_in_client.get(URL).content.decode()
-    with kinesis.call_hook(spy):
+    with aws_calls.call_hook(spy):
         html = logged_in_client.post(
             URL, role_form(external_id="tampered"), **HTMX
         ).content.decode()
@@ -180,7 +180,7 @@ def test_it_connects_with_a_role(logged_in_client: Any, stream: str, user: Any) 
 
 
 def test_a_refused_role_points_at_the_trust_policy(logged_in_client: Any, stream: str) -> None:
-    with kinesis.call_hook(failing("AccessDenied", on="AssumeRole")):
+    with aws_calls.call_hook(failing("AccessDenied", on="AssumeRole")):
         html = logged_in_client.post(URL, role_form(), **HTMX).content.decode()
     assert 'id="id_role_arn_error"' in html
     assert "trust policy" in html

@@ -8,10 +8,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from destinations.kinesis import client as kinesis
 from destinations.models import Connection, ConnectionDraft
 from tests.destinations.conftest import KEY_ID, REGION, SECRET, STREAM
 from tests.factories import ConnectionFactory, UserFactory
+from tests.support import aws_calls
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
@@ -159,9 +159,9 @@ def test_a_failed_refresh_says_why(logged_in_client: Any, user: Any, aws: None) 
     draft = make_draft(user, ["kept"])
 
     def deny(service: str, operation: str, params: dict, proceed: Any) -> dict:
-        raise kinesis.client_error("AccessDeniedException", operation=operation)
+        raise aws_calls.client_error("AccessDeniedException", operation=operation)
 
-    with kinesis.call_hook(deny):
+    with aws_calls.call_hook(deny):
         html = logged_in_client.post(
             reverse("destinations:connect_streams", args=[draft.pk]), **HTMX
         ).content.decode()

@@ -7,11 +7,11 @@ from typing import Any
 
 from django.urls import reverse
 
-from destinations.kinesis import client as kinesis
 from destinations.models import Connection
 from destinations.services import connection_run_check
 from tests.destinations.conftest import KEY_ID, SECRET, read_stream
 from tests.factories import ConnectionFactory, DataflowFactory
+from tests.support import aws_calls
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
@@ -66,10 +66,10 @@ def test_a_test_record_says_which_call_failed(logged_in_client: Any, connection:
 
     def refuse_batch(service: str, operation: str, params: dict, proceed: Any) -> dict:
         if operation == "PutRecords":
-            return kinesis.fail_records(proceed(), [0], "InternalFailure", "Internal error.")
+            return aws_calls.fail_records(proceed(), [0], "InternalFailure", "Internal error.")
         return proceed()
 
-    with kinesis.call_hook(refuse_batch):
+    with aws_calls.call_hook(refuse_batch):
         html = logged_in_client.post(
             reverse("destinations:test_record", args=[connection.pk]), **HTMX
         ).content.decode()
@@ -81,9 +81,9 @@ def test_a_test_record_says_which_call_failed(logged_in_client: Any, connection:
 
 def test_a_failed_test_record_says_why(logged_in_client: Any, connection: Any) -> None:
     def deny(service: str, operation: str, params: dict, proceed: Any) -> dict:
-        raise kinesis.client_error("AccessDeniedException", operation=operation)
+        raise aws_calls.client_error("AccessDeniedException", operation=operation)
 
-    with kinesis.call_hook(deny):
+    with aws_calls.call_hook(deny):
         html = logged_in_client.post(
             reverse("destinations:test_record", args=[connection.pk]), **HTMX
         ).content.decode()
@@ -157,10 +157,10 @@ def test_a_new_secret_alone_keeps_the_key_id(logged_in_client: Any, connection: 
 
 def test_a_rejected_new_key_saves_nothing(logged_in_client: Any, connection: Any) -> None:
     def wrong_secret(service: str, operation: str, params: dict, proceed: Any) -> dict:
-        raise kinesis.client_error("InvalidSignatureException", operation=operation)
+        raise aws_calls.client_error("InvalidSignatureException", operation=operation)
 
     url = reverse("destinations:edit", args=[connection.pk])
-    with kinesis.call_hook(wrong_secret):
+    with aws_calls.call_hook(wrong_secret):
         html = logged_in_client.post(
             url, edit_form(connection, name="Renamed", secret_access_key="typo-secret")
         ).content.decode()

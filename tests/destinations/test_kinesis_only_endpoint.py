@@ -11,11 +11,13 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
-from destinations.kinesis import client as kinesis
+from destinations.kinesis import aws as kinesis
+from destinations.kinesis.aws import clients
 from destinations.kinesis.permissions import INFO, UNVERIFIED, run_permission_check
 from destinations.models import ConnectionDraft
 from tests.destinations.conftest import STREAM
 from tests.destinations.test_connect_authenticate import keys_form
+from tests.support import aws_calls
 
 ACCOUNT = "123456789012"  # moto's account: what the stream ARNs carry
 
@@ -23,14 +25,14 @@ ACCOUNT = "123456789012"  # moto's account: what the stream ARNs carry
 def kinesis_only(service: str, operation: str, params: dict, proceed: Any) -> dict:
     """What such an endpoint answers anything but Kinesis: an error botocore cannot name."""
     if service != "kinesis":
-        raise kinesis.client_error("Unknown", "", operation=operation, status=404)
+        raise aws_calls.client_error("Unknown", "", operation=operation, status=404)
     return proceed()
 
 
 def test_connecting_with_keys_takes_the_account_from_the_stream_arn(
     logged_in_client: Any, user: Any, stream: str
 ) -> None:
-    with kinesis.call_hook(kinesis_only):
+    with aws_calls.call_hook(kinesis_only):
         response = logged_in_client.post(
             reverse("destinations:connect"), keys_form(), HTTP_HX_REQUEST="true"
         )
@@ -46,7 +48,7 @@ def test_connecting_with_keys_takes_the_account_from_the_stream_arn(
 def test_the_permission_check_says_which_checks_could_not_run(
     stream: str, creds: kinesis.AwsCredentials
 ) -> None:
-    with kinesis.call_hook(kinesis_only):
+    with aws_calls.call_hook(kinesis_only):
         report = run_permission_check(creds, stream)
     assert report.ok and report.account_id == ACCOUNT
     items = {item.key: item for item in report.items}
@@ -72,9 +74,9 @@ def test_each_service_has_its_own_endpoint(
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://elsewhere.internal")
     monkeypatch.setenv("AWS_ENDPOINT_URL_STS", "http://elsewhere.internal")
     kinesis.clear_client_cache()
-    assert kinesis._client("kinesis", creds)[0].meta.endpoint_url == settings.KINESIS_ENDPOINT_URL
-    assert kinesis._client("sts", creds)[0].meta.endpoint_url.endswith("amazonaws.com")
-    assert kinesis._client("iam", creds)[0].meta.endpoint_url.endswith("amazonaws.com")
+    assert clients.client_for("kinesis", creds).meta.endpoint_url == settings.KINESIS_ENDPOINT_URL
+    assert clients.client_for("sts", creds).meta.endpoint_url.endswith("amazonaws.com")
+    assert clients.client_for("iam", creds).meta.endpoint_url.endswith("amazonaws.com")
 
 
 def test_base_settings_never_send_sts_to_the_kinesis_endpoint() -> None:

@@ -7,10 +7,10 @@ from typing import Any
 
 from django.urls import reverse
 
-from destinations.kinesis import client as kinesis
 from destinations.kinesis.permissions import run_permission_check
 from destinations.services import connection_run_check
 from tests.destinations.conftest import STREAM
+from tests.support import aws_calls
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
@@ -19,7 +19,7 @@ def statuses(report: Any) -> dict[str, str]:
     return {item.key: item.status for item in report.items}
 
 
-def simulating(decisions: dict[str, str]) -> kinesis.CallHook:
+def simulating(decisions: dict[str, str]) -> aws_calls.CallHook:
     """IAM policy simulation answering `decisions` (moto does not implement it)."""
 
     def hook(service: str, operation: str, params: dict, proceed: Any) -> dict:
@@ -57,7 +57,7 @@ def test_a_healthy_stream_passes(stream: str, creds: Any) -> None:
 
 def test_simulation_decides_the_write_permissions(stream: str, creds: Any) -> None:
     hook = simulating({"kinesis:PutRecord": "allowed", "kinesis:PutRecords": "implicitDeny"})
-    with kinesis.call_hook(hook):
+    with aws_calls.call_hook(hook):
         report = run_permission_check(creds, stream)
     assert statuses(report)["kinesis:PutRecord"] == "pass"
     failed = next(i for i in report.items if i.key == "kinesis:PutRecords")
@@ -78,10 +78,10 @@ def test_a_missing_stream_fails_with_the_fix(aws: None, creds: Any) -> None:
 def test_without_describe_permission_the_list_is_used(stream: str, creds: Any) -> None:
     def deny_describe(service: str, operation: str, params: dict, proceed: Any) -> dict:
         if operation == "DescribeStreamSummary":
-            raise kinesis.client_error("AccessDeniedException", operation=operation)
+            raise aws_calls.client_error("AccessDeniedException", operation=operation)
         return proceed()
 
-    with kinesis.call_hook(deny_describe):
+    with aws_calls.call_hook(deny_describe):
         report = run_permission_check(creds, stream)
     assert statuses(report)["stream_exists"] == "pass"
     assert statuses(report)["describe"] == "warn"
@@ -91,10 +91,10 @@ def test_without_describe_permission_the_list_is_used(stream: str, creds: Any) -
 def test_list_streams_denied_fails_and_names_the_action(stream: str, creds: Any) -> None:
     def deny_list(service: str, operation: str, params: dict, proceed: Any) -> dict:
         if operation == "ListStreams":
-            raise kinesis.client_error("AccessDeniedException", operation=operation)
+            raise aws_calls.client_error("AccessDeniedException", operation=operation)
         return proceed()
 
-    with kinesis.call_hook(deny_list):
+    with aws_calls.call_hook(deny_list):
         report = run_permission_check(creds, stream)
     item = report.items[0]
     assert (item.key, item.status) == ("list_streams", "fail")
@@ -104,9 +104,9 @@ def test_list_streams_denied_fails_and_names_the_action(stream: str, creds: Any)
 
 def test_bad_credentials_stop_the_check(aws: None, creds: Any) -> None:
     def unknown(service: str, operation: str, params: dict, proceed: Any) -> dict:
-        raise kinesis.client_error("UnrecognizedClientException", operation=operation)
+        raise aws_calls.client_error("UnrecognizedClientException", operation=operation)
 
-    with kinesis.call_hook(unknown):
+    with aws_calls.call_hook(unknown):
         report = run_permission_check(creds, STREAM)
     assert [i.status for i in report.items] == ["fail"]
     assert "does not recognise" in report.items[0].detail
@@ -120,7 +120,7 @@ def test_a_kms_stream_needs_generate_data_key(owner_kinesis: Any, stream: str, c
     kms = next(i for i in report.items if i.key == "kms")
     assert kms.status == "unverified"
     assert "kms:GenerateDataKey" in kms.fix
-    with kinesis.call_hook(
+    with aws_calls.call_hook(
         simulating(
             {
                 "kms:GenerateDataKey": "explicitDeny",
@@ -150,7 +150,7 @@ def test_a_deleting_stream_fails(stream: str, creds: Any) -> None:
             response["StreamDescriptionSummary"]["StreamStatus"] = "DELETING"
         return response
 
-    with kinesis.call_hook(deleting):
+    with aws_calls.call_hook(deleting):
         report = run_permission_check(creds, stream)
     assert statuses(report)["active"] == "fail"
 

@@ -17,7 +17,7 @@ from django.utils import timezone
 from core import crypto
 from destinations.models import Connection, ConnectionDraft
 from destinations.services import connection_drafts_purge
-from destinations.tasks import purge_connection_drafts
+from destinations.tasks import connection_drafts_purge_task
 from tests.destinations.conftest import KEY_ID, REGION, SECRET, STREAM
 from tests.factories import ConnectionFactory, UserFactory
 
@@ -152,7 +152,7 @@ def test_abandoned_drafts_are_purged(db: Any) -> None:
     ConnectionDraft.objects.filter(pk=old.pk).update(
         updated_at=timezone.now() - dt.timedelta(hours=25)
     )
-    assert purge_connection_drafts() == 1
+    assert connection_drafts_purge_task() == 1
     assert list(ConnectionDraft.objects.all()) == [fresh]
     assert connection_drafts_purge(older_than=dt.timedelta(0)) == 1
 
@@ -160,5 +160,5 @@ def test_abandoned_drafts_are_purged(db: Any) -> None:
 def test_the_purge_is_scheduled(db: Any) -> None:
     from django_celery_beat.models import PeriodicTask
 
-    task = PeriodicTask.objects.get(task="destinations.tasks.purge_connection_drafts")
+    task = PeriodicTask.objects.get(task="destinations.tasks.connection_drafts_purge_task")
     assert task.enabled and task.interval.every == 3600

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from destinations.kinesis import client
+from destinations.kinesis import aws
 from tests.support.local_kinesis import LocalKinesis
 
 STREAM = "e2e-stream"
@@ -34,11 +34,10 @@ def kinesis(
         setattr(settings, name, e2e_kinesis_server.url)
         # A worker started after this (celery_worker_process) inherits os.environ.
         monkeypatch.setenv(name, e2e_kinesis_server.url)
-    monkeypatch.delenv("KINESIS_CALL_HOOK", raising=False)
     monkeypatch.delenv("EXPORT_SINK", raising=False)
-    client.clear_client_cache()
+    aws.clear_client_cache()
     yield e2e_kinesis_server
-    client.clear_client_cache()
+    aws.clear_client_cache()
 
 
 @pytest.fixture

@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 from django.conf import settings
 
-from destinations.kinesis import client
+from destinations.kinesis import aws
 from tests.conftest import ROOT, database_url_of_current_test_db, wait_for
-from tests.support.faults import FaultInjector
+from tests.support import aws_calls
+from tests.support.faults import WORKER_PLAN_ENV, FaultInjector
 from tests.support.local_kinesis import LocalKinesis
 from tests.support.world import ExportWorld
 
@@ -54,18 +55,18 @@ def local_kinesis(kinesis_server: LocalKinesis, settings: Any) -> Iterator[Local
     settings.STS_ENDPOINT_URL = settings.IAM_ENDPOINT_URL = kinesis_server.url
     for name, value in FAST_RETRIES.items():
         setattr(settings, name, value)
-    client.clear_client_cache()
+    aws.clear_client_cache()
     yield kinesis_server
     kinesis_server.start()  # a test that took it down leaves it up for the next
     kinesis_server.set_iam_auth(enabled=False)
-    client.clear_client_cache()
+    aws.clear_client_cache()
 
 
 @pytest.fixture
 def injector() -> Iterator[FaultInjector]:
     """A fault injector installed at the AWS seam for this test (nothing scripted yet)."""
     hook = FaultInjector()
-    with client.call_hook(hook):
+    with aws_calls.call_hook(hook):
         yield hook
 
 
@@ -182,7 +183,7 @@ def worker(transactional_db: Any, local_kinesis: LocalKinesis, tmp_path: Path) -
         "IAM_ENDPOINT_URL": local_kinesis.url,
         **{name: str(value) for name, value in FAST_RETRIES.items()},
     }
-    env.pop("KINESIS_CALL_HOOK", None)
+    env.pop(WORKER_PLAN_ENV, None)  # a test adds its fault plan with worker.start(extra_env=...)
     _purge_broker()
     process = Worker(tmp_path, env)
     try:

@@ -5,8 +5,8 @@ import pytest
 from audit.models import AuditEntry
 from core.models import ApiToken
 from governance.models import DataUsagePolicy, LabelAssignment
-from tests.api_v1.conftest import ApiClient
-from tests.api_v1.test_dataflows import body
+from tests.api.conftest import ApiClient
+from tests.api.test_dataflows import body
 from tests.factories import ConnectionFactory, SegmentFactory, UserFactory
 from tests.governance.conftest import declare, label
 

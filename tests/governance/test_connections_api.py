@@ -3,7 +3,7 @@ to third party)."""
 
 import pytest
 
-from tests.api_v1.conftest import access_key_connection
+from tests.api.conftest import access_key_connection
 from tests.destinations.conftest import (  # noqa: F401 - fixtures
     _fresh_aws_state,
     aws,

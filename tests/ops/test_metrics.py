@@ -7,7 +7,7 @@ from django.conf import settings as django_settings
 from activation.export.services import dataflow_run
 from activation.export.sinks import MemorySink
 from activation.tasks import dataflows_tick_task
-from destinations.kinesis.client import EntryResult, Throttled
+from destinations.kinesis.aws import EntryResult, Throttled
 from tests.support.world import person, upsert
 
 TOKEN = "scrape-token-0123456789"

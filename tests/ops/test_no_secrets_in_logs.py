@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from core.observability.logging import ContextFilter, JsonFormatter
-from tests.api_v1.conftest import ApiClient, access_key_connection
+from tests.api.conftest import ApiClient, access_key_connection
 from tests.destinations.conftest import (  # noqa: F401 - in-process AWS (moto)
     SECRET,
     _fresh_aws_state,

@@ -5,10 +5,11 @@ import re
 import pytest
 from django.urls import reverse
 
-from activation.models import DataflowChange, DataflowSegment
+from activation.models import DataflowSegment
 from audit.models import AuditEntry
 from profiles.models import ProfileChange, Segment
 from profiles.segments import segment_change_preview, segment_create, segment_evaluate
+from tests.audit.trail import described_changes
 from tests.factories import DataflowFactory, DataflowSegmentFactory
 from tests.profiles.test_views import GOLD, builder, people  # noqa: F401 - fixture
 
@@ -110,9 +111,9 @@ def test_deleting_an_exported_segment_names_and_tells_its_dataflows(logged_in_cl
     html = response.content.decode()
     assert "Segment “Gold” deleted. “A flow” no longer exports it" in html
     assert not DataflowSegment.objects.filter(dataflow=flow).exists()
-    change = DataflowChange.objects.get(dataflow=flow)
+    change = described_changes(flow).get()
     assert change.summary == "Segment “Gold” was deleted; this dataflow no longer exports it."
-    assert not DataflowChange.objects.filter(dataflow=untouched).exists()
+    assert not described_changes(untouched).exists()
     audit = AuditEntry.objects.filter(object_type="dataflow", object_id=flow.pk).latest("id")
     assert "Gold" in str(audit.before) and "Gold" not in str(audit.after)
     detail = logged_in_client.get(reverse("activation:dataflow_detail", args=[flow.pk]))

@@ -1,9 +1,11 @@
-"""Fault injection at the one AWS seam (`destinations.kinesis.client` call hooks).
+"""Fault injection at the one AWS seam (`tests.support.aws_calls` call hooks on
+the product's botocore clients, through botocore's event system).
 
 moto never throttles and never fails single records, so tests script the
 faults here. A `FaultInjector` is a call hook: install it in-process with
-`client.call_hook(injector)`, or in a worker process through the environment
-(`worker_hook_env`). It sees every PutRecords call before AWS does, can
+`aws_calls.call_hook(injector)`, or in a worker process through the environment
+(`worker_hook_env`, read by `tests/faults/worker_settings.py`). It sees every
+PutRecords call before AWS does, can
 
 * fail single entries of a call, as AWS does (`entry_faults`),
 * fail whole calls from a script, one scripted outcome per call
@@ -27,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from destinations.kinesis import client
+from tests.support import aws_calls
 
 THROTTLED = "ProvisionedThroughputExceededException"
 INTERNAL = "InternalFailure"
@@ -147,10 +149,10 @@ class FaultInjector:
         self.failed_calls[code] += 1
         self._log(call, entries, [f"call:{code}"] * len(entries), delivered=delivered)
         if code == READ_TIMEOUT_DELIVERED:
-            raise client.read_timeout()
+            raise aws_calls.read_timeout()
         if code == CONNECT_TIMEOUT:
-            raise client.connect_timeout()
-        raise client.client_error(code, f"{code} (injected)")
+            raise aws_calls.connect_timeout()
+        raise aws_calls.client_error(code, f"{code} (injected)")
 
     def _log(
         self, call: int, entries: list[tuple[str, str]], outcomes: list[str], *, delivered: bool
@@ -235,10 +237,13 @@ def worker_hook_env(
     is delivered but never recorded: the worst moment for a crash).
     """
     plan = {"pause_after_calls": pause_after_calls, "marker": str(marker or ""), "delay_s": delay_s}
-    return {
-        "KINESIS_CALL_HOOK": "tests.support.faults:worker_hook",
-        WORKER_PLAN_ENV: json.dumps(plan),
-    }
+    return {WORKER_PLAN_ENV: json.dumps(plan)}
+
+
+def install_worker_hook_from_environment() -> None:
+    """In a worker process started with `worker_hook_env`: install `worker_hook`."""
+    if os.environ.get(WORKER_PLAN_ENV):
+        aws_calls.set_call_hook(worker_hook)
 
 
 _worker_calls = 0
@@ -248,7 +253,7 @@ _worker_lock = threading.Lock()
 def worker_hook(
     service: str, operation: str, params: dict[str, Any], proceed: Callable[[], dict[str, Any]]
 ) -> dict[str, Any]:
-    """The hook a worker loads from KINESIS_CALL_HOOK (see `worker_hook_env`)."""
+    """The hook of a worker process started with `worker_hook_env`."""
     global _worker_calls
     if operation != "PutRecords":
         return proceed()

@@ -233,7 +233,7 @@ class LocalKinesisProcess(LocalKinesis):
 def serving_streams(settings: Any, streams: dict[str, int]) -> Iterator[LocalKinesis]:
     """A local endpoint with these streams (name: shards) that this process's product
     code uses (the live server's threads included) until the block ends."""
-    from destinations.kinesis import client
+    from destinations.kinesis import aws
 
     server = LocalKinesis()
     server.start()
@@ -243,8 +243,8 @@ def serving_streams(settings: Any, streams: dict[str, int]) -> Iterator[LocalKin
             server.create_stream(name, shards=shards)
         settings.KINESIS_ENDPOINT_URL = server.url
         settings.STS_ENDPOINT_URL = settings.IAM_ENDPOINT_URL = server.url
-        client.clear_client_cache()
+        aws.clear_client_cache()
         yield server
     finally:
         server.stop()
-        client.clear_client_cache()
+        aws.clear_client_cache()

@@ -133,17 +133,15 @@ class Command(BaseCommand):
         )
 
     def _create_demo_stream(self) -> None:
-        import boto3
+        from destinations.kinesis import aws
 
-        client = boto3.client(
-            "kinesis",
-            endpoint_url=settings.KINESIS_ENDPOINT_URL,
-            region_name="us-east-1",
-            aws_access_key_id="AKIADEMODEMODEMO0000",
-            aws_secret_access_key="demo-secret",
+        # The local endpoint accepts any key; the product's AWS seam talks to it as to AWS.
+        demo = aws.AwsCredentials(
+            region="us-east-1",
+            access_key_id="AKIADEMODEMODEMO0000",
+            secret_access_key="demo-secret",
         )
-        if DEMO_STREAM not in client.list_streams().get("StreamNames", []):
-            client.create_stream(StreamName=DEMO_STREAM, ShardCount=2)
+        aws.create_stream_unless_present(demo, DEMO_STREAM, shards=2)
         self.stdout.write(f"demo stream ready: {DEMO_STREAM} (us-east-1, 2 shards)")
 
     def _create_demo_data(self, profiles: int) -> None:

@@ -10,7 +10,7 @@ from django.db.models import F
 from activation.export import services
 from activation.export.sinks import MemorySink
 from activation.models import Dataflow, ExportRun, RunIssue
-from destinations.kinesis.client import EndpointUnreachable, Throttled
+from destinations.kinesis.aws import EndpointUnreachable, Throttled
 from tests.activation.export.conftest import (
     dataflow_for,
     export,

@@ -27,7 +27,7 @@ class CallRecorder:
         self.calls: list[list[tuple[bytes, str]]] = []
 
     def put_records(self, entries):
-        from destinations.kinesis.client import EntryResult
+        from destinations.kinesis.aws import EntryResult
 
         self.calls.append(list(entries))
         return [EntryResult("shardId-0", str(i), None, None) for i in range(len(entries))]

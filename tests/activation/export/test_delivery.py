@@ -6,7 +6,7 @@ import pytest
 
 from activation.export.delivery import DeliveryStopped, Outgoing, RetryPolicy, Stats, deliver
 from activation.export.records import BuiltRecord
-from destinations.kinesis.client import (
+from destinations.kinesis.aws import (
     AccessDenied,
     EntryResult,
     KmsError,

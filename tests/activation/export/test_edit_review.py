@@ -12,8 +12,8 @@ from activation import services as wizard
 from activation.export.records import record_for_profile, unix_ms
 from activation.models import DataflowSegment
 from tests.activation.export.conftest import dataflow_for, export, segment_of, upsert, vip_segment
+from tests.activation.monitoring.conftest import moto_kinesis  # noqa: F401 - the fixture
 from tests.factories import ConnectionFactory
-from tests.monitoring.conftest import moto_kinesis  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

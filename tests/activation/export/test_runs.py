@@ -17,7 +17,7 @@ from activation.models import (
     RunIssue,
 )
 from alerts.models import Alert
-from destinations.kinesis.client import AccessDenied, EndpointUnreachable
+from destinations.kinesis.aws import AccessDenied, EndpointUnreachable
 from tests.activation.export.conftest import (
     dataflow_for,
     documents_by_key,

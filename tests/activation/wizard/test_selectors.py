@@ -227,7 +227,7 @@ def test_on_demand_streams_start_at_4000_records_per_second() -> None:
 
 @pytest.fixture
 def aws() -> Any:
-    from destinations.kinesis.client import clear_client_cache
+    from destinations.kinesis.aws import clear_client_cache
 
     clear_client_cache()
     with (

@@ -11,11 +11,13 @@ from activation import services
 from activation.models import (
     Backfill,
     Dataflow,
-    DataflowChange,
     DataflowSegment,
     DataflowStatus,
 )
 from activation.services import AttributeSpec, IdentitySpec, attribute_errors
+from activation.wizard_steps import Step, step_complete
+from profiles.attributes import path_problem
+from tests.audit.trail import described_changes
 from tests.factories import ConnectionFactory, SegmentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -86,6 +88,25 @@ def test_malformed_paths_are_refused(path: str) -> None:
     assert "is not a valid path" in errors[0] or "deeper than 12" in errors[0]
 
 
+@pytest.mark.parametrize(
+    ("path", "holdable"),
+    [
+        ("crm:id", False),
+        ("a/b", False),
+        (".".join(["a"] * 13), False),
+        ("x" * 101, False),
+        (".".join(["a"] * 12), True),
+        ("_tenant.loyalty-tier", True),
+        ("person.e@mail$", True),
+    ],
+)
+def test_the_wizard_accepts_exactly_the_paths_a_profile_can_hold(path: str, holdable: bool) -> None:
+    """One path rule: a mapping's source is valid iff a profile can hold that path."""
+    assert (path_problem(path) is None) == holdable
+    [errors] = attribute_errors([AttributeSpec(path)])
+    assert (errors == []) == holdable
+
+
 def test_set_mapping_refuses_duplicates_and_keeps_the_saved_mapping(
     user: Any, connection: Any, two_segments
 ) -> None:
@@ -136,7 +157,8 @@ def test_set_mapping_stores_order_targets_identities_and_options(
     )
     assert draft.partition_key_source == "profile_id"
     assert draft.export_only_on_value_change
-    assert draft.wizard_step == "mapping"
+    # The wizard's progress is derived from these rows (no stored step field).
+    assert step_complete(draft, Step.MAPPING)
 
 
 def test_set_segments_refuses_unknown_segments(user: Any, connection: Any) -> None:
@@ -176,8 +198,8 @@ def test_finish_enables_records_and_backfills_every_segment(
         two_segments[0].id: 3,
         two_segments[1].id: 2,
     }
-    [change] = DataflowChange.objects.filter(dataflow=live)
-    assert change.changed_by == user
+    [change] = described_changes(live)
+    assert change.actor == user
     assert "Activated 2 segment(s) with 3 attribute(s)" in change.summary
     assert change.details["identities"] == {"ecid": False, "email": True}
 
@@ -266,8 +288,8 @@ def test_applying_an_edit_changes_the_live_dataflow_and_records_who(
     new_backfills = Backfill.objects.filter(dataflow=live).exclude(status="done")
     assert [(b.segment_id, b.reason) for b in new_backfills] == [(added.id, "segment_added")]
     assert not Backfill.objects.filter(dataflow=live, segment=vip).exclude(status="done")
-    change = DataflowChange.objects.filter(dataflow=live).first()
-    assert change.changed_by == editor
+    change = described_changes(live).first()
+    assert change.actor == editor
     assert change.details["segments"]["added"] == [{"id": str(added.id), "name": "Churn risk"}]
     assert change.details["segments"]["removed"] == [{"id": str(vip.id), "name": vip.name}]
     assert change.details["attributes"]["added"] == ["loyalty.tier"]
@@ -284,7 +306,7 @@ def test_an_edit_without_changes_says_so(user: Any, connection: Any, two_segment
     live = live_dataflow(user, connection, list(two_segments))
     draft = services.dataflow_edit_start(dataflow=live, user=user)
     services.dataflow_finish(dataflow=draft, user=user, name=live.name)
-    assert DataflowChange.objects.filter(dataflow=live).first().summary == "Saved without changes."
+    assert described_changes(live).first().summary == "Saved without changes."
 
 
 def test_a_disabled_dataflow_stays_disabled_after_an_edit(
@@ -323,7 +345,7 @@ def test_disable_then_enable_records_both_and_schedules_a_run(
     [schedule_run] = callbacks
     schedule_run()
     assert Dataflow.objects.get(pk=live.pk).run_scheduled_for is not None
-    summaries = list(DataflowChange.objects.filter(dataflow=live).values_list("summary", flat=True))
+    summaries = list(described_changes(live).values_list("summary", flat=True))
     assert summaries[:2] == ["Enabled.", "Disabled."]
 
 
@@ -331,7 +353,7 @@ def test_disabling_twice_records_once(user: Any, connection: Any, two_segments) 
     live = live_dataflow(user, connection, list(two_segments))
     services.dataflow_disable(dataflow=live, user=user)
     services.dataflow_disable(dataflow=live, user=user)
-    assert DataflowChange.objects.filter(dataflow=live, summary="Disabled.").count() == 1
+    assert described_changes(live).filter(summary="Disabled.").count() == 1
 
 
 def test_enabling_clears_an_error(user: Any, connection: Any, two_segments) -> None:

@@ -6,7 +6,7 @@ import pytest
 
 from activation import services
 from activation.services import AttributeSpec, IdentitySpec
-from activation.wizard.steps import (
+from activation.wizard_steps import (
     Step,
     blocking_step,
     first_incomplete_step,
@@ -78,16 +78,16 @@ def test_step_states_mark_done_current_and_reachable(
         identities=[],
         partition_key_source="profile_id",
     )
-    states = {s["step"]: s for s in step_states(draft, Step.MAPPING)}
-    assert states[Step.MAPPING]["current"]
-    assert all(states[s]["done"] for s in (Step.DESTINATION, Step.SEGMENTS, Step.MAPPING))
-    assert not states[Step.REVIEW]["done"]
-    assert all(s["reachable"] for s in states.values())
+    states = {s.step: s for s in step_states(draft, Step.MAPPING)}
+    assert states[Step.MAPPING].current
+    assert all(states[s].done for s in (Step.DESTINATION, Step.SEGMENTS, Step.MAPPING))
+    assert not states[Step.REVIEW].done
+    assert all(s.reachable for s in states.values())
 
 
 def test_steps_after_an_incomplete_one_are_not_reachable(user: Any, connection: Any) -> None:
     draft = services.dataflow_draft_create(user=user, connection=connection)
-    states = {s["step"]: s for s in step_states(draft, Step.SEGMENTS)}
-    assert states[Step.SEGMENTS]["reachable"]
-    assert not states[Step.MAPPING]["reachable"]
-    assert not states[Step.REVIEW]["reachable"]
+    states = {s.step: s for s in step_states(draft, Step.SEGMENTS)}
+    assert states[Step.SEGMENTS].reachable
+    assert not states[Step.MAPPING].reachable
+    assert not states[Step.REVIEW].reachable

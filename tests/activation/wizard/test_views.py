@@ -9,9 +9,10 @@ from django.urls import reverse
 
 from activation import services
 from activation.export import records
-from activation.models import Backfill, Dataflow, DataflowChange, DataflowStatus
+from activation.models import Backfill, Dataflow, DataflowStatus
 from activation.services import AttributeSpec, IdentitySpec
 from tests.activation.wizard.conftest import member
+from tests.audit.trail import described_changes
 from tests.factories import ConnectionFactory, SegmentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -524,12 +525,12 @@ def test_review_warns_about_a_record_near_one_mib(
 def test_capacity_shows_the_stream_error_instead_of_failing(
     logged_in_client: Any, user: Any, connection: Any, two_segments, monkeypatch: Any
 ) -> None:
-    from destinations.kinesis import client
+    from destinations.kinesis import aws
 
     def missing(creds: Any, stream_name: str) -> None:
-        raise client.StreamNotFound(f"The stream {stream_name} does not exist.")
+        raise aws.StreamNotFound(f"The stream {stream_name} does not exist.")
 
-    monkeypatch.setattr(client, "describe_stream_summary", missing)
+    monkeypatch.setattr(aws, "describe_stream_summary", missing)
     draft = ready_draft(user, connection, list(two_segments))
     response = logged_in_client.get(url("capacity", draft), headers=HTMX)
     body = response.content.decode()
@@ -541,9 +542,9 @@ def test_capacity_shows_the_stream_error_instead_of_failing(
 def test_capacity_compares_members_with_the_shards(
     logged_in_client: Any, user: Any, connection: Any, two_segments, monkeypatch: Any
 ) -> None:
-    from destinations.kinesis import client
+    from destinations.kinesis import aws
 
-    summary = client.StreamSummary(
+    summary = aws.StreamSummary(
         name="demo-stream",
         arn="arn",
         status="ACTIVE",
@@ -551,7 +552,7 @@ def test_capacity_compares_members_with_the_shards(
         shard_count=2,
         encryption="NONE",
     )
-    monkeypatch.setattr(client, "describe_stream_summary", lambda creds, name: summary)
+    monkeypatch.setattr(aws, "describe_stream_summary", lambda creds, name: summary)
     draft = ready_draft(user, connection, list(two_segments))
     body = logged_in_client.get(url("capacity", draft), headers=HTMX).content.decode()
     assert "Provisioned, 2 shards" in body
@@ -605,8 +606,8 @@ def test_editing_walks_the_same_steps_and_records_the_change(
     response = logged_in_client.post(url("finish", draft), {"name": "Live"})
     assert response.url == reverse("activation:dataflow_detail", args=[live.pk])
     assert list(live.mapped_segments.values_list("segment_id", flat=True)) == [vip.id]
-    change = DataflowChange.objects.filter(dataflow=live).first()
-    assert change.changed_by == user and "VIP customers" in change.summary
+    change = described_changes(live).first()
+    assert change.actor == user and "VIP customers" in change.summary
 
 
 def test_the_destination_step_of_an_edit_is_read_only(
@@ -681,3 +682,18 @@ def test_the_name_is_saved_as_it_is_typed(
     assert "Give the dataflow a name." in body.split('id="name-errors"')[1]
     draft.refresh_from_db()
     assert draft.name == "Welcome journey"  # the last valid name is kept
+
+
+@pytest.mark.parametrize(
+    ("path", "problem"),
+    # Paths no profile can hold (profiles.attributes.split_path): the wizard refuses them too.
+    [("crm:id", "is not a valid path"), (".".join(["a"] * 13), "nested deeper than 12")],
+)
+def test_the_mapping_step_refuses_a_path_no_profile_can_hold(
+    logged_in_client: Any, user: Any, connection: Any, two_segments, path: str, problem: str
+) -> None:
+    draft = draft_with_segments(user, connection, list(two_segments))
+    bad = mapping_post(source_path=[path, "loyalty.tier", ""], action="")
+    body = logged_in_client.post(url("mapping", draft), bad).content.decode()
+    assert problem in body.split('id="source-error-0"')[1].split("</div>")[0]
+    assert not draft.attribute_mappings.exists()
