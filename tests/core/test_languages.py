@@ -125,3 +125,35 @@ def test_swedish_intcomma_uses_a_non_breaking_space():
     template = Template("{% load humanize %}{{ value|intcomma }}")
     with translation.override("sv"):
         assert template.render(Context({"value": 1234567})) == "1\xa0234\xa0567"
+
+
+def test_the_api_docs_intro_follows_the_browser_language(client):
+    html = client.get("/api/v1/docs", **SWEDISH).content.decode()
+    assert html_lang(client.get("/api/v1/docs", **SWEDISH)) == "sv"
+    assert "Strömmande inläsning av profiler" in html
+    assert "Streaming ingestion of profiles" in client.get("/api/v1/docs").content.decode()
+
+
+@pytest.mark.parametrize(
+    ("minutes_ago", "swedish"),
+    [(1, "för 1 minut sedan"), (3, "för 3 minuter sedan"), (-120, "om 2 timmar")],
+)
+def test_relative_times_are_swedish_with_plurals(minutes_ago, swedish):
+    import datetime as dt
+
+    from core.templatetags.relative_time import relative_time_text
+
+    now = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
+    with translation.override("sv"):
+        text = relative_time_text(now - dt.timedelta(minutes=minutes_ago), now=now)
+    assert text == swedish
+
+
+def test_chart_axes_and_monitoring_figures_use_the_locale():
+    from activation.monitoring.charts import _short
+    from activation.monitoring.selectors import percent_text
+
+    with translation.override("sv"):
+        assert (_short(2500), _short(1_500_000), percent_text(0.1234)) == ("2,5k", "1,5M", "12,3 %")
+    with translation.override("en"):
+        assert (_short(2500), _short(1_500_000), percent_text(0.1234)) == ("2.5k", "1.5M", "12.3 %")
