@@ -15,7 +15,7 @@ PROD_VENV := var/prod-venv
 PROD_STAMP := $(PROD_VENV)/.installed-$(shell sha1sum requirements.lock | cut -c1-12)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-fast lint install install-prod lock chromium bench bench-ingest bench-pages soak clean
+.PHONY: run test test-fast lint install install-prod lock chromium gettext messages compilemessages bench bench-ingest bench-pages soak clean
 
 $(STAMP): $(LOCKS)
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -48,7 +48,25 @@ lock: $(STAMP)
 chromium:
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
 
-run: $(STAMP)
+# Translations (README "Languages"): gettext's msgfmt/xgettext from Debian, like chromium.
+gettext:
+	@command -v msgfmt >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq gettext; }
+
+# Re-extract every marked string into locale/<lang>/LC_MESSAGES/django.po and
+# djangojs.po (new msgids arrive empty, to be translated; then compilemessages).
+MESSAGES_IGNORE := --ignore=.venv --ignore=var --ignore=tests --ignore=benchmarks --ignore=.ci
+LOCALES := sv
+# File names but no line numbers: two branches adding strings rarely conflict.
+MESSAGES_OPTIONS := --no-obsolete --add-location=file
+messages: $(STAMP) gettext
+	$(PY) manage.py makemessages $(addprefix -l ,$(LOCALES)) -d django $(MESSAGES_IGNORE) $(MESSAGES_OPTIONS)
+	$(PY) manage.py makemessages $(addprefix -l ,$(LOCALES)) -d djangojs $(MESSAGES_IGNORE) $(MESSAGES_OPTIONS)
+
+# The .mo files are built, never committed (.gitignore).
+compilemessages: $(STAMP) gettext
+	$(PY) manage.py compilemessages --ignore=.venv --ignore=var
+
+run: $(STAMP) compilemessages
 	$(PY) manage.py run_local
 
 # ruff, then mypy over the product code (configuration and per-module leniency in
@@ -68,10 +86,10 @@ TEST_ENV = if [ -z "$${DATABASE_URL:-}" ] && pg_isready -q -h 127.0.0.1 -p 5432 
 	if [ -z "$${CELERY_BROKER_URL:-}" ] && redis-cli -h 127.0.0.1 ping 2>/dev/null | grep -q PONG; then \
 	  export CELERY_BROKER_URL=$(LOCAL_REDIS); fi;
 
-test: $(STAMP) chromium lint
+test: $(STAMP) chromium compilemessages lint
 	$(TEST_ENV) $(VENV)/bin/pytest $(PYTEST_ARGS)
 
-test-fast: $(STAMP)
+test-fast: $(STAMP) compilemessages
 	$(TEST_ENV) $(VENV)/bin/pytest -q -m "not browser and not fault and not broker and not slow" $(PYTEST_ARGS)
 
 # Benchmarks print `name: value` lines (under 10 minutes on 2 cores). They need

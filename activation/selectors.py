@@ -426,7 +426,7 @@ class Capacity:
 
 def humanize_seconds(seconds: float) -> str:
     if seconds < 1:
-        return "under a second"
+        return gettext("under a second")
     delta = dt.timedelta(seconds=round(seconds))
     hours, rest = divmod(delta.total_seconds(), 3600)
     minutes, secs = divmod(rest, 60)

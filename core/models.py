@@ -43,3 +43,17 @@ class ApiToken(models.Model):
             user=user, name=name, prefix=plain[:10], token_hash=hash_token(plain)
         )
         return token, plain
+
+
+class UserPreference(models.Model):
+    """What a user chose for themselves; today only the interface language."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preference"
+    )
+    # A code of settings.LANGUAGES (no model choices, so adding a language needs
+    # no migration); blank: no choice made, the browser's Accept-Language decides.
+    language = models.CharField(max_length=10, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.language or '-'}"

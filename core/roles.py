@@ -32,7 +32,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 # Writes a read-only user may still make: they change nothing of the product,
 # only the user's own session or notification state.
-VIEWER_ALLOWED_WRITES = frozenset({"login", "logout", "alerts:menu_read"})
+VIEWER_ALLOWED_WRITES = frozenset({"login", "logout", "alerts:menu_read", "switch_language"})
 
 FORBIDDEN_MESSAGE = (
     "Your role is read-only (Viewer): you can look at everything but not change it. "

@@ -33,6 +33,15 @@ CHROMIUM_ARGS = [
 PASSWORD = "correct-horse-battery"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _compiled_catalogs() -> None:
+    """The Swedish pages need the .mo files, which are built, not committed: `make
+    test` compiles them first; this covers a bare `pytest` (skips up-to-date ones)."""
+    from django.core.management import call_command
+
+    call_command("compilemessages", ignore_patterns=[".venv", "var"], verbosity=0)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> Iterator[None]:
     """Each test starts with an empty cache: cached reads (the wizard's schema

@@ -7,8 +7,12 @@ sums up the data; pages put the numbers in a table beside it as well.
 import math
 from dataclasses import dataclass
 
+from django.utils.formats import number_format
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
+
+from core.i18n import format_integer
 
 
 @dataclass(frozen=True)
@@ -56,7 +60,8 @@ def sparkline_svg(*, values: list[int], failed: list[int], label: str) -> SafeSt
     if not any(values) and not any(failed):
         return mark_safe(
             f'<svg class="sparkline" width="{width}" height="{height}" role="img" '
-            f'aria-label="{escape(label)}: no activity"><line class="spark-empty" x1="0" '
+            f'aria-label="{escape(gettext("%(label)s: no activity") % {"label": label})}">'
+            f'<line class="spark-empty" x1="0" '
             f'y1="{height - pad}" x2="{width}" y2="{height - pad}"/></svg>'
         )
     top_value = max([*values, *failed, 1])
@@ -64,7 +69,11 @@ def sparkline_svg(*, values: list[int], failed: list[int], label: str) -> SafeSt
     lines = _polyline("spark-activated", values, box, top_value)
     if any(failed):
         lines += _polyline("spark-failed", failed, box, top_value)
-    summary = f"{label}: {sum(values):,} activated, {sum(failed):,} failed"
+    summary = gettext("%(label)s: %(activated)s activated, %(failed)s failed") % {
+        "label": label,
+        "activated": format_integer(sum(values)),
+        "failed": format_integer(sum(failed)),
+    }
     return mark_safe(
         f'<svg class="sparkline" width="{width}" height="{height}" viewBox="0 0 {width} '
         f'{height}" role="img" aria-label="{escape(summary)}">{lines}</svg>'
@@ -90,8 +99,12 @@ def timeseries_svg(
         parts.append(_text(round(box.left + i * step, 1), height - 18, "middle", labels[i]))
     for s in series:
         parts.append(_polyline(s.css_class, s.values, box, top_value))
-    totals = ", ".join(f"{s.label.lower()} {sum(s.values):,}" for s in series)
-    period = f"From {labels[0]} to {labels[-1]}" if labels else "No data"
+    totals = ", ".join(f"{s.label.lower()} {format_integer(sum(s.values))}" for s in series)
+    period = (
+        gettext("From %(start)s to %(end)s") % {"start": labels[0], "end": labels[-1]}
+        if labels
+        else gettext("No data")
+    )
     return mark_safe(
         f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
         f'aria-labelledby="{chart_id}-title {chart_id}-desc">'
@@ -102,8 +115,17 @@ def timeseries_svg(
 
 
 def _short(value: float) -> str:
+    """An axis label: 2.5k / 2,5k (the decimal mark of the active language)."""
     if value >= 1_000_000:
-        return f"{value / 1_000_000:g}M"
+        return f"{_compact(value / 1_000_000)}M"
     if value >= 1_000:
-        return f"{value / 1_000:g}k"
-    return f"{value:g}"
+        return f"{_compact(value / 1_000)}k"
+    return _compact(value)
+
+
+def _compact(value: float) -> str:
+    """Like format(value, "g"): no trailing zeros, but with the locale's decimal mark."""
+    text = f"{value:g}"
+    if "." not in text:
+        return text
+    return number_format(value, decimal_pos=len(text.split(".", 1)[1]))

@@ -33,7 +33,6 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Trunc
 from django.utils import dateformat, timezone
-from django.utils.formats import number_format
 from django.utils.translation import gettext, ngettext, pgettext
 from django.utils.translation import gettext_lazy as _
 
@@ -52,6 +51,7 @@ from activation.models import (
 )
 from activation.monitoring.charts import Series, sparkline_svg, timeseries_svg
 from activation.selectors import humanize_seconds
+from core.i18n import format_decimal, format_integer
 from core.input_policy import parse_id
 from core.live import live_version
 from destinations.models import Connection
@@ -115,21 +115,24 @@ def excluded_rate(*, excluded: int, received: int) -> float | None:
 
 
 def percent_text(rate: float | None) -> str:
-    """0.9731 → "97.3 %"; no data → "—"."""
+    """0.9731 → "97.3 %" ("97,3 %" in Swedish); no data → "—"."""
     if rate is None:
         return "—"
     value = rate * 100
     if value >= 100:
         return "100 %"
-    return f"{value:.1f} %" if value >= 0.1 or value == 0 else "< 0.1 %"
+    if value >= 0.1 or value == 0:
+        return f"{format_decimal(value, 1)} %"
+    return f"< {format_decimal(0.1, 1)} %"
 
 
 def duration_text(milliseconds: int) -> str:
+    # SI unit symbols read the same in every supported language; decimals do not.
     if milliseconds < 1000:
         return f"{milliseconds} ms"
     seconds = milliseconds / 1000
     if seconds < 60:
-        return f"{seconds:.1f} s"
+        return f"{format_decimal(seconds, 1)} s"
     minutes, secs = divmod(int(seconds), 60)
     if minutes < 60:
         return f"{minutes} min {secs} s"
@@ -196,22 +199,23 @@ class RunRow:
     def has_issues(self) -> bool:
         return bool(self.run.identities_excluded or self.run.identities_failed)
 
-    # Numbers formatted here, not with |intcomma: a page shows hundreds of them.
+    # Numbers formatted here, in the active language, not with |intcomma in the
+    # template: a page shows hundreds of them.
     @property
     def received(self) -> str:
-        return f"{self.run.profiles_received:,}"
+        return format_integer(self.run.profiles_received)
 
     @property
     def activated(self) -> str:
-        return f"{self.run.identities_activated:,}"
+        return format_integer(self.run.identities_activated)
 
     @property
     def excluded(self) -> str:
-        return f"{self.run.identities_excluded:,}"
+        return format_integer(self.run.identities_excluded)
 
     @property
     def failed(self) -> str:
-        return f"{self.run.identities_failed:,}"
+        return format_integer(self.run.identities_failed)
 
     @property
     def retried_text(self) -> str:
@@ -221,7 +225,7 @@ class RunRow:
             return ""
         return ngettext(
             "%(count)s delivered after retries", "%(count)s delivered after retries", count
-        ) % {"count": number_format(count, force_grouping=True)}
+        ) % {"count": format_integer(count)}
 
 
 # --- status -----------------------------------------------------------------------
@@ -439,7 +443,7 @@ def dataflow_run_chart(*, dataflow: Dataflow, period: Period, now: dt.datetime) 
         failed=failed,
         svg=svg,
         rows=[
-            (label, f"{a:,}", f"{e:,}", f"{f:,}")
+            (label, format_integer(a), format_integer(e), format_integer(f))
             for label, a, e, f in zip(full_labels, activated, excluded, failed, strict=True)
         ],
         totals=totals,
@@ -510,7 +514,9 @@ class BackfillProgress:
 
     @property
     def rate_text(self) -> str:
-        return f"{self.rate:,.0f} profiles/s" if self.rate else ""
+        if not self.rate:
+            return ""
+        return gettext("%(rate)s profiles/s") % {"rate": format_integer(round(self.rate))}
 
     @property
     def eta_text(self) -> str:

@@ -1,6 +1,8 @@
 // Small progressive enhancements; every page works without them.
 (function () {
   "use strict";
+  // Strings come from the djangojs catalog (/jsi18n/, loaded first by base.html).
+  var gettext = window.gettext || function (text) { return text; };
   // Copy buttons: <button data-copy-target="#id">Copy</button>
   document.addEventListener("click", function (event) {
     var button = event.target.closest("[data-copy-target]");
@@ -10,7 +12,7 @@
     var text = target.matches("input, textarea") ? target.value : target.textContent;
     navigator.clipboard.writeText(text).then(function () {
       var label = button.textContent;
-      button.textContent = "Copied";
+      button.textContent = gettext("Copied");
       setTimeout(function () { button.textContent = label; }, 1500);
     });
   });

@@ -27,7 +27,8 @@
     var included = form.querySelector('input[name=identity][value="' + CSS.escape(ns) + '"]');
     var hashed = form.querySelector('input[name=hashed][value="' + CSS.escape(ns) + '"]');
     if (included && !included.checked) {
-      cell.textContent = "not exported";
+      var gettext = window.gettext || String; // the djangojs catalog (/jsi18n/)
+      cell.textContent = gettext("not exported");
     } else {
       cell.textContent = hashed && hashed.checked ? ns + "_lc_sha256" : ns;
     }
