@@ -11,7 +11,7 @@ import functools
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.paginator import Page, Paginator
 from django.db import connection as db
@@ -56,6 +56,9 @@ from core.input_policy import parse_id
 from core.live import live_version
 from destinations.models import Connection
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 RUNS_PER_PAGE = 25
 ISSUES_PER_PAGE = 50
 DELIVERIES_PER_PAGE = 50
@@ -69,7 +72,7 @@ ACTIVE_BACKFILL = (BackfillStatus.PENDING, BackfillStatus.RUNNING)
 @dataclass(frozen=True)
 class Period:
     key: str
-    label: str  # lazy: translated when shown
+    label: "StrOrPromise"  # lazy: translated when shown
     hours: int
     bucket: str  # "hour" or "day": the chart's resolution
 

@@ -5,7 +5,7 @@ errors never puts the secret back into the HTML.
 """
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.utils.translation import gettext
@@ -16,13 +16,16 @@ from destinations.models import AuthMethod, Connection
 from destinations.services import CredentialInput
 from governance.forms import marketing_actions_field
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 KEY_ID_RE = re.compile(r"^[A-Z0-9]{16,128}$")
 ROLE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 EXTERNAL_ID_RE = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
 STREAM_NAME_RE = re.compile(r"^[a-zA-Z0-9_.-]{1,128}$")
 
 
-def _secret_field(*, required: bool, help_text: str) -> forms.CharField:
+def _secret_field(*, required: bool, help_text: "StrOrPromise") -> forms.CharField:
     return forms.CharField(
         label=_("Secret access key"),
         required=required,
