@@ -164,6 +164,8 @@ def _email_body(alert: Alert) -> str:
 
 
 def recipient_language(user: object) -> str:
-    """The language a user reads e-mails in: their choice, else the site's default."""
-    chosen = getattr(user, "language", "") if user is not None else ""
-    return chosen or settings.LANGUAGE_CODE
+    """The language a user reads e-mails in: the one they chose in the user menu, else
+    the site's default (an e-mail has no browser to ask)."""
+    from core.i18n import saved_language
+
+    return saved_language(user) or settings.LANGUAGE_CODE

@@ -135,3 +135,25 @@ def test_dismiss_and_mark_read():
     alert_dismiss(alert=alert, user=owner)
     alert.refresh_from_db()
     assert alert.resolved_by == owner and alert.read_at is not None
+
+
+def test_the_email_is_in_the_language_the_recipient_chose():
+    from core.models import UserPreference
+    from destinations.services import IMPACT, UNHEALTHY_TITLE
+
+    owner = UserFactory(email="agnes@example.com")
+    UserPreference.objects.create(user=owner, language="sv")
+    connection = ConnectionFactory(owner=owner, name="Orders")
+    alert = alert_raise(
+        kind="connection_unhealthy",
+        title=UNHEALTHY_TITLE(name="Orders", headline="Kinesis cannot be reached"),
+        message=IMPACT(count=2),
+        dedupe_key="connection_unhealthy:x",
+        connection=connection,
+    )
+    assert alert.title == "Connection “Orders” is unhealthy: Kinesis cannot be reached"
+    assert alert_email_send(alert_id=alert.pk) is True
+    email = mail.outbox[0]
+    assert email.subject == "[Streamline] Anslutningen ”Orders” fungerar inte: Kinesis kan inte nås"
+    assert "2 aktiva dataflöden kan inte leverera fram till dess" in email.body
+    assert "Öppna den i Streamline: http://127.0.0.1:8000/alerts/" in email.body
