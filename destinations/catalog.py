@@ -3,6 +3,8 @@ folder beside destinations/kinesis/; the wizard core stays untouched."""
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext_noop
+
 
 @dataclass(frozen=True)
 class DestinationType:
@@ -24,7 +26,8 @@ class DestinationType:
 KINESIS = DestinationType(
     key="kinesis",
     name="Amazon Kinesis",
-    summary=(
+    # English here (the API serves it as is); pages translate it: {% translate dest.summary %}.
+    summary=gettext_noop(
         "Stream audience segment members and their attributes to an Amazon Kinesis "
         "Data Stream in real time, for your own consumers to act on."
     ),
