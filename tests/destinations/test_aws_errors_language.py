@@ -1,0 +1,44 @@
+"""What AWS refused is said in the reader's language in the connect wizard."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.urls import reverse
+
+from tests.destinations.test_connect_authenticate import HTMX, failing, keys_form
+from tests.support import aws_calls
+
+URL = reverse("destinations:connect")
+
+
+@pytest.mark.parametrize(
+    ("code", "english", "swedish"),
+    [
+        (
+            "UnrecognizedClientException",
+            "AWS does not recognise the access key ID AKIA…MPLE.",
+            "AWS känner inte igen åtkomstnyckelns ID AKIA…MPLE.",
+        ),
+        (
+            "AccessDeniedException",
+            "Access denied: access key AKIA…MPLE is not allowed to call kinesis:ListStreams.",
+            "Åtkomst nekad: åtkomstnyckeln AKIA…MPLE får inte anropa kinesis:ListStreams.",
+        ),
+    ],
+    ids=["bad-credentials", "access-denied"],
+)
+@pytest.mark.parametrize("language", ["sv", "en"])
+def test_the_wizard_says_what_aws_refused_in_the_page_language(
+    logged_in_client: Any, stream: str, code: str, english: str, swedish: str, language: str
+) -> None:
+    with aws_calls.call_hook(failing(code)):
+        response = logged_in_client.post(
+            URL, keys_form(), headers={"Accept-Language": language}, **HTMX
+        )
+    html = response.content.decode()
+    assert response.status_code == 200
+    shown, other = (swedish, english) if language == "sv" else (english, swedish)
+    assert shown in html
+    assert other not in html
