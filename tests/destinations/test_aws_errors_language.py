@@ -42,3 +42,17 @@ def test_the_wizard_says_what_aws_refused_in_the_page_language(
     shown, other = (swedish, english) if language == "sv" else (english, swedish)
     assert shown in html
     assert other not in html
+
+
+def test_a_failed_test_record_says_why_in_swedish(logged_in_client: Any, connection: Any) -> None:
+    def deny(service: str, operation: str, params: dict, proceed: Any) -> dict:
+        raise aws_calls.client_error("AccessDeniedException", operation=operation)
+
+    with aws_calls.call_hook(deny):
+        html = logged_in_client.post(
+            reverse("destinations:test_record", args=[connection.pk]),
+            headers={"Accept-Language": "sv"},
+            **HTMX,
+        ).content.decode()
+    assert "får inte anropa kinesis:PutRecord på dataströmmen" in html
+    assert "not allowed to call" not in html
