@@ -84,7 +84,7 @@ def authenticate(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "draft": done,
-        "account_note": verified.note if verified else "",
+        "account_note": translate(verified.note) if verified else "",
         # An earlier verified draft, offered to continue instead of connecting again.
         "resume": draft if draft and draft.verified_at and done is None else None,
         "steps": progress(Step.AUTHENTICATE),

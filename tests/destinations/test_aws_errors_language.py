@@ -56,3 +56,16 @@ def test_a_failed_test_record_says_why_in_swedish(logged_in_client: Any, connect
         ).content.decode()
     assert "får inte anropa kinesis:PutRecord på dataströmmen" in html
     assert "not allowed to call" not in html
+
+
+def test_the_account_note_is_said_in_swedish(logged_in_client: Any, stream: str) -> None:
+    from tests.destinations.test_kinesis_only_endpoint import kinesis_only
+
+    with aws_calls.call_hook(kinesis_only):
+        html = logged_in_client.post(
+            URL, keys_form(), headers={"Accept-Language": "sv"}, **HTMX
+        ).content.decode()
+    assert (
+        "STS GetCallerIdentity kunde inte köras (AWS-slutpunkten för sts i us-east-1 svarar "
+        "inte som AWS STS gör (Unknown)): konto-id:t kommer från dataströmmens ARN."
+    ) in html

@@ -189,6 +189,19 @@ KMS_THROTTLED = StoredText(
         "raise the KMS request quota if this persists."
     )
 )
+# Not errors: why the account id was looked up another way (the connect wizard's note).
+NOT_STS = StoredText(gettext_noop("%(endpoint)s does not answer as AWS STS does (%(code)s)"))
+STS_SKIPPED_ARN = StoredText(
+    gettext_noop(
+        "STS GetCallerIdentity could not run (%(problem)s): the account id comes from the "
+        "stream's ARN."
+    )
+)
+STS_SKIPPED_NO_ARN = StoredText(
+    gettext_noop(
+        "STS GetCallerIdentity could not run (%(problem)s), and no stream ARN tells the account id."
+    )
+)
 THROTTLED = StoredText(
     gettext_noop("AWS is throttling requests (%(code)s); they are retried with backoff.")
 )
