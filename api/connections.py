@@ -165,9 +165,10 @@ def connection_out(connection: Connection) -> dict[str, Any]:
 def aws_refusal(exc: kinesis.KinesisError) -> ApiError:
     """AWS said no: the caller's input (400, naming the field) or AWS being unavailable (502)."""
     if not exc.permanent:
-        return ApiError(502, "aws_unavailable", exc.message)
+        return ApiError(502, "aws_unavailable", translate(exc.message))
     field = FIELD_MAP.get(services.refused_field(exc) or "", "auth")
-    return ApiError(400, "aws_refused", exc.message, {field: exc.message})
+    message = translate(exc.message)  # in the caller's language; the code and field stay
+    return ApiError(400, "aws_refused", message, {field: message})
 
 
 def _respond(response: HttpResponse, connection: Connection) -> dict[str, Any]:

@@ -40,6 +40,7 @@ TEMPLATE_MODULES = (
     "activation.export.records",
     "activation.export.batching",
     "governance.consent",
+    "destinations.kinesis.aws.errors",
 )
 
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s|%%")
@@ -163,12 +164,17 @@ def _pattern(msgid: str, one_sentence: bool = False) -> re.Pattern[str]:
     anything = r"(?:(?!\. ).)+?" if one_sentence else ".+?"
     parts: list[str] = []
     position = 0
+    named: set[str] = set()
     for placeholder in _PLACEHOLDER.finditer(msgid):
         parts.append(re.escape(msgid[position : placeholder.start()]))
         name = placeholder.group(1)
         if name is None:
             parts.append(re.escape("%"))
-        else:  # a count is a number, so "%(count)s" never swallows words
+        elif name in named:  # a value the sentence repeats ("call %(action)s. Add %(action)s")
+            parts.append(f"(?P={name})")
+        else:
+            named.add(name)
+            # a count is a number, so "%(count)s" never swallows words
             parts.append(f"(?P<{name}>{_INTEGER.pattern if name == 'count' else anything})")
         position = placeholder.end()
     parts.append(re.escape(msgid[position:]))

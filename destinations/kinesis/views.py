@@ -22,6 +22,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from activation.monitoring.selectors import connection_live_context
 from core.roles import editor_required, user_can_edit
 from core.service_errors import ServiceError
+from core.stored_text import translate
 from core.wizard import Detour, progress, with_object
 from destinations import selectors, services
 from destinations.kinesis import aws as kinesis
@@ -76,14 +77,14 @@ def authenticate(request: HttpRequest) -> HttpResponse:
                     owner=request.user, credentials=form.credentials(), draft=draft
                 )
             except kinesis.KinesisError as exc:
-                form.add_error(services.refused_field(exc), exc.message)
+                form.add_error(services.refused_field(exc), translate(exc.message))
         if verified is not None and not request.htmx:
             return redirect("destinations:connect_details", draft_id=verified.draft.pk)
     done = verified.draft if verified else None
     context = {
         "form": form,
         "draft": done,
-        "account_note": verified.note if verified else "",
+        "account_note": translate(verified.note) if verified else "",
         # An earlier verified draft, offered to continue instead of connecting again.
         "resume": draft if draft and draft.verified_at and done is None else None,
         "steps": progress(Step.AUTHENTICATE),
@@ -176,7 +177,7 @@ def streams(request: HttpRequest, draft: ConnectionDraft) -> HttpResponse:
         try:
             services.connection_draft_refresh_streams(draft=draft)
         except kinesis.KinesisError as exc:
-            error = exc.message
+            error = translate(exc.message)
     query = request.GET.get("q", request.POST.get("q", ""))[:128]
     context = {
         "draft": draft,
@@ -259,7 +260,7 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
                 **form.destination_fields(),
             )
         except kinesis.KinesisError as exc:
-            form.add_error(services.refused_field(exc), exc.message)
+            form.add_error(services.refused_field(exc), translate(exc.message))
         except ServiceError as exc:
             form.add_error(exc.field, exc.message)
         else:

@@ -115,6 +115,20 @@ def test_credentials_aws_refuses_are_a_400_on_the_secret(api, aws):
     assert Connection.objects.count() == 0
 
 
+def test_an_aws_refusal_is_said_in_the_callers_language_with_english_code_and_field(api, aws):
+    def refuse(service, operation, params, proceed):
+        raise aws_calls.client_error("SignatureDoesNotMatch", operation=operation, status=403)
+
+    with aws_calls.call_hook(refuse):
+        answer = api.post(
+            "/api/v1/connections", access_key_connection(), **{"Accept-Language": "sv"}
+        )
+    assert (answer.status, answer.error["code"]) == (400, "aws_refused")
+    message = answer.error["message"]
+    assert message.startswith("Den hemliga åtkomstnyckeln hör inte till åtkomstnyckeln "), message
+    assert answer.error["fields"] == {"auth.params.secretKey": message}
+
+
 def test_aws_unreachable_is_a_502(api, aws):
     def down(service, operation, params, proceed):
         raise aws_calls.connect_timeout()

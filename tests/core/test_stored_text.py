@@ -1,12 +1,16 @@
 """Engine texts are stored in English and shown in the reader's language."""
 
+import re
+
+import pytest
 from django.conf import settings
 from django.test import override_settings
 from django.utils import translation
 
 from activation.export.services import delay_message, error_message
-from core.stored_text import translate
+from core.stored_text import StoredText, translate
 from destinations.kinesis import aws as kinesis
+from destinations.kinesis.aws import errors as aws_errors
 from destinations.kinesis.permissions import CheckItem, CheckReport
 from destinations.kinesis.problems import problem_of
 from governance.enforcement import STOPPED
@@ -98,3 +102,34 @@ def test_a_stored_permission_report_is_translated_for_the_page_only():
             "Provisionerad, 2 öppna shards: upp till 2 000 poster/s och 2 MiB/s skrivningar."
         )
     assert stored.items[0].label == "Capacity"
+
+
+def _error_templates() -> list[tuple[str, StoredText]]:
+    found = [
+        (name, value) for name, value in vars(aws_errors).items() if isinstance(value, StoredText)
+    ]
+    found += [(code, reason) for code, reason in aws_errors.KMS_REASONS.items()]
+    return found
+
+
+@CATALOG
+@pytest.mark.parametrize(("name", "template"), _error_templates(), ids=lambda x: str(x)[:40])
+def test_every_aws_error_sentence_is_recognised_and_shown_in_swedish(
+    name: str, template: StoredText
+) -> None:
+    names = set(re.findall(r"%\((\w+)\)s", template.msgid))
+    params = {placeholder: f"v_{placeholder}" for placeholder in names}
+    stored = template(**params)
+    with translation.override("sv"):
+        shown = translate(stored)
+        assert shown == template.translated(params)
+    assert shown != stored, f"{name} has no Swedish translation"
+
+
+@CATALOG
+def test_an_aws_error_embedding_other_sentences_is_translated_through():
+    stored = aws_errors.WRONG_SECRET(who=aws_errors.THESE_CREDENTIALS())
+    with translation.override("sv"):
+        assert translate(stored).startswith(
+            "Den hemliga åtkomstnyckeln hör inte till de här autentiseringsuppgifterna (AWS"
+        )

@@ -3,6 +3,11 @@
 Every caller of the AWS seam sees only these exceptions (all `KinesisError`s,
 each with a `code`, a `permanent` flag and a message that says what is wrong
 and how to fix it), never botocore's.
+
+The messages are stored (health messages, permission-check details) and shown
+to a person, so they are built from `StoredText` templates: the English text is
+what the API, the logs and the tests read, and `core.stored_text.translate`
+shows it in the reader's language. Raw AWS text (`%(message)s`) stays as AWS wrote it.
 """
 
 from __future__ import annotations
@@ -14,9 +19,192 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import ClassVar
 
+from django.utils.translation import gettext_noop
+
+from core.stored_text import StoredText
 from destinations.kinesis.aws.credentials import mask_key_id
 
 logger = logging.getLogger(__name__)
+
+# Parts that other sentences embed.
+ENDPOINT_NAMED = StoredText(gettext_noop("the %(service)s endpoint %(endpoint)s"))
+ENDPOINT_IN_REGION = StoredText(gettext_noop("the AWS %(service)s endpoint in %(region)s"))
+ACCESS_KEY = StoredText(gettext_noop("access key %(key_id)s"))
+THESE_CREDENTIALS = StoredText(gettext_noop("these credentials"))
+ROLE = StoredText(gettext_noop("role %(role_arn)s"))
+
+READ_TIMEOUT = StoredText(
+    gettext_noop(
+        "AWS did not answer %(operation)s in time (%(endpoint)s). The request may have been "
+        "processed anyway; it will be retried, and every record carries an id consumers can "
+        "deduplicate on."
+    )
+)
+CONNECT_TIMEOUT = StoredText(
+    gettext_noop(
+        "Timed out connecting to %(endpoint)s. Check that this server can reach AWS "
+        "(firewall, proxy, VPC endpoint), then try again."
+    )
+)
+UNREACHABLE = StoredText(
+    gettext_noop(
+        "Could not connect to %(endpoint)s. Check the region and that this server can reach "
+        "AWS (DNS, firewall, proxy), then try again."
+    )
+)
+NO_CREDENTIALS = StoredText(
+    gettext_noop(
+        "No AWS credentials to sign the request with: enter an access key ID and secret access key."
+    )
+)
+INVALID_REGION = StoredText(
+    gettext_noop(
+        "“%(region)s” is not a valid AWS region. Choose your stream's region from the list."
+    )
+)
+INVALID_PARAMS = StoredText(gettext_noop("Invalid request to %(operation)s: %(message)s"))
+CALL_FAILED = StoredText(gettext_noop("AWS call %(operation)s failed: %(message)s"))
+NOT_AWS_ANSWER = StoredText(
+    gettext_noop(
+        "%(endpoint)s answered %(operation)s with something that is not an AWS response (an "
+        "error page of a proxy or endpoint?). Try again later."
+    )
+)
+OWN_CREDENTIALS_REJECTED = StoredText(
+    gettext_noop(
+        "AWS rejected this server's own credentials, which it uses to assume your role. Ask "
+        "the administrator to check the server's AWS credentials."
+    )
+)
+ROLE_CREDENTIALS_REJECTED = StoredText(
+    gettext_noop(
+        "AWS rejected the temporary credentials of role %(role_arn)s. Try again; if it "
+        "persists, check that the role still exists."
+    )
+)
+UNKNOWN_KEY = StoredText(
+    gettext_noop(
+        "AWS does not recognise the access key ID %(key_id)s. Check that you copied the whole "
+        "key ID and that the key is active in IAM (IAM → Users → Security credentials)."
+    )
+)
+UNKNOWN_KEY_OR_REGION = StoredText(
+    gettext_noop(
+        "AWS does not recognise the access key ID %(key_id)s. Check that you copied the whole "
+        "key ID and that the key is active in IAM (IAM → Users → Security credentials). If it "
+        "is, the region may be an opt-in region not enabled for the account (Account settings "
+        "→ AWS Regions)."
+    )
+)
+WRONG_SECRET = StoredText(
+    gettext_noop(
+        "The secret access key does not match %(who)s (AWS rejected the request signature). "
+        "Paste the secret that was shown when the key was created; if it is lost, create a new "
+        "access key in IAM."
+    )
+)
+TOKEN_EXPIRED = StoredText(
+    gettext_noop(
+        "The security token has expired. Temporary (session) credentials cannot be stored: use "
+        "a long-lived access key, or an IAM role that we assume for you."
+    )
+)
+CLOCK_SKEW = StoredText(
+    gettext_noop(
+        "AWS rejected the request because this server's clock is off by more than 5 minutes. "
+        "Ask the administrator to synchronise the clock (NTP)."
+    )
+)
+STREAM_NOT_FOUND = StoredText(
+    gettext_noop(
+        "The stream “%(stream)s” does not exist in %(region)s for this AWS account. Check the "
+        "stream name and region, or create the stream in the Kinesis console."
+    )
+)
+IAM_ENTITY_MISSING = StoredText(gettext_noop("%(action)s: the IAM entity does not exist"))
+KINESIS_REFUSED = StoredText(gettext_noop("Kinesis refused %(operation)s: %(message)s."))
+TEMPORARY_PROBLEM = StoredText(
+    gettext_noop("AWS had a temporary problem with %(operation)s (%(code)s). It will be retried.")
+)
+AWS_REFUSED = StoredText(gettext_noop("AWS refused %(operation)s: %(code)s: %(message)s"))
+ASSUME_ROLE_DENIED = StoredText(
+    gettext_noop(
+        "Access denied to sts:AssumeRole on %(role_arn)s. The role's trust policy must allow "
+        "this platform's principal to assume it with the external ID shown here (condition "
+        "sts:ExternalId), and the role ARN must be spelled exactly."
+    )
+)
+ACCESS_DENIED = StoredText(
+    gettext_noop(
+        "Access denied: %(principal)s is not allowed to call %(action)s. Add “%(action)s” to "
+        "the IAM policy attached to it (the connection's page shows the minimal policy, ready "
+        "to copy)."
+    )
+)
+ACCESS_DENIED_ON_STREAM = StoredText(
+    gettext_noop(
+        "Access denied: %(principal)s is not allowed to call %(action)s on stream "
+        "“%(stream)s”. Add “%(action)s” to the IAM policy attached to it (the connection's "
+        "page shows the minimal policy, ready to copy)."
+    )
+)
+KMS_UNUSABLE = StoredText(
+    gettext_noop("Kinesis cannot encrypt records for stream “%(stream)s”: %(reason)s.")
+)
+KMS_REASONS = {
+    "KMSDisabledException": StoredText(
+        gettext_noop("the stream's KMS key is disabled; enable it in AWS KMS")
+    ),
+    "KMSInvalidStateException": StoredText(
+        gettext_noop(
+            "the stream's KMS key is not usable in its current state (for example pending "
+            "deletion); cancel the deletion or re-encrypt the stream with another key"
+        )
+    ),
+    "KMSAccessDeniedException": StoredText(
+        gettext_noop(
+            "the credentials may not use the stream's KMS key; allow kms:GenerateDataKey on "
+            "that key in the IAM policy (and in the key policy)"
+        )
+    ),
+    "KMSNotFoundException": StoredText(
+        gettext_noop(
+            "the stream's KMS key no longer exists; re-encrypt the stream with an existing key"
+        )
+    ),
+    "KMSOptInRequired": StoredText(
+        gettext_noop("the AWS account is not subscribed to AWS KMS; subscribe to it")
+    ),
+}
+STREAM_AT_LIMIT = StoredText(
+    gettext_noop(
+        "Stream “%(stream)s” is at its write limit (1,000 records/s and 1 MiB/s per shard). "
+        "Writes are retried with backoff; add shards or switch the stream to on-demand if this "
+        "persists."
+    )
+)
+KMS_THROTTLED = StoredText(
+    gettext_noop(
+        "AWS KMS is throttling the stream's encryption key. Writes are retried with backoff; "
+        "raise the KMS request quota if this persists."
+    )
+)
+# Not errors: why the account id was looked up another way (the connect wizard's note).
+NOT_STS = StoredText(gettext_noop("%(endpoint)s does not answer as AWS STS does (%(code)s)"))
+STS_SKIPPED_ARN = StoredText(
+    gettext_noop(
+        "STS GetCallerIdentity could not run (%(problem)s): the account id comes from the "
+        "stream's ARN."
+    )
+)
+STS_SKIPPED_NO_ARN = StoredText(
+    gettext_noop(
+        "STS GetCallerIdentity could not run (%(problem)s), and no stream ARN tells the account id."
+    )
+)
+THROTTLED = StoredText(
+    gettext_noop("AWS is throttling requests (%(code)s); they are retried with backoff.")
+)
 
 
 class KinesisError(Exception):
@@ -199,47 +387,45 @@ def map_error(exc: Exception, *, operation: str, ctx: CallContext) -> KinesisErr
         return _map_client_error(code, message, status, operation=operation, ctx=ctx)
     if isinstance(exc, bx.ReadTimeoutError | bx.ConnectionClosedError):
         return TransientError(
-            f"AWS did not answer {operation} in time ({endpoint_label(ctx)}). The request may "
-            "have been processed anyway; it will be retried, and every record carries an id "
-            "consumers can deduplicate on.",
+            READ_TIMEOUT(operation=operation, endpoint=endpoint_label(ctx)),
             code="ReadTimeout",
             may_have_succeeded=True,
         )
     if isinstance(exc, bx.ConnectTimeoutError):
         return EndpointUnreachable(
-            f"Timed out connecting to {endpoint_label(ctx)}. Check that this server can reach "
-            "AWS (firewall, proxy, VPC endpoint), then try again.",
+            CONNECT_TIMEOUT(endpoint=endpoint_label(ctx)),
             code="ConnectTimeout",
         )
     if isinstance(exc, bx.EndpointConnectionError | bx.ConnectionError):
         return EndpointUnreachable(
-            f"Could not connect to {endpoint_label(ctx)}. Check the region and that this "
-            "server can reach AWS (DNS, firewall, proxy), then try again.",
+            UNREACHABLE(endpoint=endpoint_label(ctx)),
             code="EndpointUnreachable",
         )
     if isinstance(exc, bx.NoCredentialsError | bx.PartialCredentialsError):
         return BadCredentials(
-            "No AWS credentials to sign the request with: enter an access key ID and "
-            "secret access key.",
+            NO_CREDENTIALS(),
             code="NoCredentials",
             kind="missing",
         )
     if isinstance(exc, bx.InvalidRegionError | bx.NoRegionError | bx.UnknownEndpointError):
         return InvalidRegion(
-            f"“{ctx.region}” is not a valid AWS region. Choose your stream's region from the list.",
+            INVALID_REGION(region=ctx.region),
             code="InvalidRegion",
         )
     if isinstance(exc, bx.ParamValidationError):
-        return InvalidRequest(f"Invalid request to {operation}: {exc}", code="ParamValidation")
+        return InvalidRequest(
+            INVALID_PARAMS(operation=operation, message=exc), code="ParamValidation"
+        )
     if isinstance(exc, bx.BotoCoreError):
-        return TransientError(f"AWS call {operation} failed: {exc}", code=type(exc).__name__)
+        return TransientError(
+            CALL_FAILED(operation=operation, message=exc), code=type(exc).__name__
+        )
     from botocore.parsers import ResponseParserError
 
     if isinstance(exc, ResponseParserError):
         # Not a BotoCoreError: an answer that is not AWS's (an endpoint or proxy error page).
         return TransientError(
-            f"{endpoint_label(ctx)} answered {operation} with something that is not an AWS "
-            "response (an error page of a proxy or endpoint?). Try again later.",
+            NOT_AWS_ANSWER(endpoint=endpoint_label(ctx), operation=operation),
             code="ResponseParserError",
         )
     return None
@@ -266,40 +452,32 @@ def _unwrap_xml_error(code: str, message: str) -> tuple[str, str]:
 
 def endpoint_label(ctx: CallContext) -> str:
     if ctx.endpoint:
-        return f"the {ctx.service} endpoint {ctx.endpoint}"
-    return f"the AWS {ctx.service} endpoint in {ctx.region}"
+        return ENDPOINT_NAMED(service=ctx.service, endpoint=ctx.endpoint)
+    return ENDPOINT_IN_REGION(service=ctx.service, region=ctx.region)
 
 
 def _map_client_error(
     code: str, message: str, status: int, *, operation: str, ctx: CallContext
 ) -> KinesisError:
     action = f"{_SERVICE_PREFIX.get(ctx.service, ctx.service)}:{operation}"
-    who = f"access key {mask_key_id(ctx.key_id)}" if ctx.key_id else "these credentials"
+    who = ACCESS_KEY(key_id=mask_key_id(ctx.key_id)) if ctx.key_id else THESE_CREDENTIALS()
     if code in _UNKNOWN_KEY:
-        opt_in = (
-            " If it is, the region may be an opt-in region not enabled for the account "
-            "(Account settings → AWS Regions)."
-            if ctx.service == "kinesis"
-            else ""
-        )
         if ctx.role_arn and ctx.service == "sts" and not ctx.key_id:
             return BadCredentials(
-                "AWS rejected this server's own credentials, which it uses to assume your "
-                "role. Ask the administrator to check the server's AWS credentials.",
+                OWN_CREDENTIALS_REJECTED(),
                 code=code,
                 kind="unknown_key",
             )
         if ctx.role_arn and ctx.service != "sts":
             return BadCredentials(
-                f"AWS rejected the temporary credentials of role {ctx.role_arn}. Try again; if "
-                "it persists, check that the role still exists.",
+                ROLE_CREDENTIALS_REJECTED(role_arn=ctx.role_arn),
                 code=code,
                 kind="unknown_key",
             )
+        # Kinesis answers an opt-in region the account has not enabled as an unknown key.
+        unknown = UNKNOWN_KEY_OR_REGION if ctx.service == "kinesis" else UNKNOWN_KEY
         return BadCredentials(
-            f"AWS does not recognise the access key ID {mask_key_id(ctx.key_id)}. Check that "
-            "you copied the whole key ID and that the key is active in IAM "
-            "(IAM → Users → Security credentials)." + opt_in,
+            unknown(key_id=mask_key_id(ctx.key_id)),
             code=code,
             kind="unknown_key",
         )
@@ -307,16 +485,13 @@ def _map_client_error(
         if "Signature expired" in message:
             return _clock_skew(code)
         return BadCredentials(
-            f"The secret access key does not match {who} (AWS rejected the request "
-            "signature). Paste the secret that was shown when the key was created; if it is "
-            "lost, create a new access key in IAM.",
+            WRONG_SECRET(who=who),
             code=code,
             kind="wrong_secret",
         )
     if code in _EXPIRED:
         return BadCredentials(
-            "The security token has expired. Temporary (session) credentials cannot be "
-            "stored: use a long-lived access key, or an IAM role that we assume for you.",
+            TOKEN_EXPIRED(),
             code=code,
             kind="expired",
         )
@@ -330,26 +505,28 @@ def _map_client_error(
         return _throttled(code, ctx=ctx)
     if code == "ResourceNotFoundException" and ctx.service == "kinesis":
         return StreamNotFound(
-            f"The stream “{ctx.stream}” does not exist in {ctx.region} for this AWS account. "
-            "Check the stream name and region, or create the stream in the Kinesis console.",
+            STREAM_NOT_FOUND(stream=ctx.stream, region=ctx.region),
             code=code,
         )
     if code == "NoSuchEntity":
-        return InvalidRequest(f"{action}: {message or 'the IAM entity does not exist'}", code=code)
+        # AWS's own words when it gave some: they stay as AWS wrote them.
+        text = f"{action}: {message}" if message else IAM_ENTITY_MISSING(action=action)
+        return InvalidRequest(text, code=code)
     if code in _INVALID:
-        return InvalidRequest(f"Kinesis refused {operation}: {message or code}.", code=code)
+        return InvalidRequest(
+            KINESIS_REFUSED(operation=operation, message=message or code), code=code
+        )
     if code in _TRANSIENT or status >= 500:
         return TransientError(
-            f"AWS had a temporary problem with {operation} ({code}). It will be retried.",
+            TEMPORARY_PROBLEM(operation=operation, code=code),
             code=code,
         )
-    return KinesisError(f"AWS refused {operation}: {code}: {message}", code=code)
+    return KinesisError(AWS_REFUSED(operation=operation, code=code, message=message), code=code)
 
 
 def _clock_skew(code: str) -> BadCredentials:
     return BadCredentials(
-        "AWS rejected the request because this server's clock is off by more than 5 "
-        "minutes. Ask the administrator to synchronise the clock (NTP).",
+        CLOCK_SKEW(),
         code=code,
         kind="clock_skew",
     )
@@ -358,56 +535,33 @@ def _clock_skew(code: str) -> BadCredentials:
 def _access_denied(code: str, message: str, *, action: str, ctx: CallContext) -> AccessDenied:
     if action == "sts:AssumeRole":
         return AccessDenied(
-            f"Access denied to sts:AssumeRole on {ctx.role_arn}. The role's trust policy must "
-            "allow this platform's principal to assume it with the external ID shown here "
-            "(condition sts:ExternalId), and the role ARN must be spelled exactly.",
+            ASSUME_ROLE_DENIED(role_arn=ctx.role_arn),
             action=action,
             code=code,
         )
-    principal = f"role {ctx.role_arn}" if ctx.role_arn else f"access key {mask_key_id(ctx.key_id)}"
-    target = f" on stream “{ctx.stream}”" if ctx.stream else ""
+    principal = (
+        ROLE(role_arn=ctx.role_arn) if ctx.role_arn else ACCESS_KEY(key_id=mask_key_id(ctx.key_id))
+    )
+    if ctx.stream:
+        text = ACCESS_DENIED_ON_STREAM(principal=principal, action=action, stream=ctx.stream)
+    else:
+        text = ACCESS_DENIED(principal=principal, action=action)
     return AccessDenied(
-        f"Access denied: {principal} is not allowed to call {action}{target}. Add "
-        f"“{action}” to the IAM policy attached to it (the connection's page shows the "
-        "minimal policy, ready to copy).",
+        text,
         action=action,
         code=code,
     )
 
 
 def _kms_error(code: str, *, ctx: CallContext) -> KmsError:
-    reasons = {
-        "KMSDisabledException": "the stream's KMS key is disabled; enable it in AWS KMS",
-        "KMSInvalidStateException": (
-            "the stream's KMS key is not usable in its current state (for example pending "
-            "deletion); cancel the deletion or re-encrypt the stream with another key"
-        ),
-        "KMSAccessDeniedException": (
-            "the credentials may not use the stream's KMS key; allow kms:GenerateDataKey on "
-            "that key in the IAM policy (and in the key policy)"
-        ),
-        "KMSNotFoundException": (
-            "the stream's KMS key no longer exists; re-encrypt the stream with an existing key"
-        ),
-        "KMSOptInRequired": "the AWS account is not subscribed to AWS KMS; subscribe to it",
-    }
-    return KmsError(
-        f"Kinesis cannot encrypt records for stream “{ctx.stream}”: {reasons[code]}.", code=code
-    )
+    return KmsError(KMS_UNUSABLE(stream=ctx.stream, reason=KMS_REASONS[code]()), code=code)
 
 
 def _throttled(code: str, *, ctx: CallContext) -> Throttled:
     if code == "ProvisionedThroughputExceededException":
-        text = (
-            f"Stream “{ctx.stream}” is at its write limit (1,000 records/s and 1 MiB/s per "
-            "shard). Writes are retried with backoff; add shards or switch the stream to "
-            "on-demand if this persists."
-        )
+        text = STREAM_AT_LIMIT(stream=ctx.stream)
     elif code == "KMSThrottlingException":
-        text = (
-            "AWS KMS is throttling the stream's encryption key. Writes are retried with "
-            "backoff; raise the KMS request quota if this persists."
-        )
+        text = KMS_THROTTLED()
     else:
-        text = f"AWS is throttling requests ({code}); they are retried with backoff."
+        text = THROTTLED(code=code)
     return Throttled(text, code=code)

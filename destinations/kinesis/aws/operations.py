@@ -18,6 +18,9 @@ from typing import Any
 from destinations.kinesis.aws import clients
 from destinations.kinesis.aws.credentials import AwsCredentials
 from destinations.kinesis.aws.errors import (
+    NOT_STS,
+    STS_SKIPPED_ARN,
+    STS_SKIPPED_NO_ARN,
     AccessDenied,
     BadCredentials,
     CallContext,
@@ -129,7 +132,7 @@ def caller(creds: AwsCredentials) -> CallerIdentity:
                     service="sts", region=creds.region, endpoint=clients.endpoint_url("sts") or ""
                 )
             )
-            return CallerIdentity(problem=f"{label} does not answer as AWS STS does ({exc.code})")
+            return CallerIdentity(problem=NOT_STS(endpoint=label, code=exc.code))
         return CallerIdentity(problem=exc.message)
     return CallerIdentity(account_id=str(answer.get("Account", "")), arn=str(answer.get("Arn", "")))
 
@@ -152,12 +155,9 @@ def account_lookup(creds: AwsCredentials, stream_arns: Iterable[str] = ()) -> Ac
     if identity.account_id:
         return AccountLookup(identity.account_id, "sts")
     from_arn = next((a for a in map(account_id_of_arn, stream_arns) if a), "")
-    skipped = f"STS GetCallerIdentity could not run ({identity.problem})"
     if from_arn:
-        return AccountLookup(
-            from_arn, "stream_arn", f"{skipped}: the account id comes from the stream's ARN."
-        )
-    return AccountLookup("", "", f"{skipped}, and no stream ARN tells the account id.")
+        return AccountLookup(from_arn, "stream_arn", STS_SKIPPED_ARN(problem=identity.problem))
+    return AccountLookup("", "", STS_SKIPPED_NO_ARN(problem=identity.problem))
 
 
 def put_record(
