@@ -1,4 +1,5 @@
 import pytest
+from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -17,5 +18,5 @@ def test_a_wrong_password_is_explained(page, live_server, user):
     page.get_by_label("Username").fill(user.username)
     page.get_by_label("Password").fill("wrong")
     page.get_by_role("button", name="Log in").click()
-    assert page.get_by_role("alert").is_visible()
-    assert "correct username and password" in page.get_by_role("alert").inner_text()
+    # The refusal is a new page: wait for it (is_visible() would not wait).
+    expect(page.get_by_role("alert")).to_contain_text("correct username and password")
