@@ -115,6 +115,9 @@ def test_mapping_choices_survive_reload_step_pills_and_back(
 
     # The review step's name is kept as it is typed, too.
     page.get_by_role("link", name="Review").click()
+    page.get_by_role("heading", name="Sample record").wait_for()
+    # The autosave listener is attached once the page's scripts have run.
+    page.wait_for_load_state("load")
     with page.expect_response(lambda r: "/name/" in r.url and r.status == 200):
         page.get_by_label("Dataflow name").fill("Welcome journey")
         page.get_by_label("Dataflow name").press("Tab")
