@@ -63,3 +63,26 @@ def test_a_marketer_finds_a_profile_by_identity(logged_in_page, live_server, peo
     results.get_by_role("link", name=f"Profile {people[3]}").click()
     expect(page.get_by_role("heading", name="Ann3 Lee")).to_be_visible()
     expect(page.get_by_role("heading", name="Recent changes")).to_be_visible()
+
+
+def test_a_search_typed_before_the_scripts_load_is_still_applied(logged_in_page, live_server):
+    """A fast typist (or the browser restoring the box on Back) fills the search while
+    htmx is still loading: once htmx is up the list follows the box, not the page's
+    original query."""
+    from tests.factories import SegmentFactory
+
+    SegmentFactory(name="VIP customers")
+    SegmentFactory(name="Newsletter subscribers")
+    page = logged_in_page
+    held = []
+    page.route(re.compile(r"/htmx-2[^/]*\.js$"), lambda route: held.append(route))  # hold htmx
+    page.goto(f"{live_server.url}/segments/", wait_until="commit")
+    page.get_by_label("Search segments").fill("vip")
+    for _ in range(100):  # the route handler runs while Playwright waits
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert held, "the page asked for htmx"
+    held[0].continue_()
+    expect(page.get_by_text("Newsletter subscribers")).to_have_count(0)
+    expect(page.get_by_role("link", name="VIP customers")).to_be_visible()
