@@ -28,6 +28,7 @@ import logging
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -130,7 +131,9 @@ class Run:
     # dataflow's cursor moves only once a chunk is recorded).
     read_cursor: ChangeCursor = _LOG_START
     sender: ChunkSender | None = None
-    in_flight: InFlight | None = None
+    # Chunks handed to the sender, oldest first: at most the one being sent and the
+    # one queued behind it.
+    in_flight: deque[InFlight] = field(default_factory=deque)
 
     # Consent policies that apply to the dataflow (None: none applies).
     consent: ConsentGate | None = None
@@ -186,39 +189,42 @@ class Run:
         causes = {change.profile_id: f"change:{change.id}" for change in changes}
         chunk = self._build(eligible, decision.reasons, causes, snapshots, started)
         chunk.cursor, chunk.changes = read.cursor, len(changes)
-        if read.drained or self.consent or chunk.size_bytes > PIPELINE_MAX_BYTES:
-            # Sent here, after the chunk in flight: the log's last chunk (nothing to
-            # read meanwhile: a run of one chunk needs no thread), with a consent gate
-            # (whether a profile gets a suppression depends on what earlier chunks
-            # delivered, the delivery log), large records (one chunk in memory).
+        alone = read.drained and not self.in_flight  # a run of one chunk needs no thread
+        if alone or self.consent or chunk.size_bytes > PIPELINE_MAX_BYTES:
+            # Sent here, after the chunks in flight: a run's only chunk, with a consent
+            # gate (whether a profile gets a suppression depends on what earlier
+            # chunks delivered, the delivery log), large records (one chunk in memory).
             self.finish_in_flight()
             self._commit_changes(chunk, self._send(chunk))
             return True
-        # Pipelined: this chunk is sent while the next one is read and built. The
-        # previous chunk is finished (acknowledged, then recorded) before this one
-        # is handed to the sender, so chunks reach the stream one after the other
-        # and a profile's records keep their order.
-        self.finish_in_flight()
-        self.in_flight = self._sender().submit(chunk)
+        # Pipelined: the sender thread sends chunks one after the other, in the order
+        # handed over, so a profile's records keep their order. This chunk is queued
+        # behind the one being sent; then the older one is finished (acknowledged,
+        # then recorded) while this one goes out, and the next chunk is read and
+        # built meanwhile. A chunk queued behind a stopped one is never sent.
+        self.in_flight.append(self._sender().submit(chunk))
+        self.finish_in_flight(keep=0 if read.drained else 1)
         return True
 
-    def finish_in_flight(self) -> bool:
-        """Wait for the chunk being sent and record it (cursor, deliveries); True when
-        there was one. Raises DeliveryStopped as a synchronous send would."""
-        in_flight, self.in_flight = self.in_flight, None
-        if in_flight is None:
-            return False
-        self._commit_changes(in_flight.chunk, self._sender().result(in_flight, self.lease))
-        return True
+    def finish_in_flight(self, *, keep: int = 0) -> bool:
+        """Wait for the oldest chunks handed to the sender and record each (cursor,
+        deliveries) until `keep` are left; True when one was. Raises DeliveryStopped
+        as a synchronous send would."""
+        finished = False
+        while len(self.in_flight) > keep:
+            in_flight = self.in_flight.popleft()
+            self._commit_changes(in_flight.chunk, self._sender().result(in_flight, self.lease))
+            finished = True
+        return finished
 
     def close(self) -> None:
         """End the run's sender: a chunk still being sent is stopped at its next call
-        and waited for (never recorded: it is sent again by the next run), so no
-        send of this run can land after the next run's."""
+        and waited for, a queued one is not sent (neither is recorded: the next run
+        sends them again), so no send of this run can land after the next run's."""
         if self.sender is not None:
             self.sender.close()
             self.sender = None
-        self.in_flight = None
+        self.in_flight.clear()
 
     def _sender(self) -> ChunkSender:
         if self.sender is None:
@@ -500,6 +506,8 @@ class ChunkSender:
             queue.SimpleQueue()
         )
         self._cancelled = threading.Event()
+        # Set once a chunk's send stopped: the chunks queued behind it are not sent.
+        self._stopped = threading.Event()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-send")
 
     def submit(self, chunk: BuiltChunk) -> InFlight:
@@ -524,7 +532,15 @@ class ChunkSender:
     def _send(self, chunk: BuiltChunk) -> Sent:
         on_wait = None if self._on_wait is None else self._notice
         try:
-            return self._deliver(chunk, before_call=self._check, on_wait=on_wait)
+            self._check()
+            sent = self._deliver(chunk, before_call=self._check, on_wait=on_wait)
+        except BaseException:
+            self._stopped.set()
+            raise
+        else:
+            if sent.stop is not None:
+                self._stopped.set()
+            return sent
         finally:
             # A sink may have read the database (a test's): leave no connection behind.
             connections.close_all()
@@ -547,6 +563,8 @@ class ChunkSender:
     def _check(self) -> None:
         if self._cancelled.is_set():
             raise SendCancelled("the run ended before this chunk was sent")
+        if self._stopped.is_set():
+            raise SendCancelled("an earlier chunk of this run stopped")
 
 
 def _unreadable(context: ExportContext, profile_id: int, exc: Exception) -> UnreadableProfile:
