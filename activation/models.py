@@ -397,7 +397,10 @@ class DeliveryLog(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["profile_id", "sent_at"]),
+            # A profile's deliveries (the delivery lookup), and whether a dataflow
+            # delivered these profiles in an hour (accounting: one exact probe each).
+            models.Index(fields=["profile_id", "dataflow", "sent_at"]),
+            # A dataflow's deliveries by time (run pages, retention).
             models.Index(fields=["dataflow", "sent_at"]),
         ]
 

@@ -62,6 +62,21 @@ _UPSERT_RUN = (
     f"{', '.join(f'{c} = {_RUNS}.{c} + %({c})s' for c in _COUNTERS)}, "
     "last_activity_at = EXCLUDED.last_activity_at, status = EXCLUDED.status RETURNING id"
 )
+# Which of these profiles this dataflow delivered in the window: per profile, its last
+# delivery by the dataflow before the window's end, one descent of the (profile_id,
+# dataflow, sent_at) index. Asked this way on purpose. With the window's start as an
+# index condition, statistics older than the hour (a busy hour, a backfill) let the
+# planner prefer the (dataflow, sent_at) index and scan every row the dataflow
+# delivered in the hour, for every chunk: a cost that grows with the hour's volume.
+_DELIVERED_IN_WINDOW = f"""
+SELECT p.id FROM unnest(%(ids)s::bigint[]) AS p(id)
+CROSS JOIN LATERAL (
+    SELECT d.sent_at FROM {DeliveryLog._meta.db_table} d
+    WHERE d.profile_id = p.id AND d.dataflow_id = %(dataflow)s AND d.sent_at < %(end)s
+    ORDER BY d.sent_at DESC LIMIT 1
+) AS last
+WHERE last.sent_at >= %(start)s
+"""
 _COPY_DELIVERIES = f"COPY {DeliveryLog._meta.db_table} ({', '.join(_DELIVERY_COLUMNS)}) FROM STDIN"
 
 ACTIVATED = "identities_activated"
@@ -229,19 +244,22 @@ def _outcomes_before(
             run__dataflow_id=dataflow_id, run__window_start=window, profile_id__in=profile_ids
         ).values_list("profile_id", "kind", "attempts", "identity", "error_code", "reason")
     }
-    # No dataflow condition in SQL, on purpose: with it the planner may pick the
-    # (dataflow, sent_at) index, and while a backfill fills the current hour (newer
-    # than the table's statistics) that scan grows with every chunk. This way only
-    # the (profile_id, sent_at) index applies: one probe per profile of the chunk.
-    delivered = {
-        profile_id
-        for profile_id, other in DeliveryLog.objects.filter(
+    end = window + dt.timedelta(hours=1)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _DELIVERED_IN_WINDOW,
+                {"ids": profile_ids, "dataflow": dataflow_id, "start": window, "end": end},
+            )
+            return issues, {profile_id for (profile_id,) in cursor.fetchall()}
+    delivered = set(
+        DeliveryLog.objects.filter(
             profile_id__in=profile_ids,
+            dataflow_id=dataflow_id,
             sent_at__gte=window,
-            sent_at__lt=window + dt.timedelta(hours=1),
-        ).values_list("profile_id", "dataflow_id")
-        if other == dataflow_id
-    }
+            sent_at__lt=end,
+        ).values_list("profile_id", flat=True)
+    )
     return issues, delivered
 
 

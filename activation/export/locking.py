@@ -32,11 +32,14 @@ def lease() -> dt.timedelta:
 
 
 def lock_claim(dataflow_id: int) -> str | None:
-    """Take the dataflow's run lock; the owner token, or None when it is held."""
+    """Take the run lock of a dataflow that may run now (runnable, its retry due); the
+    owner token, or None when it is held or the dataflow may not run."""
     token = uuid.uuid4().hex
     now = timezone.now()
     claimed = (
-        Dataflow.objects.filter(pk=dataflow_id)
+        Dataflow.objects.runnable()
+        .filter(pk=dataflow_id)
+        .filter(Q(retry_at__isnull=True) | Q(retry_at__lte=now))
         .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))
         .update(
             lock_token=token,

@@ -137,6 +137,8 @@ class Run:
 
     # Consent policies that apply to the dataflow (None: none applies).
     consent: ConsentGate | None = None
+    # A data-usage policy now forbids what the dataflow exports: the run ends.
+    blocked: bool = False
 
     def __post_init__(self) -> None:
         self.consent = ConsentGate.for_dataflow(self.dataflow)
@@ -151,12 +153,17 @@ class Run:
         return audience
 
     def step(self) -> bool:
-        """Export one chunk; False when there is nothing left to do (or a policy now
-        forbids what the dataflow exports: checked before every chunk)."""
-        if dataflow_blocked(self.dataflow):
+        """Export one chunk; False when there is nothing left to do, or a policy now
+        forbids what the dataflow exports (checked before every chunk that sends)."""
+        return self._changes_step() or (not self.blocked and self._backfill_step())
+
+    def _forbidden(self, chunk: BuiltChunk) -> bool:
+        """Check the policies before a chunk's records leave (a chunk that sends
+        nothing needs no check): True, and the run ends, when one now forbids them."""
+        if chunk.items and dataflow_blocked(self.dataflow):
+            self.blocked = True
             self.report.state = "policy_violation"
-            return False
-        return self._changes_step() or self._backfill_step()
+        return self.blocked
 
     # -- captured changes ------------------------------------------------------
 
@@ -189,6 +196,8 @@ class Run:
         causes = {change.profile_id: f"change:{change.id}" for change in changes}
         chunk = self._build(eligible, decision.reasons, causes, snapshots, started)
         chunk.cursor, chunk.changes = read.cursor, len(changes)
+        if self._forbidden(chunk):
+            return False
         alone = read.drained and not self.in_flight  # a run of one chunk needs no thread
         if alone or self.consent or chunk.size_bytes > PIPELINE_MAX_BYTES:
             # Sent here, after the chunks in flight: a run's only chunk, with a consent
@@ -264,6 +273,8 @@ class Run:
         cause = "backfill:" + ",".join(str(backfill.pk) for backfill in backfills)
         reasons = dict.fromkeys(todo, REASON_BACKFILL)
         chunk_ = self._build(todo, reasons, dict.fromkeys(todo, cause), snapshots, started)
+        if self._forbidden(chunk_):
+            return False
         outcome = self._outcome(chunk_, self._send(chunk_))
         now = timezone.now()
         # Progress in distinct profiles (the merged chunk holds each profile once).

@@ -305,22 +305,9 @@ def dataflow_run(
     """
     started = time.monotonic()
     report = RunReport(dataflow_id=dataflow_id)
-    row = Dataflow.objects.filter(pk=dataflow_id).only("status", "edit_of_id", "retry_at").first()
-    if row is None:
-        report.state = "missing"
-        return report
-    if not row.is_runnable:
-        # This queued run ends here: let the next trigger queue one (enabling does).
-        Dataflow.objects.filter(pk=dataflow_id).update(run_scheduled_for=None)
-        report.state = "inactive"
-        return report
-    if row.retry_at and row.retry_at > timezone.now():
-        report.state = "waiting_retry"
-        schedule_dataflow_run(dataflow_id, force=True)
-        return report
     token = lock_claim(dataflow_id)
     if token is None:
-        report.state = "locked"
+        report.state = _not_claimed(dataflow_id)
         return report
     try:
         with gc_paused(), log_context(dataflow_id=dataflow_id, run_id=token[:12]):
@@ -341,6 +328,21 @@ def dataflow_run(
         extra={"dataflow_id": dataflow_id, "run_id": token[:12]},
     )
     return report
+
+
+def _not_claimed(dataflow_id: int) -> str:
+    """Why a run could not claim its dataflow (the report's state), and what follows."""
+    row = Dataflow.objects.filter(pk=dataflow_id).only("status", "edit_of_id", "retry_at").first()
+    if row is None:
+        return "missing"
+    if not row.is_runnable:
+        # This queued run ends here: let the next trigger queue one (enabling does).
+        Dataflow.objects.filter(pk=dataflow_id).update(run_scheduled_for=None)
+        return "inactive"
+    if row.retry_at and row.retry_at > timezone.now():
+        schedule_dataflow_run(dataflow_id, force=True)
+        return "waiting_retry"
+    return "locked"
 
 
 @contextmanager
