@@ -17,10 +17,13 @@ marked with `gettext_noop` where it is declared so makemessages finds it.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import re
 from collections.abc import Iterable
 
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.utils import formats
 from django.utils.translation import get_language, gettext, ngettext
 
@@ -64,6 +67,7 @@ class StoredText:
         self.specificity = len(_PLACEHOLDER.sub("", msgid))
         _templates.append(self)
         _templates.sort(key=lambda template: -template.specificity)
+        _translated.cache_clear()  # a text may match this template now
 
     @classmethod
     def ngettext(cls, singular: str, plural: str) -> StoredText:
@@ -86,8 +90,18 @@ class StoredText:
 
 def translate(text: str) -> str:
     """`text` in the active language if it is a stored sentence, else unchanged."""
-    if not text or (get_language() or "en").startswith("en"):
+    language = get_language() or "en"
+    if not text or language.startswith("en"):
         return text
+    return _translated(text, language)
+
+
+@functools.lru_cache(maxsize=4096)
+def _translated(text: str, language: str) -> str:
+    """Matching a text against every template costs a scan; pages show the same few
+    stored sentences over and over (one status message per dataflow), so each is
+    matched once per language and process. The catalogs do not change while a
+    process runs."""
     _load_templates()
     # A message of several lines (a violation: the sentence, then one line per chain).
     return "\n".join(_translate(line, depth=0) for line in text.split("\n"))
@@ -141,6 +155,13 @@ def _match(text: str, depth: int) -> str | None:
             params = {name: _translate(value, depth + 1) for name, value in raw.items()}
             return template.translated(params, raw.get("count", ""))
     return None
+
+
+@receiver(setting_changed)
+def _catalogs_changed(*, setting: str, **kwargs: object) -> None:
+    """Tests point at other catalogs (override_settings): forget what they translated."""
+    if setting in {"LOCALE_PATHS", "LANGUAGES", "LANGUAGE_CODE", "INSTALLED_APPS"}:
+        _translated.cache_clear()
 
 
 def _localized_number(text: str) -> str:
