@@ -133,4 +133,3 @@ def test_an_aws_error_embedding_other_sentences_is_translated_through():
         assert translate(stored).startswith(
             "Den hemliga åtkomstnyckeln hör inte till de här autentiseringsuppgifterna (AWS"
         )
-
