@@ -21,12 +21,7 @@ class Migration(migrations.Migration):
                         auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
                     ),
                 ),
-                (
-                    "language",
-                    models.CharField(
-                        blank=True, choices=[("en", "English"), ("sv", "Svenska")], max_length=10
-                    ),
-                ),
+                ("language", models.CharField(blank=True, max_length=10)),
                 (
                     "user",
                     models.OneToOneField(
