@@ -43,6 +43,8 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from benchmarks.common import ROOT, background_process, bench_database
 from benchmarks.delivery import _local_endpoint
 from benchmarks.export import _percentile, post_profiles
@@ -147,6 +149,7 @@ class _Probe(threading.Thread):
         self.stream = stream
         self.first_seen: dict[str, float] = {}
         self.stopping = threading.Event()
+        self.errors = 0
 
     def run(self) -> None:
         [shard] = self.kinesis.list_shards(StreamName=self.stream)["Shards"]
@@ -154,7 +157,15 @@ class _Probe(threading.Thread):
             StreamName=self.stream, ShardId=shard["ShardId"], ShardIteratorType="LATEST"
         )["ShardIterator"]
         while not self.stopping.is_set():
-            page = self.kinesis.get_records(ShardIterator=iterator, Limit=10_000)
+            try:
+                page = self.kinesis.get_records(ShardIterator=iterator, Limit=10_000)
+            except (BotoCoreError, ClientError) as exc:
+                # The local endpoint answers 500 when it is overloaded: poll again
+                # (with the same iterator: nothing was read), never end the probe.
+                self.errors += 1
+                _note(f"probe: GetRecords failed ({exc.__class__.__name__}); polling again")
+                time.sleep(0.5)
+                continue
             now = time.monotonic()
             for record in page["Records"]:
                 version = json.loads(record["Data"])["person"]["name"]["firstName"]

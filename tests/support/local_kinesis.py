@@ -17,6 +17,7 @@ import urllib.request
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 REGION = "us-east-1"
@@ -70,8 +71,11 @@ class LocalKinesis:
     def start(self) -> None:
         from moto.server import ThreadedMotoServer
 
+        from core.local_kinesis import shards_indexed
+
         if self._server is not None:
             return
+        shards_indexed()
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
         deadline = time.monotonic() + 10
         while True:
@@ -200,14 +204,16 @@ class LocalKinesis:
 
 
 class LocalKinesisProcess(LocalKinesis):
-    """The same endpoint as a separate `moto.server` process (benchmarks: the server
-    then runs on its own core, as a real endpoint would). Its state dies with it."""
+    """The same endpoint as a separate moto server process (`core.local_kinesis`;
+    benchmarks: the server then runs on its own core, as a real endpoint would). Its
+    state dies with it."""
 
     def start(self) -> None:
         if self._server is not None:
             return
         self._server = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            [sys.executable, "-m", "core.local_kinesis", "-H", "127.0.0.1", "-p", str(self.port)],
+            cwd=Path(__file__).resolve().parents[2],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

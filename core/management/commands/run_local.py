@@ -128,7 +128,7 @@ class Command(BaseCommand):
         port = endpoint.rsplit(":", 1)[-1].strip("/")
         self._spawn(
             "kinesis endpoint (moto)",
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", port],
+            [sys.executable, "-m", "core.local_kinesis", "-H", "127.0.0.1", "-p", port],
             after_start=ready,
         )
 
