@@ -27,6 +27,7 @@ from activation.models import Dataflow, DeliveryLog
 from core.stored_text import StoredText
 from governance.evaluation import rule_paths
 from governance.models import ConsentPolicy, ConsentSuppression
+from governance.services import connection_action_codes
 from profiles.models import MEMBER_STATUSES, Profile, SegmentMembership
 from profiles.rules import Predicate, RuleMatches, matcher, supports_sql
 
@@ -45,11 +46,15 @@ def consent_policies_for(marketing_actions: Iterable[str]) -> list[ConsentPolicy
     )
 
 
-def consent_policies_for_dataflow(dataflow: Dataflow) -> list[ConsentPolicy]:
+def consent_policies_for_dataflow(
+    dataflow: Dataflow, *, actions: frozenset[str] | None = None
+) -> list[ConsentPolicy]:
+    """`actions`: the connection's marketing action codes, when already read."""
     if dataflow.connection_id is None:
         return []
-    codes = dataflow.connection.marketing_actions.values_list("code", flat=True)
-    return consent_policies_for(codes)
+    if actions is None:
+        actions = connection_action_codes(dataflow.connection)
+    return consent_policies_for(actions)
 
 
 def consent_rule(policies: list[ConsentPolicy]) -> dict | None:
@@ -68,8 +73,10 @@ class ConsentGate:
     paths: frozenset[str]
 
     @classmethod
-    def for_dataflow(cls, dataflow: Dataflow) -> ConsentGate | None:
-        rule = consent_rule(consent_policies_for_dataflow(dataflow))
+    def for_dataflow(
+        cls, dataflow: Dataflow, *, actions: frozenset[str] | None = None
+    ) -> ConsentGate | None:
+        rule = consent_rule(consent_policies_for_dataflow(dataflow, actions=actions))
         if rule is None:
             return None
         return cls(dataflow.pk, matcher(rule), frozenset(rule_paths(rule)))

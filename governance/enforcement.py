@@ -64,9 +64,9 @@ def dataflow_enforce(dataflow: Dataflow) -> bool:
     return False
 
 
-def _stopped_if_violating(dataflow: Dataflow) -> bool:
+def _stopped_if_violating(dataflow: Dataflow, actions: frozenset[str] | None = None) -> bool:
     """Stop the dataflow (status, alert) when a policy forbids what it exports."""
-    violations = dataflow_violations(dataflow)
+    violations = dataflow_violations(dataflow, actions=actions)
     if violations:
         stopped = (
             Dataflow.objects.runnable()
@@ -102,9 +102,10 @@ def dataflows_enforce_on_commit() -> None:
     transaction.on_commit(dataflows_enforce)
 
 
-def dataflow_blocked(dataflow: Dataflow) -> bool:
+def dataflow_blocked(dataflow: Dataflow, *, actions: frozenset[str] | None = None) -> bool:
     """The runner's check before each chunk: stop here if a policy now forbids it.
 
     Only stops: a run works on a runnable dataflow, and resuming one is the
-    governance change's job (`dataflows_enforce`), so no write per chunk."""
-    return _stopped_if_violating(dataflow)
+    governance change's job (`dataflows_enforce`), so no write per chunk. `actions`:
+    the connection's marketing action codes, when just read."""
+    return _stopped_if_violating(dataflow, actions)

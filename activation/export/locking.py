@@ -17,10 +17,16 @@ import uuid
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
 from activation.models import Dataflow
+
+_RELEASE = (
+    f"UPDATE {Dataflow._meta.db_table} SET lock_token = '', locked_until = NULL "
+    "WHERE id = %s AND lock_token = %s RETURNING run_scheduled_for IS NOT NULL"
+)
 
 
 class LockLost(Exception):  # noqa: N818 - a condition, named as such
@@ -52,10 +58,13 @@ def lock_claim(dataflow_id: int) -> str | None:
     return token if claimed else None
 
 
-def lock_release(dataflow_id: int, token: str) -> None:
-    Dataflow.objects.filter(pk=dataflow_id, lock_token=token).update(
-        lock_token="", locked_until=None
-    )
+def lock_release(dataflow_id: int, token: str) -> bool:
+    """Give the lock back; True when changes asked for a run meanwhile (a trigger set
+    `run_scheduled_for` while this run held the lock), in the same statement."""
+    with connection.cursor() as cursor:
+        cursor.execute(_RELEASE, [dataflow_id, token])
+        row = cursor.fetchone()
+    return bool(row and row[0])
 
 
 @dataclass

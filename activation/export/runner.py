@@ -72,6 +72,7 @@ from activation.export.sinks import Sink
 from activation.models import Backfill, BackfillStatus, Dataflow
 from governance.consent import NO_CONSENT_CODE, NO_CONSENT_REASON, ConsentGate
 from governance.enforcement import dataflow_blocked
+from governance.services import connection_action_codes
 from profiles.changes import Audience, ChangeCursor, audience_rows_after
 from profiles.models import MEMBER_STATUSES, SegmentMembership
 
@@ -139,9 +140,13 @@ class Run:
     consent: ConsentGate | None = None
     # A data-usage policy now forbids what the dataflow exports: the run ends.
     blocked: bool = False
+    # The connection's marketing actions as read when the run started: the consent
+    # gate's, and the first policy check's (later checks read them again).
+    actions: frozenset[str] | None = None
 
     def __post_init__(self) -> None:
-        self.consent = ConsentGate.for_dataflow(self.dataflow)
+        self.actions = connection_action_codes(self.dataflow.connection)
+        self.consent = ConsentGate.for_dataflow(self.dataflow, actions=self.actions)
         self.read_cursor = ChangeCursor(self.dataflow.cursor_txid, self.dataflow.cursor_change_id)
 
     @cached_property
@@ -160,7 +165,10 @@ class Run:
     def _forbidden(self, chunk: BuiltChunk) -> bool:
         """Check the policies before a chunk's records leave (a chunk that sends
         nothing needs no check): True, and the run ends, when one now forbids them."""
-        if chunk.items and dataflow_blocked(self.dataflow):
+        if not chunk.items:
+            return self.blocked
+        actions, self.actions = self.actions, None
+        if dataflow_blocked(self.dataflow, actions=actions):
             self.blocked = True
             self.report.state = "policy_violation"
         return self.blocked

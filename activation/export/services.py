@@ -313,10 +313,10 @@ def dataflow_run(
         with gc_paused(), log_context(dataflow_id=dataflow_id, run_id=token[:12]):
             _run_claimed(dataflow_id, token, report, sink, policy, budget_s, started)
     finally:
-        lock_release(dataflow_id, token)
+        asked_again = lock_release(dataflow_id, token)
         run_settle(dataflow_id)
         report.elapsed_s = time.monotonic() - started
-        _follow_up(dataflow_id, report)
+        _follow_up(dataflow_id, report, asked_again=asked_again)
     logger.info(
         "export run of dataflow %s: %s, %s changes, %s backfill, %s delivered in %.2f s",
         dataflow_id,
@@ -565,12 +565,10 @@ def _run_failed(dataflow: Dataflow, stop: DeliveryStopped) -> None:
     )
 
 
-def _follow_up(dataflow_id: int, report: RunReport) -> None:
+def _follow_up(dataflow_id: int, report: RunReport, *, asked_again: bool) -> None:
     """Queue the next run when work is left or changes arrived while this one ran."""
     more = report.state in ("more", "stopped")
-    woken = report.state == "caught_up" and (
-        Dataflow.objects.filter(pk=dataflow_id, run_scheduled_for__isnull=False).exists()
-    )
+    woken = report.state == "caught_up" and asked_again
     if more or woken:
         schedule_dataflow_run(dataflow_id, force=True)
 
