@@ -76,43 +76,33 @@ TARGET_PATH = gettext_noop("Target path “%(path)s” %(problem)s.")
 # A dataflow's change log (audit) words: stored in English, shown translated
 # (core.stored_text); describe_diff joins one sentence per kind of change.
 ACTIVATED = StoredText(
-    gettext_noop(
-        "Activated %(segments)s segment(s) with %(attributes)s attribute(s); identities: "
-        "%(identities)s; partition key: %(key)s."
-    ),
+    "Activated %(segments)s segment(s) with %(attributes)s attribute(s); identities: "
+    "%(identities)s; partition key: %(key)s.",
     one_sentence=True,
 )
-NONE = StoredText(gettext_noop("none"), one_sentence=True)
+NONE = StoredText("none", one_sentence=True)
 STATUS_SUMMARIES = {
-    DataflowStatus.ENABLED: StoredText(gettext_noop("Enabled."), one_sentence=True),
-    DataflowStatus.DISABLED: StoredText(gettext_noop("Disabled."), one_sentence=True),
+    DataflowStatus.ENABLED: StoredText("Enabled.", one_sentence=True),
+    DataflowStatus.DISABLED: StoredText("Disabled.", one_sentence=True),
 }
 ADDED_SEGMENTS = StoredText(
-    gettext_noop("Added segment(s) %(names)s (their members are backfilled)."), one_sentence=True
+    "Added segment(s) %(names)s (their members are backfilled).", one_sentence=True
 )
-REMOVED_SEGMENTS = StoredText(gettext_noop("Removed segment(s) %(names)s."), one_sentence=True)
-MAPPED = StoredText(gettext_noop("Mapped %(paths)s."), one_sentence=True)
-UNMAPPED = StoredText(gettext_noop("Unmapped %(paths)s."), one_sentence=True)
-RETARGETED = StoredText(gettext_noop("%(source)s now exported as %(target)s."), one_sentence=True)
-REORDERED = StoredText(gettext_noop("Reordered attributes."), one_sentence=True)
-ADDED_IDENTITIES = StoredText(gettext_noop("Added identities %(namespaces)s."), one_sentence=True)
-REMOVED_IDENTITIES = StoredText(
-    gettext_noop("Removed identities %(namespaces)s."), one_sentence=True
-)
-NOW_HASHED = StoredText(gettext_noop("%(namespace)s now hashed."), one_sentence=True)
-NOW_NOT_HASHED = StoredText(gettext_noop("%(namespace)s now not hashed."), one_sentence=True)
-KEY_CHANGED = StoredText(gettext_noop("Partition key %(old)s → %(new)s."), one_sentence=True)
-ON_VALUE_CHANGE = StoredText(
-    gettext_noop("Exports only when a mapped value changes."), one_sentence=True
-)
-ON_ANY_WRITE = StoredText(
-    gettext_noop("Exports on any write to a mapped attribute."), one_sentence=True
-)
-RENAMED = StoredText(gettext_noop("Renamed “%(old)s” → “%(new)s”."), one_sentence=True)
-NO_CHANGES = StoredText(gettext_noop("Saved without changes."), one_sentence=True)
-SEGMENT_DELETED = StoredText(
-    gettext_noop("Segment “%(name)s” was deleted; this dataflow no longer exports it.")
-)
+REMOVED_SEGMENTS = StoredText("Removed segment(s) %(names)s.", one_sentence=True)
+MAPPED = StoredText("Mapped %(paths)s.", one_sentence=True)
+UNMAPPED = StoredText("Unmapped %(paths)s.", one_sentence=True)
+RETARGETED = StoredText("%(source)s now exported as %(target)s.", one_sentence=True)
+REORDERED = StoredText("Reordered attributes.", one_sentence=True)
+ADDED_IDENTITIES = StoredText("Added identities %(namespaces)s.", one_sentence=True)
+REMOVED_IDENTITIES = StoredText("Removed identities %(namespaces)s.", one_sentence=True)
+NOW_HASHED = StoredText("%(namespace)s now hashed.", one_sentence=True)
+NOW_NOT_HASHED = StoredText("%(namespace)s now not hashed.", one_sentence=True)
+KEY_CHANGED = StoredText("Partition key %(old)s → %(new)s.", one_sentence=True)
+ON_VALUE_CHANGE = StoredText("Exports only when a mapped value changes.", one_sentence=True)
+ON_ANY_WRITE = StoredText("Exports on any write to a mapped attribute.", one_sentence=True)
+RENAMED = StoredText("Renamed “%(old)s” → “%(new)s”.", one_sentence=True)
+NO_CHANGES = StoredText("Saved without changes.", one_sentence=True)
+SEGMENT_DELETED = StoredText("Segment “%(name)s” was deleted; this dataflow no longer exports it.")
 
 
 class WizardIncompleteError(DataflowError):

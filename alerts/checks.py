@@ -12,7 +12,6 @@ import logging
 
 from django.db.models import Count, Q
 from django.utils import timezone
-from django.utils.translation import gettext_noop
 
 from activation.models import Dataflow, DataflowStatus, ExportRun, RunIssue
 from activation.monitoring.selectors import EXCLUDED_RATE_THRESHOLD
@@ -35,24 +34,20 @@ EXCLUDED_RATE_LOOKBACK = dt.timedelta(hours=2)
 STREAM_USABLE = ("ACTIVE", "UPDATING")
 
 # Alert texts: stored in English, shown in the reader's language (core.stored_text).
-KEY_AGE_TITLE = StoredText(gettext_noop("Access key of “%(name)s” is %(days)s days old"))
+KEY_AGE_TITLE = StoredText("Access key of “%(name)s” is %(days)s days old")
 KEY_AGE_MESSAGE = StoredText(
-    gettext_noop(
-        "The access key %(key)s was last set on %(date)s. AWS recommends rotating access keys "
-        "every 90 days: create a new key for the IAM user, enter it in the connection's "
-        "settings, then deactivate the old key. Or switch the connection to an IAM role."
-    )
+    "The access key %(key)s was last set on %(date)s. AWS recommends rotating access keys "
+    "every 90 days: create a new key for the IAM user, enter it in the connection's "
+    "settings, then deactivate the old key. Or switch the connection to an IAM role."
 )
-EXCLUDED_TITLE = StoredText(gettext_noop("“%(name)s” excluded %(percent)s%% of profiles"))
+EXCLUDED_TITLE = StoredText("“%(name)s” excluded %(percent)s%% of profiles")
 EXCLUDED_MESSAGE = StoredText(
-    gettext_noop(
-        "In the run window %(window)s UTC, %(excluded)s of %(received)s profiles were "
-        "excluded (more than 1 %%).%(why)s Open the run to see each profile and reason."
-    )
+    "In the run window %(window)s UTC, %(excluded)s of %(received)s profiles were "
+    "excluded (more than 1 %%).%(why)s Open the run to see each profile and reason."
 )
-MOST_COMMON_REASON = StoredText(gettext_noop(" Most common reason: %(reason)s"))
-CANNOT_DELIVER = StoredText(gettext_noop("Dataflow “%(name)s” cannot deliver"))
-STOPPED_EXPORTING = StoredText(gettext_noop("The dataflow stopped exporting."))
+MOST_COMMON_REASON = StoredText(" Most common reason: %(reason)s")
+CANNOT_DELIVER = StoredText("Dataflow “%(name)s” cannot deliver")
+STOPPED_EXPORTING = StoredText("The dataflow stopped exporting.")
 
 
 # --- connection health --------------------------------------------------------------

@@ -11,8 +11,9 @@ page shows it and renders it again through the gettext catalog, its parts
 Anything it does not recognise (free text, older rows) is shown as stored.
 
 Placeholders are named (`%(stream)s`); integers are stored with English
-grouping ("1,234") and shown with the reader's ("1 234"). A template's msgid is
-marked with `gettext_noop` where it is declared so makemessages finds it.
+grouping ("1,234") and shown with the reader's ("1 234"). `manage.py makemessages` extracts a
+template's msgid from its declaration, `StoredText("…")` (the project's
+makemessages knows the keyword, core/management/commands/makemessages.py).
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
-from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext
 
 from core import crypto
 from core.service_errors import ServiceError
@@ -35,15 +35,15 @@ TEST_RECORD_PARTITION_KEY = "streamline-test-record"
 
 # A failing connection's health message and alert: stored in English, shown translated
 # (core.stored_text).
-CHECK_FAILED = StoredText(gettext_noop("the permission check “%(label)s” failed"))
-CHECK_TODO = StoredText(gettext_noop("Needs you: %(detail)s %(fix)s"))
-CHECK_TODO_NO_FIX = StoredText(gettext_noop("Needs you: %(detail)s"))
+CHECK_FAILED = StoredText("the permission check “%(label)s” failed")
+CHECK_TODO = StoredText("Needs you: %(detail)s %(fix)s")
+CHECK_TODO_NO_FIX = StoredText("Needs you: %(detail)s")
 IMPACT = StoredText.ngettext(
     "%(count)s active dataflow cannot deliver until then; nothing is lost.",
     "%(count)s active dataflows cannot deliver until then; nothing is lost.",
 )
-NO_IMPACT = StoredText(gettext_noop("No active dataflow uses this connection."))
-UNHEALTHY_TITLE = StoredText(gettext_noop("Connection “%(name)s” is unhealthy: %(headline)s"))
+NO_IMPACT = StoredText("No active dataflow uses this connection.")
+UNHEALTHY_TITLE = StoredText("Connection “%(name)s” is unhealthy: %(headline)s")
 
 
 class ConnectionInUse(ServiceError):  # noqa: N818 - reads as a sentence at the call site

@@ -20,7 +20,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import connection as db_connection
-from django.utils.translation import gettext_noop
 
 from activation.export.decisions import REASON_ATTRIBUTE, Decision, path_matcher
 from activation.models import Dataflow, DeliveryLog
@@ -32,7 +31,7 @@ from profiles.models import MEMBER_STATUSES, Profile, SegmentMembership
 from profiles.rules import Predicate, RuleMatches, matcher, supports_sql
 
 NO_CONSENT_CODE = "no_consent"
-NO_CONSENT_REASON = StoredText(gettext_noop("no consent"))()
+NO_CONSENT_REASON = StoredText("no consent")()
 
 
 def consent_policies_for(marketing_actions: Iterable[str]) -> list[ConsentPolicy]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 
 from django.db import transaction
-from django.utils.translation import gettext_noop
 
 from activation.models import Dataflow, DataflowStatus
 from alerts.models import AlertKind
@@ -32,13 +31,11 @@ def violation_key(dataflow_id: int) -> str:
 
 # Stored in English, shown translated (core.stored_text); one line per chain.
 STOPPED = StoredText(
-    gettext_noop(
-        "Stopped: a data-usage policy forbids what this dataflow exports. Nothing is sent "
-        "until it is fixed (unmap, hash or remove what the chain names, or change the "
-        "policy); then it resumes and sends what changed meanwhile."
-    )
+    "Stopped: a data-usage policy forbids what this dataflow exports. Nothing is sent "
+    "until it is fixed (unmap, hash or remove what the chain names, or change the "
+    "policy); then it resumes and sends what changed meanwhile."
 )
-VIOLATION_TITLE = StoredText(gettext_noop("Policy violation: dataflow “%(name)s” stopped"))
+VIOLATION_TITLE = StoredText("Policy violation: dataflow “%(name)s” stopped")
 
 
 def violation_message(violations: list[Violation]) -> str:

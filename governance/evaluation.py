@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext
 
 from core.stored_text import StoredText
 from governance.models import (
@@ -39,14 +39,12 @@ ATTRIBUTE, IDENTITY, SEGMENT = "attribute", "identity", "segment"
 
 
 # A violation's chain in words: stored in English, shown translated (core.stored_text).
-CHAIN = StoredText(
-    gettext_noop("%(subject)s → %(label)s %(label_name)s → policy “%(policy)s” → %(action)s")
-)
+CHAIN = StoredText("%(subject)s → %(label)s %(label_name)s → policy “%(policy)s” → %(action)s")
 CHAIN_SUBJECTS = {
-    ATTRIBUTE: StoredText(gettext_noop("attribute %(source)s")),
-    IDENTITY: StoredText(gettext_noop("identity %(source)s")),
+    ATTRIBUTE: StoredText("attribute %(source)s"),
+    IDENTITY: StoredText("identity %(source)s"),
 }
-CHAIN_SEGMENT = StoredText(gettext_noop("segment %(source)s (its rule reads %(path)s)"))
+CHAIN_SEGMENT = StoredText("segment %(source)s (its rule reads %(path)s)")
 
 
 @dataclass(frozen=True)

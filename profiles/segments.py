@@ -31,7 +31,7 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.formats import number_format
-from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext
 
 from core.input_policy import text_problem
 from core.stored_text import StoredText
@@ -141,9 +141,7 @@ def segment_exporters(segment: Segment) -> list[Exporter]:
 
 
 # A dataflow's change log entry: stored in English, shown translated (core.stored_text).
-SEGMENT_DELETED = StoredText(
-    gettext_noop("Segment “%(name)s” was deleted; this dataflow no longer exports it.")
-)
+SEGMENT_DELETED = StoredText("Segment “%(name)s” was deleted; this dataflow no longer exports it.")
 
 
 def names_text(names: list[str]) -> str:

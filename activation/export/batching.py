@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
-from django.utils.translation import gettext_noop
-
 from activation.export.records import MAX_PARTITION_KEY_CHARS, MAX_RECORD_BYTES, BuiltRecord
 from core.stored_text import StoredText
 
@@ -29,14 +27,10 @@ def record_limit(stream_max_bytes: int | None) -> int:
 
 # Why Kinesis would refuse a record (RunIssue.reason): stored in English, shown translated.
 TOO_LARGE = StoredText(
-    gettext_noop(
-        "The record is %(size)s bytes (data plus partition key); the stream accepts at most "
-        "%(max)s bytes. Map fewer or smaller attributes."
-    )
+    "The record is %(size)s bytes (data plus partition key); the stream accepts at most "
+    "%(max)s bytes. Map fewer or smaller attributes."
 )
-BAD_KEY = StoredText(
-    gettext_noop("The partition key has %(length)s characters; Kinesis accepts 1 to %(max)s.")
-)
+BAD_KEY = StoredText("The partition key has %(length)s characters; Kinesis accepts 1 to %(max)s.")
 
 
 def record_problem(

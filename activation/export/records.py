@@ -45,7 +45,6 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import Error as DatabaseError
 from django.utils import timezone
-from django.utils.translation import gettext_noop
 
 from core.stored_text import StoredText
 
@@ -255,28 +254,22 @@ def record_id_for(seed: str, profile_id: int, cause: str) -> str:
 
 
 # Why a profile is not exported (RunIssue.reason): stored in English, shown translated.
-HUGE_NUMBER = StoredText(gettext_noop("a number in it has more than %(digits)s digits"))
+HUGE_NUMBER = StoredText("a number in it has more than %(digits)s digits")
 UNREADABLE = StoredText(
-    gettext_noop(
-        "The profile's stored data cannot be read (%(why)s). The profile is not exported "
-        "until it is corrected; its next change exports it."
-    )
+    "The profile's stored data cannot be read (%(why)s). The profile is not exported "
+    "until it is corrected; its next change exports it."
 )
 NOT_BUILT = StoredText(
-    gettext_noop(
-        "The record cannot be built: %(problem)s. The profile is not exported until it is "
-        "corrected; its next change exports it."
-    )
+    "The record cannot be built: %(problem)s. The profile is not exported until it is "
+    "corrected; its next change exports it."
 )
-ITS_IDENTITY = StoredText(gettext_noop("its %(namespace)s identity"))
-THE_KEY = StoredText(gettext_noop("the key %(key)s"))
-NOT_A_JSON_NUMBER = StoredText(gettext_noop("%(path)s holds %(value)s, which is not a JSON number"))
-NOT_JSON = StoredText(gettext_noop("%(path)s holds a value JSON cannot represent (%(error)s)"))
-HOLDS_NUL = StoredText(
-    gettext_noop("%(where)s holds a NUL character (U+0000), which is not allowed in text")
-)
+ITS_IDENTITY = StoredText("its %(namespace)s identity")
+THE_KEY = StoredText("the key %(key)s")
+NOT_A_JSON_NUMBER = StoredText("%(path)s holds %(value)s, which is not a JSON number")
+NOT_JSON = StoredText("%(path)s holds a value JSON cannot represent (%(error)s)")
+HOLDS_NUL = StoredText("%(where)s holds a NUL character (U+0000), which is not allowed in text")
 HOLDS_SURROGATE = StoredText(
-    gettext_noop("%(where)s holds text that is not valid Unicode (a lone surrogate, %(code)s)")
+    "%(where)s holds text that is not valid Unicode (a lone surrogate, %(code)s)"
 )
 
 

@@ -26,7 +26,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
-from django.utils.translation import gettext_lazy, gettext_noop
+from django.utils.translation import gettext_lazy
 
 from activation.export.accounting import run_settle
 from activation.export.delivery import DeliveryStopped, RetryPolicy
@@ -417,13 +417,11 @@ class DeliveryWatch:
 
 
 # Stored in English, shown translated (core.stored_text).
-DELAYED = StoredText(gettext_noop("Delivery delayed: %(headline)s; %(waiting)s. %(todo)s"))
-CANNOT_DELIVER = StoredText(gettext_noop("Cannot deliver: %(headline)s; %(waiting)s. %(todo)s"))
-CANNOT_DELIVER_TITLE = StoredText(gettext_noop("Dataflow “%(name)s” cannot deliver: %(headline)s"))
-DELAYED_TITLE = StoredText(gettext_noop("Dataflow “%(name)s”: deliveries delayed, %(headline)s"))
-NOTHING_LOST = StoredText(
-    gettext_noop("%(todo)s Nothing is lost: what is waiting is sent afterwards.")
-)
+DELAYED = StoredText("Delivery delayed: %(headline)s; %(waiting)s. %(todo)s")
+CANNOT_DELIVER = StoredText("Cannot deliver: %(headline)s; %(waiting)s. %(todo)s")
+CANNOT_DELIVER_TITLE = StoredText("Dataflow “%(name)s” cannot deliver: %(headline)s")
+DELAYED_TITLE = StoredText("Dataflow “%(name)s”: deliveries delayed, %(headline)s")
+NOTHING_LOST = StoredText("%(todo)s Nothing is lost: what is waiting is sent afterwards.")
 
 
 def delay_message(problem: Problem, pending: int) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from django.utils.translation import gettext_lazy, gettext_noop
+from django.utils.translation import gettext_lazy
 
 from core.stored_text import StoredText, translate
 from destinations.kinesis import aws as kinesis
@@ -29,107 +29,76 @@ STATUS_LABELS = {
     UNVERIFIED: gettext_lazy("Not verified yet"),
     INFO: gettext_lazy("Info"),
 }
-LATER = StoredText(
-    gettext_noop("Verified at the first export, or now with “Send a test record”.")
-)()
+LATER = StoredText("Verified at the first export, or now with “Send a test record”.")()
 STREAMS_VISIBLE = StoredText.ngettext("%(count)s stream visible.", "%(count)s streams visible.")
-ACCOUNT_FROM_ARN = StoredText(gettext_noop("the account id comes from the stream's ARN"))
-ACCOUNT_UNKNOWN = StoredText(gettext_noop("the account id is unknown"))
-STS_LABEL = StoredText(gettext_noop("sts:GetCallerIdentity (optional)"))
-COULD_NOT_RUN = StoredText(gettext_noop("Could not run (%(problem)s): %(source)s."))
-STREAM_EXISTS = StoredText(gettext_noop("Stream “%(stream)s” exists"))
-CAPACITY = StoredText(gettext_noop("Capacity"))
+ACCOUNT_FROM_ARN = StoredText("the account id comes from the stream's ARN")
+ACCOUNT_UNKNOWN = StoredText("the account id is unknown")
+STS_LABEL = StoredText("sts:GetCallerIdentity (optional)")
+COULD_NOT_RUN = StoredText("Could not run (%(problem)s): %(source)s.")
+STREAM_EXISTS = StoredText("Stream “%(stream)s” exists")
+CAPACITY = StoredText("Capacity")
 UNCHECKABLE_STREAM = StoredText(
-    gettext_noop(
-        "Neither ListStreams nor DescribeStreamSummary is allowed, so this cannot be "
-        "checked. %(later)s"
-    )
+    "Neither ListStreams nor DescribeStreamSummary is allowed, so this cannot be checked. %(later)s"
 )
-ALLOW_LIST_STREAMS = StoredText(
-    gettext_noop("Allow “kinesis:ListStreams” (see the minimal policy below).")
-)
-FOUND_BY_LIST = StoredText(gettext_noop("Found by ListStreams."))
-NOT_LISTED = StoredText(gettext_noop("ListStreams does not return “%(stream)s” in %(region)s."))
-CHECK_NAME = StoredText(gettext_noop("Check the stream name and the region, or create the stream."))
-DESCRIBE_LABEL = StoredText(gettext_noop("kinesis:DescribeStreamSummary (optional)"))
+ALLOW_LIST_STREAMS = StoredText("Allow “kinesis:ListStreams” (see the minimal policy below).")
+FOUND_BY_LIST = StoredText("Found by ListStreams.")
+NOT_LISTED = StoredText("ListStreams does not return “%(stream)s” in %(region)s.")
+CHECK_NAME = StoredText("Check the stream name and the region, or create the stream.")
+DESCRIBE_LABEL = StoredText("kinesis:DescribeStreamSummary (optional)")
 DESCRIBE_DENIED = StoredText(
-    gettext_noop(
-        "Not allowed, so the stream's status, mode, shard count and encryption cannot be checked."
-    )
+    "Not allowed, so the stream's status, mode, shard count and encryption cannot be checked."
 )
 DESCRIBE_FIX = StoredText(
-    gettext_noop(
-        "Optional: add “kinesis:DescribeStreamSummary” on the stream to the policy, so "
-        "problems such as a deleted stream are reported before an export fails."
-    )
+    "Optional: add “kinesis:DescribeStreamSummary” on the stream to the policy, so "
+    "problems such as a deleted stream are reported before an export fails."
 )
-ACTIVE_LABEL = StoredText(gettext_noop("Stream is ACTIVE"))
-READY = StoredText(gettext_noop("Ready to receive records."))
-STATUS_IS = StoredText(gettext_noop("The stream is %(status)s."))
+ACTIVE_LABEL = StoredText("Stream is ACTIVE")
+READY = StoredText("Ready to receive records.")
+STATUS_IS = StoredText("The stream is %(status)s.")
 WAIT_ACTIVE = StoredText(
-    gettext_noop("Wait a minute and run the check again; exports wait for the stream meanwhile.")
+    "Wait a minute and run the check again; exports wait for the stream meanwhile."
 )
-BEING_DELETED = StoredText(
-    gettext_noop("The stream is being deleted: choose or create another stream.")
-)
+BEING_DELETED = StoredText("The stream is being deleted: choose or create another stream.")
 ON_DEMAND = StoredText(
-    gettext_noop(
-        "On-demand, %(shards)s open shard(s): starts at 4,000 records/s and 4 MiB/s of writes "
-        "and scales with traffic."
-    )
+    "On-demand, %(shards)s open shard(s): starts at 4,000 records/s and 4 MiB/s of writes "
+    "and scales with traffic."
 )
 PROVISIONED = StoredText(
-    gettext_noop(
-        "Provisioned, %(shards)s open shard(s): up to %(records)s records/s and %(mib)s MiB/s "
-        "of writes."
-    )
+    "Provisioned, %(shards)s open shard(s): up to %(records)s records/s and %(mib)s MiB/s "
+    "of writes."
 )
-ENCRYPTION = StoredText(gettext_noop("Encryption"))
-ENCRYPTION_KMS = StoredText(gettext_noop("Encryption (KMS)"))
-NOT_ENCRYPTED = StoredText(gettext_noop("Not encrypted with KMS: nothing extra needed."))
+ENCRYPTION = StoredText("Encryption")
+ENCRYPTION_KMS = StoredText("Encryption (KMS)")
+NOT_ENCRYPTED = StoredText("Not encrypted with KMS: nothing extra needed.")
 AWS_MANAGED_KEY = StoredText(
-    gettext_noop(
-        "Encrypted with the AWS managed key alias/aws/kinesis: no extra permission needed."
-    )
+    "Encrypted with the AWS managed key alias/aws/kinesis: no extra permission needed."
 )
-KMS_LABEL = StoredText(gettext_noop("kms:GenerateDataKey on the stream's key"))
+KMS_LABEL = StoredText("kms:GenerateDataKey on the stream's key")
 KMS_FIX = StoredText(
-    gettext_noop(
-        "Allow “kms:GenerateDataKey” on %(key)s in the IAM policy (and in the key policy "
-        "if it does not delegate to IAM)."
-    )
+    "Allow “kms:GenerateDataKey” on %(key)s in the IAM policy (and in the key policy "
+    "if it does not delegate to IAM)."
 )
-ENCRYPTED_WITH = StoredText(gettext_noop("The stream is encrypted with %(key)s. %(later)s"))
-ALLOWED_ON = StoredText(gettext_noop("Allowed on %(resource)s."))
-NOT_ALLOWED_ON = StoredText(gettext_noop("Not allowed on %(resource)s."))
+ENCRYPTED_WITH = StoredText("The stream is encrypted with %(key)s. %(later)s")
+ALLOWED_ON = StoredText("Allowed on %(resource)s.")
+NOT_ALLOWED_ON = StoredText("Not allowed on %(resource)s.")
 NO_SIMULATION = StoredText(
-    gettext_noop(
-        "iam:SimulatePrincipalPolicy is not available to these credentials, so this "
-        "cannot be checked without writing. %(later)s"
-    )
+    "iam:SimulatePrincipalPolicy is not available to these credentials, so this "
+    "cannot be checked without writing. %(later)s"
 )
-MAKE_SURE = StoredText(gettext_noop("Make sure the policy allows “%(action)s” on %(resource)s."))
-SIMULATED = StoredText(gettext_noop("Allowed on %(resource)s (IAM policy simulation)."))
-POLICY_DENIES = StoredText(
-    gettext_noop("The IAM policy does not allow %(action)s on %(resource)s.")
-)
+MAKE_SURE = StoredText("Make sure the policy allows “%(action)s” on %(resource)s.")
+SIMULATED = StoredText("Allowed on %(resource)s (IAM policy simulation).")
+POLICY_DENIES = StoredText("The IAM policy does not allow %(action)s on %(resource)s.")
 ADD_ON = StoredText(
-    gettext_noop("Add “%(action)s” on %(resource)s to the policy (see the minimal policy below).")
+    "Add “%(action)s” on %(resource)s to the policy (see the minimal policy below)."
 )
-VERIFIED = StoredText(gettext_noop("Verified: a test record was written with it."))
-ADD_ACTION = StoredText(
-    gettext_noop("Add “%(action)s” to the IAM policy (see the minimal policy below).")
-)
-FIX_CREDENTIALS = StoredText(
-    gettext_noop("Edit the connection and enter a working access key (or role).")
-)
+VERIFIED = StoredText("Verified: a test record was written with it.")
+ADD_ACTION = StoredText("Add “%(action)s” to the IAM policy (see the minimal policy below).")
+FIX_CREDENTIALS = StoredText("Edit the connection and enter a working access key (or role).")
 FIX_STREAM = StoredText(
-    gettext_noop(
-        "Create the stream in the Kinesis console, or connect a new destination "
-        "with the right stream and region (a destination's stream cannot be changed)."
-    )
+    "Create the stream in the Kinesis console, or connect a new destination "
+    "with the right stream and region (a destination's stream cannot be changed)."
 )
-RETRY_SOON = StoredText(gettext_noop("Run the check again in a moment."))
+RETRY_SOON = StoredText("Run the check again in a moment.")
 
 
 @dataclass

@@ -13,83 +13,69 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.utils.translation import gettext_noop
-
 from core.stored_text import StoredText
 from destinations.kinesis import aws as kinesis
 
-NOTHING_TO_DO = StoredText(gettext_noop("Retrying automatically; nothing to do."))()
-TELL_ADMIN = StoredText(
-    gettext_noop("Retrying automatically; if this lasts, tell your administrator.")
-)()
-NEEDS_YOU = StoredText(gettext_noop("Needs you: %(what)s; everything pending is sent right after."))
-THE_STREAM = StoredText(gettext_noop("the stream"))
-THE_STREAM_NAMED = StoredText(gettext_noop("the stream “%(stream)s”"))
-STREAM_MISSING = StoredText(gettext_noop("%(the_stream)s does not exist"))
+NOTHING_TO_DO = StoredText("Retrying automatically; nothing to do.")()
+TELL_ADMIN = StoredText("Retrying automatically; if this lasts, tell your administrator.")()
+NEEDS_YOU = StoredText("Needs you: %(what)s; everything pending is sent right after.")
+THE_STREAM = StoredText("the stream")
+THE_STREAM_NAMED = StoredText("the stream “%(stream)s”")
+STREAM_MISSING = StoredText("%(the_stream)s does not exist")
 STREAM_MISSING_TODO = StoredText(
-    gettext_noop("Retrying automatically; nothing to do once the stream exists again.")
+    "Retrying automatically; nothing to do once the stream exists again."
 )
-ACCESS_DENIED = StoredText(
-    gettext_noop("the connection's credentials are not allowed to call %(action)s")
-)
-THE_WRITE_ACTIONS = StoredText(gettext_noop("the write actions"))
+ACCESS_DENIED = StoredText("the connection's credentials are not allowed to call %(action)s")
+THE_WRITE_ACTIONS = StoredText("the write actions")
 ALLOW_ACTION = StoredText(
-    gettext_noop("allow %(action)s in the IAM policy (the connection's page shows the policy)")
+    "allow %(action)s in the IAM policy (the connection's page shows the policy)"
 )
-KMS = StoredText(gettext_noop("the stream's encryption key (KMS) cannot be used"))
-KMS_TODO = StoredText(
-    gettext_noop("enable the key, or allow kms:GenerateDataKey on it for these credentials")
-)
-BAD_REGION = StoredText(gettext_noop("the connection's region is not valid"))
-BAD_REGION_TODO = StoredText(
-    gettext_noop("Needs you: connect a new destination in the stream's region.")
-)
-INVALID = StoredText(gettext_noop("Kinesis refused the records as invalid"))
-THROTTLED = StoredText(gettext_noop("the stream is at its capacity (throttled)"))
+KMS = StoredText("the stream's encryption key (KMS) cannot be used")
+KMS_TODO = StoredText("enable the key, or allow kms:GenerateDataKey on it for these credentials")
+BAD_REGION = StoredText("the connection's region is not valid")
+BAD_REGION_TODO = StoredText("Needs you: connect a new destination in the stream's region.")
+INVALID = StoredText("Kinesis refused the records as invalid")
+THROTTLED = StoredText("the stream is at its capacity (throttled)")
 THROTTLED_TODO = StoredText(
-    gettext_noop("Retrying automatically; nothing to do. If it lasts, add shards to the stream.")
+    "Retrying automatically; nothing to do. If it lasts, add shards to the stream."
 )
-UNREACHABLE = StoredText(gettext_noop("Kinesis cannot be reached"))
-TRANSIENT = StoredText(gettext_noop("Kinesis answered with a temporary error"))
-STREAM_STATE = StoredText(gettext_noop("%(the_stream)s is %(state)s, not active"))
+UNREACHABLE = StoredText("Kinesis cannot be reached")
+TRANSIENT = StoredText("Kinesis answered with a temporary error")
+STREAM_STATE = StoredText("%(the_stream)s is %(state)s, not active")
 # The stream states AWS reports, as the headline above words them.
 STREAM_STATES = {
-    "creating": StoredText(gettext_noop("creating"))(),
-    "deleting": StoredText(gettext_noop("deleting"))(),
-    "updating": StoredText(gettext_noop("updating"))(),
-    "not active": StoredText(gettext_noop("not active"))(),
+    "creating": StoredText("creating")(),
+    "deleting": StoredText("deleting")(),
+    "updating": StoredText("updating")(),
+    "not active": StoredText("not active")(),
 }
 STREAM_INACTIVE_TODO = StoredText(
-    gettext_noop("Retrying automatically; nothing to do once the stream is active again.")
+    "Retrying automatically; nothing to do once the stream is active again."
 )
-UNEXPECTED = StoredText(gettext_noop("the export stopped on an unexpected error"))
+UNEXPECTED = StoredText("the export stopped on an unexpected error")
 WAITING = StoredText.ngettext("%(count)s profile is waiting", "%(count)s profiles are waiting")
 
 BAD_CREDENTIALS = {
     "wrong_secret": (
-        StoredText(gettext_noop("AWS rejects the connection's secret access key")),
-        StoredText(gettext_noop("enter the right secret (or a new access key) on the connection")),
+        StoredText("AWS rejects the connection's secret access key"),
+        StoredText("enter the right secret (or a new access key) on the connection"),
     ),
     "expired": (
-        StoredText(gettext_noop("the connection's security token has expired")),
-        StoredText(
-            gettext_noop("enter a long-lived access key on the connection, or use an IAM role")
-        ),
+        StoredText("the connection's security token has expired"),
+        StoredText("enter a long-lived access key on the connection, or use an IAM role"),
     ),
     "clock_skew": (
-        StoredText(gettext_noop("AWS rejects this server's requests because its clock is wrong")),
-        StoredText(gettext_noop("ask your administrator to set the server's clock")),
+        StoredText("AWS rejects this server's requests because its clock is wrong"),
+        StoredText("ask your administrator to set the server's clock"),
     ),
     "missing": (
-        StoredText(gettext_noop("the connection has no AWS credentials")),
-        StoredText(gettext_noop("enter an access key on the connection")),
+        StoredText("the connection has no AWS credentials"),
+        StoredText("enter an access key on the connection"),
     ),
 }
 REVOKED = (
-    StoredText(
-        gettext_noop("AWS no longer accepts the connection's access key (revoked or deleted)")
-    ),
-    StoredText(gettext_noop("enter a new access key on the connection")),
+    StoredText("AWS no longer accepts the connection's access key (revoked or deleted)"),
+    StoredText("enter a new access key on the connection"),
 )
 
 

@@ -19,192 +19,133 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import ClassVar
 
-from django.utils.translation import gettext_noop
-
 from core.stored_text import StoredText
 from destinations.kinesis.aws.credentials import mask_key_id
 
 logger = logging.getLogger(__name__)
 
 # Parts that other sentences embed.
-ENDPOINT_NAMED = StoredText(gettext_noop("the %(service)s endpoint %(endpoint)s"))
-ENDPOINT_IN_REGION = StoredText(gettext_noop("the AWS %(service)s endpoint in %(region)s"))
-ACCESS_KEY = StoredText(gettext_noop("access key %(key_id)s"))
-THESE_CREDENTIALS = StoredText(gettext_noop("these credentials"))
-ROLE = StoredText(gettext_noop("role %(role_arn)s"))
+ENDPOINT_NAMED = StoredText("the %(service)s endpoint %(endpoint)s")
+ENDPOINT_IN_REGION = StoredText("the AWS %(service)s endpoint in %(region)s")
+ACCESS_KEY = StoredText("access key %(key_id)s")
+THESE_CREDENTIALS = StoredText("these credentials")
+ROLE = StoredText("role %(role_arn)s")
 
 READ_TIMEOUT = StoredText(
-    gettext_noop(
-        "AWS did not answer %(operation)s in time (%(endpoint)s). The request may have been "
-        "processed anyway; it will be retried, and every record carries an id consumers can "
-        "deduplicate on."
-    )
+    "AWS did not answer %(operation)s in time (%(endpoint)s). The request may have been "
+    "processed anyway; it will be retried, and every record carries an id consumers can "
+    "deduplicate on."
 )
 CONNECT_TIMEOUT = StoredText(
-    gettext_noop(
-        "Timed out connecting to %(endpoint)s. Check that this server can reach AWS "
-        "(firewall, proxy, VPC endpoint), then try again."
-    )
+    "Timed out connecting to %(endpoint)s. Check that this server can reach AWS "
+    "(firewall, proxy, VPC endpoint), then try again."
 )
 UNREACHABLE = StoredText(
-    gettext_noop(
-        "Could not connect to %(endpoint)s. Check the region and that this server can reach "
-        "AWS (DNS, firewall, proxy), then try again."
-    )
+    "Could not connect to %(endpoint)s. Check the region and that this server can reach "
+    "AWS (DNS, firewall, proxy), then try again."
 )
 NO_CREDENTIALS = StoredText(
-    gettext_noop(
-        "No AWS credentials to sign the request with: enter an access key ID and secret access key."
-    )
+    "No AWS credentials to sign the request with: enter an access key ID and secret access key."
 )
 INVALID_REGION = StoredText(
-    gettext_noop(
-        "“%(region)s” is not a valid AWS region. Choose your stream's region from the list."
-    )
+    "“%(region)s” is not a valid AWS region. Choose your stream's region from the list."
 )
-INVALID_PARAMS = StoredText(gettext_noop("Invalid request to %(operation)s: %(message)s"))
-CALL_FAILED = StoredText(gettext_noop("AWS call %(operation)s failed: %(message)s"))
+INVALID_PARAMS = StoredText("Invalid request to %(operation)s: %(message)s")
+CALL_FAILED = StoredText("AWS call %(operation)s failed: %(message)s")
 NOT_AWS_ANSWER = StoredText(
-    gettext_noop(
-        "%(endpoint)s answered %(operation)s with something that is not an AWS response (an "
-        "error page of a proxy or endpoint?). Try again later."
-    )
+    "%(endpoint)s answered %(operation)s with something that is not an AWS response (an "
+    "error page of a proxy or endpoint?). Try again later."
 )
 OWN_CREDENTIALS_REJECTED = StoredText(
-    gettext_noop(
-        "AWS rejected this server's own credentials, which it uses to assume your role. Ask "
-        "the administrator to check the server's AWS credentials."
-    )
+    "AWS rejected this server's own credentials, which it uses to assume your role. Ask "
+    "the administrator to check the server's AWS credentials."
 )
 ROLE_CREDENTIALS_REJECTED = StoredText(
-    gettext_noop(
-        "AWS rejected the temporary credentials of role %(role_arn)s. Try again; if it "
-        "persists, check that the role still exists."
-    )
+    "AWS rejected the temporary credentials of role %(role_arn)s. Try again; if it "
+    "persists, check that the role still exists."
 )
 UNKNOWN_KEY = StoredText(
-    gettext_noop(
-        "AWS does not recognise the access key ID %(key_id)s. Check that you copied the whole "
-        "key ID and that the key is active in IAM (IAM → Users → Security credentials)."
-    )
+    "AWS does not recognise the access key ID %(key_id)s. Check that you copied the whole "
+    "key ID and that the key is active in IAM (IAM → Users → Security credentials)."
 )
 UNKNOWN_KEY_OR_REGION = StoredText(
-    gettext_noop(
-        "AWS does not recognise the access key ID %(key_id)s. Check that you copied the whole "
-        "key ID and that the key is active in IAM (IAM → Users → Security credentials). If it "
-        "is, the region may be an opt-in region not enabled for the account (Account settings "
-        "→ AWS Regions)."
-    )
+    "AWS does not recognise the access key ID %(key_id)s. Check that you copied the whole "
+    "key ID and that the key is active in IAM (IAM → Users → Security credentials). If it "
+    "is, the region may be an opt-in region not enabled for the account (Account settings "
+    "→ AWS Regions)."
 )
 WRONG_SECRET = StoredText(
-    gettext_noop(
-        "The secret access key does not match %(who)s (AWS rejected the request signature). "
-        "Paste the secret that was shown when the key was created; if it is lost, create a new "
-        "access key in IAM."
-    )
+    "The secret access key does not match %(who)s (AWS rejected the request signature). "
+    "Paste the secret that was shown when the key was created; if it is lost, create a new "
+    "access key in IAM."
 )
 TOKEN_EXPIRED = StoredText(
-    gettext_noop(
-        "The security token has expired. Temporary (session) credentials cannot be stored: use "
-        "a long-lived access key, or an IAM role that we assume for you."
-    )
+    "The security token has expired. Temporary (session) credentials cannot be stored: use "
+    "a long-lived access key, or an IAM role that we assume for you."
 )
 CLOCK_SKEW = StoredText(
-    gettext_noop(
-        "AWS rejected the request because this server's clock is off by more than 5 minutes. "
-        "Ask the administrator to synchronise the clock (NTP)."
-    )
+    "AWS rejected the request because this server's clock is off by more than 5 minutes. "
+    "Ask the administrator to synchronise the clock (NTP)."
 )
 STREAM_NOT_FOUND = StoredText(
-    gettext_noop(
-        "The stream “%(stream)s” does not exist in %(region)s for this AWS account. Check the "
-        "stream name and region, or create the stream in the Kinesis console."
-    )
+    "The stream “%(stream)s” does not exist in %(region)s for this AWS account. Check the "
+    "stream name and region, or create the stream in the Kinesis console."
 )
-IAM_ENTITY_MISSING = StoredText(gettext_noop("%(action)s: the IAM entity does not exist"))
-KINESIS_REFUSED = StoredText(gettext_noop("Kinesis refused %(operation)s: %(message)s."))
+IAM_ENTITY_MISSING = StoredText("%(action)s: the IAM entity does not exist")
+KINESIS_REFUSED = StoredText("Kinesis refused %(operation)s: %(message)s.")
 TEMPORARY_PROBLEM = StoredText(
-    gettext_noop("AWS had a temporary problem with %(operation)s (%(code)s). It will be retried.")
+    "AWS had a temporary problem with %(operation)s (%(code)s). It will be retried."
 )
-AWS_REFUSED = StoredText(gettext_noop("AWS refused %(operation)s: %(code)s: %(message)s"))
+AWS_REFUSED = StoredText("AWS refused %(operation)s: %(code)s: %(message)s")
 ASSUME_ROLE_DENIED = StoredText(
-    gettext_noop(
-        "Access denied to sts:AssumeRole on %(role_arn)s. The role's trust policy must allow "
-        "this platform's principal to assume it with the external ID shown here (condition "
-        "sts:ExternalId), and the role ARN must be spelled exactly."
-    )
+    "Access denied to sts:AssumeRole on %(role_arn)s. The role's trust policy must allow "
+    "this platform's principal to assume it with the external ID shown here (condition "
+    "sts:ExternalId), and the role ARN must be spelled exactly."
 )
 ACCESS_DENIED = StoredText(
-    gettext_noop(
-        "Access denied: %(principal)s is not allowed to call %(action)s. Add “%(action)s” to "
-        "the IAM policy attached to it (the connection's page shows the minimal policy, ready "
-        "to copy)."
-    )
+    "Access denied: %(principal)s is not allowed to call %(action)s. Add “%(action)s” to "
+    "the IAM policy attached to it (the connection's page shows the minimal policy, ready "
+    "to copy)."
 )
 ACCESS_DENIED_ON_STREAM = StoredText(
-    gettext_noop(
-        "Access denied: %(principal)s is not allowed to call %(action)s on stream "
-        "“%(stream)s”. Add “%(action)s” to the IAM policy attached to it (the connection's "
-        "page shows the minimal policy, ready to copy)."
-    )
+    "Access denied: %(principal)s is not allowed to call %(action)s on stream "
+    "“%(stream)s”. Add “%(action)s” to the IAM policy attached to it (the connection's "
+    "page shows the minimal policy, ready to copy)."
 )
-KMS_UNUSABLE = StoredText(
-    gettext_noop("Kinesis cannot encrypt records for stream “%(stream)s”: %(reason)s.")
-)
+KMS_UNUSABLE = StoredText("Kinesis cannot encrypt records for stream “%(stream)s”: %(reason)s.")
 KMS_REASONS = {
-    "KMSDisabledException": StoredText(
-        gettext_noop("the stream's KMS key is disabled; enable it in AWS KMS")
-    ),
+    "KMSDisabledException": StoredText("the stream's KMS key is disabled; enable it in AWS KMS"),
     "KMSInvalidStateException": StoredText(
-        gettext_noop(
-            "the stream's KMS key is not usable in its current state (for example pending "
-            "deletion); cancel the deletion or re-encrypt the stream with another key"
-        )
+        "the stream's KMS key is not usable in its current state (for example pending "
+        "deletion); cancel the deletion or re-encrypt the stream with another key"
     ),
     "KMSAccessDeniedException": StoredText(
-        gettext_noop(
-            "the credentials may not use the stream's KMS key; allow kms:GenerateDataKey on "
-            "that key in the IAM policy (and in the key policy)"
-        )
+        "the credentials may not use the stream's KMS key; allow kms:GenerateDataKey on "
+        "that key in the IAM policy (and in the key policy)"
     ),
     "KMSNotFoundException": StoredText(
-        gettext_noop(
-            "the stream's KMS key no longer exists; re-encrypt the stream with an existing key"
-        )
+        "the stream's KMS key no longer exists; re-encrypt the stream with an existing key"
     ),
-    "KMSOptInRequired": StoredText(
-        gettext_noop("the AWS account is not subscribed to AWS KMS; subscribe to it")
-    ),
+    "KMSOptInRequired": StoredText("the AWS account is not subscribed to AWS KMS; subscribe to it"),
 }
 STREAM_AT_LIMIT = StoredText(
-    gettext_noop(
-        "Stream “%(stream)s” is at its write limit (1,000 records/s and 1 MiB/s per shard). "
-        "Writes are retried with backoff; add shards or switch the stream to on-demand if this "
-        "persists."
-    )
+    "Stream “%(stream)s” is at its write limit (1,000 records/s and 1 MiB/s per shard). "
+    "Writes are retried with backoff; add shards or switch the stream to on-demand if this "
+    "persists."
 )
 KMS_THROTTLED = StoredText(
-    gettext_noop(
-        "AWS KMS is throttling the stream's encryption key. Writes are retried with backoff; "
-        "raise the KMS request quota if this persists."
-    )
+    "AWS KMS is throttling the stream's encryption key. Writes are retried with backoff; "
+    "raise the KMS request quota if this persists."
 )
 # Not errors: why the account id was looked up another way (the connect wizard's note).
-NOT_STS = StoredText(gettext_noop("%(endpoint)s does not answer as AWS STS does (%(code)s)"))
+NOT_STS = StoredText("%(endpoint)s does not answer as AWS STS does (%(code)s)")
 STS_SKIPPED_ARN = StoredText(
-    gettext_noop(
-        "STS GetCallerIdentity could not run (%(problem)s): the account id comes from the "
-        "stream's ARN."
-    )
+    "STS GetCallerIdentity could not run (%(problem)s): the account id comes from the stream's ARN."
 )
 STS_SKIPPED_NO_ARN = StoredText(
-    gettext_noop(
-        "STS GetCallerIdentity could not run (%(problem)s), and no stream ARN tells the account id."
-    )
+    "STS GetCallerIdentity could not run (%(problem)s), and no stream ARN tells the account id."
 )
-THROTTLED = StoredText(
-    gettext_noop("AWS is throttling requests (%(code)s); they are retried with backoff.")
-)
+THROTTLED = StoredText("AWS is throttling requests (%(code)s); they are retried with backoff.")
 
 
 class KinesisError(Exception):
