@@ -68,8 +68,14 @@ _UPSERT_RUN = (
 # index condition, statistics older than the hour (a busy hour, a backfill) let the
 # planner prefer the (dataflow, sent_at) index and scan every row the dataflow
 # delivered in the hour, for every chunk: a cost that grows with the hour's volume.
-_DELIVERED_IN_WINDOW = f"""
-SELECT p.id FROM unnest(%(ids)s::bigint[]) AS p(id)
+# In the same round trip, the profiles' issue rows in the window (kind NULL: delivered).
+_OUTCOMES_BEFORE = f"""
+SELECT i.profile_id, i.kind, i.attempts, i.identity, i.error_code, i.reason
+FROM {RunIssue._meta.db_table} i JOIN {_RUNS} r ON r.id = i.run_id
+WHERE r.dataflow_id = %(dataflow)s AND r.window_start = %(start)s
+    AND i.profile_id = ANY(%(ids)s::bigint[])
+UNION ALL
+SELECT p.id, NULL, NULL, NULL, NULL, NULL FROM unnest(%(ids)s::bigint[]) AS p(id)
 CROSS JOIN LATERAL (
     SELECT d.sent_at FROM {DeliveryLog._meta.db_table} d
     WHERE d.profile_id = p.id AND d.dataflow_id = %(dataflow)s AND d.sent_at < %(end)s
@@ -238,20 +244,29 @@ def _outcomes_before(
     dataflow_id: int, window: dt.datetime, profile_ids: list[int]
 ) -> tuple[dict[int, _Issue], set[int]]:
     """These profiles' issue rows in the window, and which were delivered in it."""
+    end = window + dt.timedelta(hours=1)
+    if connection.vendor == "postgresql":
+        issues: dict[int, _Issue] = {}
+        delivered: set[int] = set()
+        # An array literal: adapting a list of ints costs a call per element.
+        ids = "{" + ",".join(map(str, profile_ids)) + "}"
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _OUTCOMES_BEFORE,
+                {"ids": ids, "dataflow": dataflow_id, "start": window, "end": end},
+            )
+            for profile_id, kind, *issue in cursor.fetchall():
+                if kind is None:
+                    delivered.add(profile_id)
+                else:
+                    issues[profile_id] = _Issue(kind, *issue)
+        return issues, delivered
     issues = {
         profile_id: _Issue(kind, attempts, identity, code, reason)
         for profile_id, kind, attempts, identity, code, reason in RunIssue.objects.filter(
             run__dataflow_id=dataflow_id, run__window_start=window, profile_id__in=profile_ids
         ).values_list("profile_id", "kind", "attempts", "identity", "error_code", "reason")
     }
-    end = window + dt.timedelta(hours=1)
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                _DELIVERED_IN_WINDOW,
-                {"ids": profile_ids, "dataflow": dataflow_id, "start": window, "end": end},
-            )
-            return issues, {profile_id for (profile_id,) in cursor.fetchall()}
     delivered = set(
         DeliveryLog.objects.filter(
             profile_id__in=profile_ids,

@@ -79,7 +79,13 @@ from profiles.models import MEMBER_STATUSES, SegmentMembership
 logger = logging.getLogger(__name__)
 
 CHANGE_CHUNK = 1000
+# A backfill's chunks start at BACKFILL_CHUNK members and double while their records
+# stay small (each chunk has a fixed cost: the member lists, progress, accounting),
+# up to BACKFILL_MAX_CHUNK; large records keep a chunk's records near
+# BACKFILL_CHUNK_BYTES in memory.
 BACKFILL_CHUNK = 500
+BACKFILL_MAX_CHUNK = 2000
+BACKFILL_CHUNK_BYTES = 16 * 1024 * 1024
 # A chunk of changes is sent while the next is read and built (see ChunkSender),
 # unless its records are larger than this: then it is sent on its own.
 PIPELINE_MAX_BYTES = 16 * 1024 * 1024
@@ -131,6 +137,8 @@ class Run:
     # Where the next read of changes starts: past the chunk in flight, if any (the
     # dataflow's cursor moves only once a chunk is recorded).
     read_cursor: ChangeCursor = _LOG_START
+    # Members in the next backfill chunk (see BACKFILL_CHUNK).
+    backfill_size: int = field(default_factory=lambda: BACKFILL_CHUNK)
     sender: ChunkSender | None = None
     # Chunks handed to the sender, oldest first: at most the one being sent and the
     # one queued behind it.
@@ -275,12 +283,13 @@ class Run:
         if not backfills:
             return False
         started = time.monotonic()
-        chunk, per_segment, finished = _backfill_chunk(backfills, BACKFILL_CHUNK)
+        chunk, per_segment, finished = _backfill_chunk(backfills, self.backfill_size)
         todo = [profile_id for profile_id in chunk if profile_id not in self.handled]
         snapshots = self._snapshots(todo)
         cause = "backfill:" + ",".join(str(backfill.pk) for backfill in backfills)
         reasons = dict.fromkeys(todo, REASON_BACKFILL)
         chunk_ = self._build(todo, reasons, dict.fromkeys(todo, cause), snapshots, started)
+        self.backfill_size = _next_backfill_size(self.backfill_size, chunk_)
         if self._forbidden(chunk_):
             return False
         outcome = self._outcome(chunk_, self._send(chunk_))
@@ -611,6 +620,15 @@ def _refusals(refused: list[Failure]) -> list[Exclusion]:
         Exclusion(f.profile_id, printable(f.partition_key), f.error_code, printable(f.message))
         for f in refused
     ]
+
+
+def _next_backfill_size(size: int, chunk: BuiltChunk) -> int:
+    """Twice `size` (at most BACKFILL_MAX_CHUNK) while records are small; fewer members
+    when this chunk's records held more than BACKFILL_CHUNK_BYTES."""
+    if not chunk.items:
+        return size
+    per_record = max(1, chunk.size_bytes // len(chunk.items))
+    return max(1, min(2 * size, BACKFILL_MAX_CHUNK, BACKFILL_CHUNK_BYTES // per_record))
 
 
 def _backfill_chunk(backfills: list[Backfill], size: int) -> tuple[list[int], dict[str, int], bool]:

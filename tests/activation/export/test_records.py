@@ -11,6 +11,7 @@ from activation.export.records import (
     ExportContext,
     ProfileSnapshot,
     SegmentInfo,
+    UnbuildableRecord,
     build_record,
     record_for_profile,
 )
@@ -274,3 +275,44 @@ def test_segment_ids_are_keyed_as_text():
     record = build_record(ctx, snapshot(memberships={segment_id: ("realized", QUALIFIED)}))
 
     assert list(document_of(record)["segmentMembership"]["ups"]) == [segment_id]
+
+
+STDLIB_VALUES = [
+    1e16,  # Python writes 1e+16, orjson 1e16
+    -2.5e-7,  # 1e-07 and 1e-7
+    1.7976931348623157e308,
+    0.0001,
+    123456.789,
+    -0.0,
+    2**64,  # beyond 64 bits: orjson refuses it
+    -(2**63) - 1,
+    2**63 - 1,
+    'Zoë \u2028 \x1f \\ " / 🚀',
+    [1.5, {"deep": [3e-9, True, None]}],
+    {"nested": {"big": 10**30, "tiny": 5e-324}},
+]
+
+
+@pytest.mark.parametrize("value", STDLIB_VALUES, ids=repr)
+def test_records_hold_the_bytes_json_dumps_writes(value):
+    # The encoder is orjson where it writes the same bytes; the record never depends on it.
+    attributes = {"loyalty": {"value": value}, "person": {"name": {"firstName": value}}}
+    mapped = (
+        (("loyalty",), ("loyalty",)),
+        (("person", "name", "firstName"), ("person", "name", "firstName")),
+    )
+    record = build_record(
+        context(attributes=mapped), snapshot(attributes=attributes), record_id="r"
+    )
+
+    expected = json.dumps(
+        json.loads(record.data), ensure_ascii=False, separators=(",", ":"), allow_nan=False
+    )
+    assert record.data == expected.encode("utf-8")
+    assert json.loads(record.data)["loyalty"] == {"value": value}
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), [float("-inf")]], ids=repr)
+def test_a_value_json_cannot_hold_is_refused_not_written_as_null(value):
+    with pytest.raises(UnbuildableRecord, match="not a JSON number"):
+        build_record(context(), snapshot(attributes={"person": {"birthDate": value}}))

@@ -245,6 +245,49 @@ def test_a_backfill_goes_in_chunks_and_resumes_where_it_stopped(faulty_sink, mon
     assert len(keys) == 120  # the failed chunk was never half-sent
 
 
+class _CallSizes:
+    """Counts the records of each PutRecords call a sink takes (one call per chunk here)."""
+
+    def __init__(self, sink, monkeypatch) -> None:
+        self.sizes: list[int] = []
+        put_records = sink.put_records
+
+        def counted(entries):
+            self.sizes.append(len(entries))
+            return put_records(entries)
+
+        monkeypatch.setattr(sink, "put_records", counted)
+
+
+def test_a_backfills_chunks_grow_while_records_are_small(sink, monkeypatch):
+    monkeypatch.setattr(runner, "BACKFILL_CHUNK", 10)
+    monkeypatch.setattr(runner, "BACKFILL_MAX_CHUNK", 40)
+    calls = _CallSizes(sink, monkeypatch)
+    segment = vip_segment()
+    members(100)
+    dataflow = dataflow_for([segment])
+
+    export(dataflow, sink)
+
+    assert calls.sizes == [10, 20, 40, 30]
+    assert Backfill.objects.get(dataflow=dataflow).processed == 100
+
+
+def test_a_backfills_chunks_shrink_when_records_are_large(sink, monkeypatch):
+    monkeypatch.setattr(runner, "BACKFILL_CHUNK", 10)
+    # Any record is larger than this: one member per chunk after the first.
+    monkeypatch.setattr(runner, "BACKFILL_CHUNK_BYTES", 1)
+    calls = _CallSizes(sink, monkeypatch)
+    segment = vip_segment()
+    members(15)
+    dataflow = dataflow_for([segment])
+
+    export(dataflow, sink)
+
+    assert calls.sizes == [10, 1, 1, 1, 1, 1]
+    assert len(sink.entries) == 15
+
+
 def test_backfills_of_several_segments_send_each_member_once(sink):
     vip = vip_segment()
     emailable = segment_of("Emailable", {"path": "personalEmail.address", "op": "exists"})
