@@ -24,6 +24,7 @@ are excluded with their reason, and the chunk and the position go on.
 
 from __future__ import annotations
 
+import copy
 import logging
 import queue
 import threading
@@ -35,7 +36,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 from django.db import Error as DatabaseError
-from django.db import connections, transaction
+from django.db import connection, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -139,6 +140,9 @@ class Run:
     read_cursor: ChangeCursor = _LOG_START
     # Members in the next backfill chunk (see BACKFILL_CHUNK).
     backfill_size: int = field(default_factory=lambda: BACKFILL_CHUNK)
+    # The next backfill chunk, being read in a thread while this one is built and sent.
+    reader: BackfillReader | None = None
+    read_ahead: Future[BackfillRead] | None = None
     sender: ChunkSender | None = None
     # Chunks handed to the sender, oldest first: at most the one being sent and the
     # one queued behind it.
@@ -250,6 +254,9 @@ class Run:
             self.sender.close()
             self.sender = None
         self.in_flight.clear()
+        if self.reader is not None:
+            self.reader.close()
+            self.reader = self.read_ahead = None
 
     def _sender(self) -> ChunkSender:
         if self.sender is None:
@@ -283,13 +290,18 @@ class Run:
         if not backfills:
             return False
         started = time.monotonic()
-        chunk, per_segment, finished = _backfill_chunk(backfills, self.backfill_size)
+        read = self._read_ahead_for(backfills) or _backfill_read(backfills, self.backfill_size)
+        chunk, per_segment, finished = read.chunk, read.per_segment, read.finished
         todo = [profile_id for profile_id in chunk if profile_id not in self.handled]
-        snapshots = self._snapshots(todo)
+        snapshots = read.snapshots_of(todo) if read.snapshots is not None else None
+        if snapshots is None:
+            snapshots = self._snapshots(todo)
         cause = "backfill:" + ",".join(str(backfill.pk) for backfill in backfills)
         reasons = dict.fromkeys(todo, REASON_BACKFILL)
         chunk_ = self._build(todo, reasons, dict.fromkeys(todo, cause), snapshots, started)
         self.backfill_size = _next_backfill_size(self.backfill_size, chunk_)
+        if not finished:
+            self._read_ahead_after(backfills, read)
         if self._forbidden(chunk_):
             return False
         outcome = self._outcome(chunk_, self._send(chunk_))
@@ -314,6 +326,32 @@ class Run:
         self.report.backfill_profiles += len(chunk)
         self._count(outcome)
         return True
+
+    def _read_ahead_after(self, backfills: list[Backfill], read: BackfillRead) -> None:
+        """Start reading the chunk after `read` (its members and their state) in the
+        reader's thread, so the database answers while this chunk is sent and recorded.
+
+        Only where another connection sees what this one sees: PostgreSQL, outside a
+        transaction (a test's transaction hides its rows from other connections)."""
+        if connection.vendor != "postgresql" or connection.in_atomic_block:
+            return
+        if self.reader is None:
+            self.reader = BackfillReader(self.context)
+        after = [_moved_past(backfill, read.chunk) for backfill in backfills]
+        self.read_ahead = self.reader.submit(after, self.backfill_size)
+
+    def _read_ahead_for(self, backfills: list[Backfill]) -> BackfillRead | None:
+        """The chunk read ahead, when it starts where these backfills now stand (none
+        was cancelled, replaced or moved meanwhile); else None, and it is read now."""
+        future, self.read_ahead = self.read_ahead, None
+        if future is None:
+            return None
+        try:
+            read = future.result()
+        except Exception:  # the ordinary read will meet the problem again, and report it
+            logger.debug("dataflow %s: reading ahead failed", self.dataflow.pk, exc_info=True)
+            return None
+        return read if read.cursors == _cursors(backfills) else None
 
     def _open_backfills(self) -> list[Backfill]:
         open_statuses = [BackfillStatus.PENDING, BackfillStatus.RUNNING]
@@ -620,6 +658,63 @@ def _refusals(refused: list[Failure]) -> list[Exclusion]:
         Exclusion(f.profile_id, printable(f.partition_key), f.error_code, printable(f.message))
         for f in refused
     ]
+
+
+@dataclass
+class BackfillRead:
+    """A backfill chunk: its members, counts per segment, whether the backfills end with
+    it, and (read ahead) the members' state; `cursors` is where it started from."""
+
+    cursors: tuple[tuple[int, int], ...]
+    chunk: list[int]
+    per_segment: dict[str, int]
+    finished: bool
+    snapshots: dict[int, ProfileSnapshot] | None = None
+
+    def snapshots_of(self, profile_ids: list[int]) -> dict[int, ProfileSnapshot]:
+        snapshots = self.snapshots or {}
+        return {pid: snapshots[pid] for pid in profile_ids if pid in snapshots}
+
+
+class BackfillReader:
+    """Reads a run's next backfill chunk in a thread of its own (with its own database
+    connection, kept for the run), while the run builds and sends the current one."""
+
+    def __init__(self, context: ExportContext) -> None:
+        self._context = context
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-read")
+
+    def submit(self, backfills: list[Backfill], size: int) -> Future[BackfillRead]:
+        return self._executor.submit(self._read, backfills, size)
+
+    def close(self) -> None:
+        self._executor.submit(connections.close_all)
+        self._executor.shutdown(wait=True)
+
+    def _read(self, backfills: list[Backfill], size: int) -> BackfillRead:
+        read = _backfill_read(backfills, size)
+        try:
+            read.snapshots = snapshots_for(self._context, read.chunk)
+        except Exception:  # an unreadable profile: the run reads these states itself
+            read.snapshots = None
+        return read
+
+
+def _backfill_read(backfills: list[Backfill], size: int) -> BackfillRead:
+    chunk, per_segment, finished = _backfill_chunk(backfills, size)
+    return BackfillRead(_cursors(backfills), chunk, per_segment, finished)
+
+
+def _cursors(backfills: list[Backfill]) -> tuple[tuple[int, int], ...]:
+    return tuple((backfill.pk, backfill.last_profile_id) for backfill in backfills)
+
+
+def _moved_past(backfill: Backfill, chunk: list[int]) -> Backfill:
+    """A copy of the backfill as it stands once this chunk is recorded."""
+    moved = copy.copy(backfill)
+    if chunk:
+        moved.last_profile_id = max(backfill.last_profile_id, chunk[-1])
+    return moved
 
 
 def _next_backfill_size(size: int, chunk: BuiltChunk) -> int:

@@ -288,6 +288,34 @@ def test_a_backfills_chunks_shrink_when_records_are_large(sink, monkeypatch):
     assert len(sink.entries) == 15
 
 
+def test_a_chunk_read_ahead_is_dropped_when_the_backfill_is_replaced_meanwhile(
+    sink, enqueued, monkeypatch
+):
+    # On PostgreSQL a run reads its next backfill chunk while it sends this one.
+    monkeypatch.setattr(runner, "BACKFILL_CHUNK", 10)
+    calls = _CallSizes(sink, monkeypatch)
+    segment = vip_segment()
+    members(30)
+    dataflow = dataflow_for([segment])
+    put_records = sink.put_records
+
+    def replay_after_the_first_chunk(entries):
+        if not calls.sizes:  # the marketer replays the segment meanwhile
+            services.backfill_start(dataflow=dataflow, segment_ids=[segment.pk], reason="replay")
+        return put_records(entries)
+
+    monkeypatch.setattr(sink, "put_records", replay_after_the_first_chunk)
+
+    export(dataflow, sink)
+
+    # The first chunk, then the replay's 30 from its start (not the first backfill's rest).
+    assert calls.sizes == [10, 20, 10]
+    replay = Backfill.objects.get(dataflow=dataflow, reason="replay")
+    assert (replay.status, replay.processed) == ("done", 30)
+    first = Backfill.objects.get(dataflow=dataflow, reason="activation")
+    assert (first.status, first.processed) == ("cancelled", 0)
+
+
 def test_backfills_of_several_segments_send_each_member_once(sink):
     vip = vip_segment()
     emailable = segment_of("Emailable", {"path": "personalEmail.address", "op": "exists"})
