@@ -13,8 +13,8 @@ attempts and the last error), else "activated" when the delivery log has it.
 Each chunk reads those for its own profiles (two indexed queries), moves each
 profile from its earlier outcome to the new one, and adds the differences to
 the run in one upsert: no query per record. A delivery also moves the profile's
-failures of earlier windows to "delivered after retries" there (one small
-query on the runs when there are none).
+failures of earlier windows to "delivered after retries" there (the upsert
+says whether any window has failures; none, no further query).
 """
 
 from __future__ import annotations
@@ -60,7 +60,10 @@ _UPSERT_RUN = (
     f"'{RunStatus.PROCESSING}', {', '.join(f'GREATEST(%({c})s, 0)' for c in _COUNTERS)}) "
     "ON CONFLICT (dataflow_id, window_start) DO UPDATE SET "
     f"{', '.join(f'{c} = {_RUNS}.{c} + %({c})s' for c in _COUNTERS)}, "
-    "last_activity_at = EXCLUDED.last_activity_at, status = EXCLUDED.status RETURNING id"
+    "last_activity_at = EXCLUDED.last_activity_at, status = EXCLUDED.status RETURNING id, "
+    # Whether another window of the dataflow has failures a delivery may resolve.
+    f"EXISTS (SELECT 1 FROM {_RUNS} f WHERE f.dataflow_id = %(dataflow)s "
+    "AND f.identities_failed > 0 AND f.window_start <> %(window)s)"
 )
 # Which of these profiles this dataflow delivered in the window: per profile, its last
 # delivery by the dataflow before the window's end, one descent of the (profile_id,
@@ -234,9 +237,9 @@ def outcome_record(dataflow_id: int, outcome: ChunkOutcome, *, now: dt.datetime)
         _deliveries_add(dataflow_id, outcome.delivered, now)
     counts = {name: ledger.counts[name] for name in _COUNTERS}
     counts["processing_ms"] = outcome.processing_ms
-    run_id = _run_add(dataflow_id, counts, now)
+    run_id, failures_elsewhere = _run_add(dataflow_id, counts, now)
     _issues_write(run_id, ledger, now)
-    if outcome.delivered:
+    if outcome.delivered and failures_elsewhere:
         _failures_resolve(dataflow_id, window, [d.profile_id for d in outcome.delivered], now)
 
 
@@ -340,16 +343,18 @@ def _failures_resolve(
     ).update(status=settled_status())
 
 
-def _run_add(dataflow_id: int, counts: dict[str, int], now: dt.datetime) -> int:
-    """Add counts to the hour's run (created when missing); its id."""
+def _run_add(dataflow_id: int, counts: dict[str, int], now: dt.datetime) -> tuple[int, bool]:
+    """Add counts to the hour's run (created when missing): its id, and whether another
+    window of the dataflow has failures (True when unknown)."""
     window = window_of(now)
     if connection.vendor == "postgresql":
-        # One statement per chunk instead of a lookup and an update.
+        # One statement per chunk instead of a lookup, an update and a look at failures.
         with connection.cursor() as cursor:
             cursor.execute(
                 _UPSERT_RUN, {**counts, "dataflow": dataflow_id, "window": window, "now": now}
             )
-            return cursor.fetchone()[0]
+            run_id, failures_elsewhere = cursor.fetchone()
+            return run_id, failures_elsewhere
     run, _ = ExportRun.objects.get_or_create(
         dataflow_id=dataflow_id,
         window_start=window,
@@ -360,7 +365,7 @@ def _run_add(dataflow_id: int, counts: dict[str, int], now: dt.datetime) -> int:
         last_activity_at=now,
         status=RunStatus.PROCESSING,
     )
-    return run.pk
+    return run.pk, True
 
 
 def _deliveries_add(dataflow_id: int, delivered: list[Delivered], now: dt.datetime) -> None:

@@ -138,6 +138,9 @@ class Run:
     # Where the next read of changes starts: past the chunk in flight, if any (the
     # dataflow's cursor moves only once a chunk is recorded).
     read_cursor: ChangeCursor = _LOG_START
+    # A backfill was open when the run started (one started later gets a run of its
+    # own: starting it asks for one while this run holds the lock).
+    backfilling: bool = True
     # Members in the next backfill chunk (see BACKFILL_CHUNK).
     backfill_size: int = field(default_factory=lambda: BACKFILL_CHUNK)
     # The next backfill chunk, being read in a thread while this one is built and sent.
@@ -354,6 +357,8 @@ class Run:
         return read if read.cursors == _cursors(backfills) else None
 
     def _open_backfills(self) -> list[Backfill]:
+        if not self.backfilling:
+            return []
         open_statuses = [BackfillStatus.PENDING, BackfillStatus.RUNNING]
         backfills = list(
             Backfill.objects.filter(dataflow=self.dataflow, status__in=open_statuses).order_by("id")
@@ -369,6 +374,7 @@ class Run:
                 backfill.status, backfill.started_at = BackfillStatus.RUNNING, now
                 backfill.save(update_fields=["status", "started_at"])
             active.append(backfill)
+        self.backfilling = bool(active)
         return active
 
     # -- shared ----------------------------------------------------------------

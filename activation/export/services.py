@@ -24,7 +24,7 @@ from functools import partial
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
@@ -444,7 +444,13 @@ def _run_claimed(
     budget_s: float | None,
     started: float,
 ) -> None:
-    dataflow = Dataflow.objects.select_related("connection").get(pk=dataflow_id)
+    # With whether a backfill is open: a run of changes only need not look for one.
+    open_backfills = Backfill.objects.filter(dataflow=OuterRef("pk"), status__in=OPEN_BACKFILL)
+    dataflow = (
+        Dataflow.objects.select_related("connection")
+        .annotate(backfilling=Exists(open_backfills))
+        .get(pk=dataflow_id)
+    )
     if not dataflow.is_runnable:
         report.state = "inactive"
         return
@@ -460,6 +466,7 @@ def _run_claimed(
             policy=policy or RetryPolicy.from_settings(),
             report=report,
             on_wait=watch.waiting,
+            backfilling=getattr(dataflow, "backfilling", True),  # the annotation above
         )
         report.state = "caught_up"
         delivered = 0

@@ -316,6 +316,30 @@ def test_a_chunk_read_ahead_is_dropped_when_the_backfill_is_replaced_meanwhile(
     assert (first.status, first.processed) == ("cancelled", 0)
 
 
+def test_a_backfill_started_during_a_run_of_changes_gets_a_run_of_its_own(sink, enqueued):
+    segment = vip_segment()
+    dataflow = dataflow_for([segment])
+    export(dataflow, sink)  # the activation's backfill: nobody yet
+    members(3)
+    put_records = sink.put_records
+
+    def replay_while_sending(entries):
+        if not Backfill.objects.filter(dataflow=dataflow, reason="replay").exists():
+            services.backfill_start(dataflow=dataflow, segment_ids=[segment.pk], reason="replay")
+        return put_records(entries)
+
+    sink.put_records = replay_while_sending
+    enqueued.clear()
+
+    assert export(dataflow, sink).changes_read == 3
+    assert Backfill.objects.get(dataflow=dataflow, reason="replay").status == "pending"
+    assert dataflow.pk in {dataflow_id for dataflow_id, _ in enqueued}  # its own run
+
+    assert export(dataflow, sink).backfill_profiles == 3
+    assert Backfill.objects.get(dataflow=dataflow, reason="replay").status == "done"
+    assert len(sink.entries) == 6
+
+
 def test_backfills_of_several_segments_send_each_member_once(sink):
     vip = vip_segment()
     emailable = segment_of("Emailable", {"path": "personalEmail.address", "op": "exists"})
