@@ -158,34 +158,46 @@ def _backfill_progress_reset(dataflow: Dataflow, *, continuing: bool, now: dt.da
 
 
 def schedule_dataflow_run(dataflow_id: int, *, force: bool = False) -> bool:
-    """Queue a run of this dataflow soon (after this transaction commits).
+    """Queue a run of this dataflow soon (see schedule_dataflow_runs); whether one was."""
+    return schedule_dataflow_runs([dataflow_id], force=force) == 1
+
+
+def schedule_dataflow_runs(dataflow_ids: Iterable[int], *, force: bool = False) -> int:
+    """Queue a run of each of these dataflows soon (after this transaction commits).
 
     Debounced: while a run is queued, further calls do nothing (that run will
     see their changes), and a run starts at most every
     `EXPORT_MIN_RUN_INTERVAL_S` and never before a failed run's `retry_at`.
     `force` queues even when one is queued (a run continuing its own work).
-    Returns whether a run was queued.
+    One query finds the dataflows to queue (a trigger for dataflows already
+    queued costs nothing more); each is then queued by a conditional update.
+    Returns how many runs were queued.
     """
-    runnable = Dataflow.objects.runnable().filter(pk=dataflow_id)
-    row = runnable.values("last_run_at", "retry_at").first()
-    if row is None:
-        return False
     now = timezone.now()
-    start = now
-    if row["last_run_at"]:
-        start = max(start, row["last_run_at"] + _seconds(settings.EXPORT_MIN_RUN_INTERVAL_S))
-    if row["retry_at"]:
-        start = max(start, row["retry_at"])
-    queue = Dataflow.objects.filter(pk=dataflow_id)
+    due = Dataflow.objects.runnable().filter(pk__in=list(dataflow_ids))
     if not force:
-        queue = queue.filter(
-            Q(run_scheduled_for__isnull=True) | Q(run_scheduled_for__lt=now - SCHEDULE_STALE_AFTER)
-        )
-    if not queue.update(run_scheduled_for=start):
-        return False
-    countdown = max(0.0, (start - now).total_seconds())
-    transaction.on_commit(partial(_enqueue_run, dataflow_id, countdown))
-    return True
+        due = due.filter(_not_queued(now))
+    queued = 0
+    rows = due.order_by("id").values_list("id", "last_run_at", "retry_at")
+    for dataflow_id, last_run_at, retry_at in rows:
+        start = now
+        if last_run_at:
+            start = max(start, last_run_at + _seconds(settings.EXPORT_MIN_RUN_INTERVAL_S))
+        if retry_at:
+            start = max(start, retry_at)
+        queue = Dataflow.objects.filter(pk=dataflow_id)
+        if not force:
+            queue = queue.filter(_not_queued(now))
+        if queue.update(run_scheduled_for=start):
+            countdown = max(0.0, (start - now).total_seconds())
+            transaction.on_commit(partial(_enqueue_run, dataflow_id, countdown))
+            queued += 1
+    return queued
+
+
+def _not_queued(now: dt.datetime) -> Q:
+    """No run queued, or the one queued is presumed lost."""
+    return Q(run_scheduled_for__isnull=True) | Q(run_scheduled_for__lt=now - SCHEDULE_STALE_AFTER)
 
 
 def _enqueue_run(dataflow_id: int, countdown: float) -> None:
@@ -220,7 +232,7 @@ def dataflows_schedule_for_profiles(*, profile_ids: Iterable[int]) -> int:
                 ).values("segment_id"),
             ).values_list("dataflow_id", flat=True)
         )
-    return sum(schedule_dataflow_run(dataflow_id) for dataflow_id in sorted(dataflow_ids))
+    return schedule_dataflow_runs(sorted(dataflow_ids))
 
 
 def dataflows_tick() -> int:
@@ -258,9 +270,7 @@ def dataflows_tick() -> int:
             "dataflow_id", flat=True
         )
     )
-    return sum(
-        schedule_dataflow_run(dataflow_id) for dataflow_id in sorted(scan.pending | backfilling)
-    )
+    return schedule_dataflow_runs(sorted(scan.pending | backfilling))
 
 
 def _cursors_skip(dataflow_ids: set[int], last: ChangeCursor, now: dt.datetime) -> int:
@@ -283,7 +293,7 @@ def dataflows_retry_for_connection(*, connection_id: int) -> int:
         .values_list("id", flat=True)
     )
     Dataflow.objects.filter(pk__in=ids).update(retry_at=None)
-    return sum(schedule_dataflow_run(dataflow_id, force=True) for dataflow_id in ids)
+    return schedule_dataflow_runs(ids, force=True)
 
 
 # --- a run ------------------------------------------------------------------------------

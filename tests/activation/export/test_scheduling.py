@@ -73,6 +73,21 @@ def test_scheduling_is_debounced_while_a_run_is_queued(enqueued):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_writes_to_dataflows_already_queued_cost_one_query(enqueued, django_assert_num_queries):
+    segment = vip_segment()
+    flows = [dataflow_for([segment]) for _ in range(5)]
+    Dataflow.objects.update(run_scheduled_for=None, last_run_at=None)
+    enqueued.clear()
+    ids = [flow.pk for flow in flows]
+
+    assert services.schedule_dataflow_runs(ids) == 5
+    with django_assert_num_queries(1):  # which of them need a run: none
+        assert services.schedule_dataflow_runs(ids) == 0
+
+    assert sorted(dataflow_id for dataflow_id, _ in enqueued) == sorted(ids)
+
+
+@pytest.mark.django_db(transaction=True)
 def test_runs_start_at_most_about_once_a_second(enqueued):
     dataflow = dataflow_for([vip_segment()])
     last_run = timezone.now()
