@@ -143,7 +143,7 @@ class Run:
     backfilling: bool = True
     # Members in the next backfill chunk (see BACKFILL_CHUNK).
     backfill_size: int = field(default_factory=lambda: BACKFILL_CHUNK)
-    # The next backfill chunk, being read in a thread while this one is built and sent.
+    # The next backfill chunk, being read in a thread while this one is sent and recorded.
     reader: BackfillReader | None = None
     read_ahead: Future[BackfillRead] | None = None
     sender: ChunkSender | None = None
@@ -684,7 +684,7 @@ class BackfillRead:
 
 class BackfillReader:
     """Reads a run's next backfill chunk in a thread of its own (with its own database
-    connection, kept for the run), while the run builds and sends the current one."""
+    connection, kept for the run), while the run sends and records the current one."""
 
     def __init__(self, context: ExportContext) -> None:
         self._context = context
