@@ -32,6 +32,19 @@ def all_profile_ids():
     return list(Profile.objects.values_list("id", flat=True))
 
 
+def recorded_before(sent: int) -> int:
+    """Members a backfill has recorded when its first `sent` records reached the stream
+    and the chunk holding the last of them is not recorded yet: chunks of
+    BACKFILL_CHUNK members, doubling up to BACKFILL_MAX_CHUNK (records this small)."""
+    from activation.export import runner
+
+    size, end = runner.BACKFILL_CHUNK, 0
+    while end + size < sent:
+        end += size
+        size = min(2 * size, runner.BACKFILL_MAX_CHUNK)
+    return end
+
+
 def test_a_worker_killed_mid_backfill_loses_nothing_after_restart(
     worker, world, local_kinesis, tmp_path
 ):
@@ -50,7 +63,10 @@ def test_a_worker_killed_mid_backfill_loses_nothing_after_restart(
     worker.kill()
 
     backfill = Backfill.objects.get(dataflow=dataflow)
-    assert (backfill.status, backfill.processed) == (BackfillStatus.RUNNING, 10 * BATCH)
+    # Every chunk before the one in flight is recorded (3,500 members: 500, 1,000, 2,000).
+    recorded = recorded_before(11 * BATCH)
+    in_flight = 11 * BATCH - recorded
+    assert (backfill.status, backfill.processed) == (BackfillStatus.RUNNING, recorded)
     assert tally(local_kinesis.read_stream(STREAM)).entries == 11 * BATCH
     # The killed run's lease runs out; the restarted worker takes the next tick.
     wait_for(lambda: Dataflow.objects.get(pk=dataflow.pk).locked_until < timezone.now())
@@ -63,11 +79,14 @@ def test_a_worker_killed_mid_backfill_loses_nothing_after_restart(
     entries = local_kinesis.read_stream(STREAM)
     seen = tally(entries)
     assert len(seen.keys) == BACKFILL
-    # Only the batch in flight when the worker died was sent again, and every copy
+    # Only the chunk in flight when the worker died was sent again, and every copy
     # carries the `_id` of its first send: deduplicated on `_id`, one record a profile.
     copies = Counter(entry.partition_key for entry in entries)
-    assert sorted(Counter(copies.values()).items()) == [(1, BACKFILL - BATCH), (2, BATCH)]
-    assert seen.duplicate_copies == BATCH and seen.unique_records == BACKFILL
+    assert sorted(Counter(copies.values()).items()) == [
+        (1, BACKFILL - in_flight),
+        (2, in_flight),
+    ]
+    assert seen.duplicate_copies == in_flight and seen.unique_records == BACKFILL
     assert set(seen.records_per_key.values()) == {1}
     assert mismatches(dataflow=dataflow, profile_ids=all_profile_ids(), entries=entries) == []
     assert Backfill.objects.get(pk=backfill.pk).processed == BACKFILL
