@@ -1,3 +1,6 @@
+import gc
+from typing import Any
+
 import pytest
 
 from profiles.models import Identity, IdentityNamespace, Profile, ProfileChange
@@ -212,3 +215,21 @@ def test_bad_records_name_the_field(data, field, fragment):
 def test_batches_are_limited_to_a_thousand_records():
     with pytest.raises(ValueError, match="at most 1000"):
         profiles_upsert(records=[record(email=["a@x.io"])] * 1001, source="api")
+
+
+def test_every_writer_writes_its_batch_with_the_cyclic_collector_paused(monkeypatch):
+    # The import command and the UI call the service directly, not through the API.
+    from profiles import bulk
+
+    collecting: list[bool] = []
+    original = bulk.changes_insert
+
+    def spy(*args: Any, **kwargs: Any) -> None:
+        collecting.append(gc.isenabled())
+        original(*args, **kwargs)
+
+    monkeypatch.setattr(bulk, "changes_insert", spy)
+    profiles_upsert(records=[record({"a": 1}, email=["ann@acme.com"])], source="import")
+    assert collecting == [False]
+    assert gc.isenabled()
+
