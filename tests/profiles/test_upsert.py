@@ -233,3 +233,13 @@ def test_every_writer_writes_its_batch_with_the_cyclic_collector_paused(monkeypa
     assert collecting == [False]
     assert gc.isenabled()
 
+
+def test_a_profile_stored_with_an_integer_beyond_64_bits_is_still_updated():
+    # Stored before the input policy: the fast JSON encoder refuses it; the stdlib writes it.
+    profile = Profile.objects.create(attributes={"legacy": 2**70, "score": 0.5})
+    Identity.objects.create(profile=profile, namespace="email", value="old@acme.com")
+    result = profile_upsert(record=record({"tier": "gold"}, email=["old@acme.com"]), source="api")
+    assert result.status == "updated"
+    profile.refresh_from_db()
+    assert profile.attributes == {"legacy": 2**70, "score": 0.5, "tier": "gold"}
+    assert type(profile.attributes["legacy"]) is int
