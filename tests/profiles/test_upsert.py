@@ -186,6 +186,11 @@ def test_a_custom_namespace_registered_by_an_admin_is_accepted():
             "unknown",
         ),
         (
+            {"identityMap": {"email": [{"id": "a", "zeta": 1, "beta": 2}]}},
+            "identityMap.email[0].beta",
+            "unknown",
+        ),
+        (
             {"identityMap": {"email": [{"id": "a", "primary": "yes"}]}},
             "identityMap.email[0].primary",
             "true or false",
@@ -210,6 +215,12 @@ def test_bad_records_name_the_field(data, field, fragment):
     assert result.error.code == "invalid_record"
     assert fragment in result.error.fields[field]
     assert Profile.objects.count() == 0
+
+
+def test_an_identity_may_carry_every_xdm_field():
+    item = {"id": "ann@acme.com", "primary": True, "authenticatedState": "authenticated"}
+    result = profile_upsert(record={"identityMap": {"email": [item]}}, source="api")
+    assert result.status == "created"
 
 
 def test_batches_are_limited_to_a_thousand_records():
