@@ -118,6 +118,27 @@ def test_later_records_of_a_batch_see_profiles_created_earlier_in_it():
     assert len(change.identities_added) == 4
 
 
+def test_a_batch_of_new_profiles_gets_ascending_ids_each_with_its_own_document_and_change():
+    # On PostgreSQL the ids are drawn from the sequence before the rows are copied in.
+    records = [record({"n": n, "tags": [n, None]}, email=[f"p{n}@x.io"]) for n in range(5)]
+    records.insert(2, record({"bad": float("nan")}, email=["nan@x.io"]))
+    results = profiles_upsert(records=records, source="import")
+    written = [r for r in results if r.ok]
+    assert [r.index for r in written] == [0, 1, 3, 4, 5]
+    pks = [r.profile_id for r in written]
+    assert pks == sorted(pks) and len(set(pks)) == 5
+    for n, pk in enumerate(pks):
+        assert Profile.objects.get(pk=pk).attributes == {"n": n, "tags": [n, None]}
+        assert ids_of(pk) == [("email", f"p{n}@x.io")]
+        change = ProfileChange.objects.get(profile_id=pk)
+        assert (change.written_paths, change.changed_paths) == (["n", "tags"], ["n", "tags"])
+        assert change.identities_added == [{"namespace": "email", "id": f"p{n}@x.io"}]
+        assert (change.identities_removed, change.membership_changes) == ([], {})
+        assert change.source == "import"
+    txids = set(ProfileChange.objects.values_list("txid", flat=True))
+    assert len(txids) == 1, "one batch, one transaction"
+
+
 def test_a_conflict_inside_one_batch_is_reported():
     results = profiles_upsert(
         records=[
