@@ -92,6 +92,7 @@ def profiles_upsert(
 
 
 def _upsert(records: Sequence[Any], source: str, now: dt.datetime) -> list[RecordResult | None]:
+    """Parse every record and write the valid ones: a result per record, in order."""
     namespaces = namespace_codes()
     results: list[RecordResult | None] = [None] * len(records)
     valid: list[tuple[int, ProfileRecord]] = []
