@@ -18,6 +18,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema
 
 from core.api_errors import ApiError, ErrorDetail, ErrorOut
+from core.gc_pause import gc_paused
 from core.input_policy import parse_json
 from profiles.models import Profile
 from profiles.records import RecordError
@@ -117,9 +118,11 @@ _BODY = {
     summary="Upsert one profile or a batch of up to 1,000",
 )
 def profiles_upsert_endpoint(request: HttpRequest) -> HttpResponse:
-    records, batch = _records_from_body(request)
-    results = profiles_upsert(records=records, source="api")
-    status, body = _answer(results, batch=batch)
+    # Paused from the parse on: the batch's records live until the answer is built.
+    with gc_paused():
+        records, batch = _records_from_body(request)
+        results = profiles_upsert(records=records, source="api")
+        status, body = _answer(results, batch=batch)
     # Built directly (the schemas above document it): validating 1,000 result
     # objects through pydantic again would cost a tenth of the request.
     return JsonResponse(body, status=status)

@@ -231,6 +231,10 @@ def merge(current: dict, patch: dict) -> MergeResult:
     A path is *written* when the patch sets or removes it, even if the value
     stays the same; it is *changed* when the stored value differs afterwards.
     """
+    if not current:  # a new profile: nothing to compare with
+        result = MergeResult(document={})
+        result.document = _new_subtree(patch, "", result)
+        return result
     result = MergeResult(document=_copy(current))
     _merge_into(result.document, patch, "", result)
     return result
@@ -247,6 +251,10 @@ def _merge_into(target: dict, patch: dict, prefix: str, result: MergeResult) -> 
                 del target[key]
         elif isinstance(value, dict):
             if not value:
+                continue
+            if old is _MISSING:
+                if subtree := _new_subtree(value, f"{path}.", result):
+                    target[key] = subtree
                 continue
             if not isinstance(old, dict):
                 if old is not _MISSING:
@@ -268,6 +276,28 @@ def _merge_into(target: dict, patch: dict, prefix: str, result: MergeResult) -> 
             elif old is _MISSING or not same_json(old, value):
                 result.changed.append(path)
             target[key] = value
+
+
+def _new_subtree(patch: dict, prefix: str, result: MergeResult) -> dict:
+    """What patch writes where the document holds nothing: the patch without its nulls
+    and empty objects. Every path it names is written; every value it sets is changed.
+
+    The general merge gives the same result; this is its fast path for new profiles
+    and new objects (no stored value to look up and compare).
+    """
+    subtree: dict = {}
+    for key, value in patch.items():
+        path = f"{prefix}{key}"
+        if value is None:
+            result.written.append(path)
+        elif isinstance(value, dict):
+            if value and (child := _new_subtree(value, f"{path}.", result)):
+                subtree[key] = child
+        else:
+            result.written.append(path)
+            result.changed.append(path)
+            subtree[key] = value
+    return subtree
 
 
 def _has_values(patch: dict) -> bool:

@@ -8,14 +8,24 @@ these helpers send each table's rows as ONE JSON document in ONE statement
 jsonb_to_recordset(...)``): the database parses it in C, and the driver
 escapes one string instead of every element of a text array (which it does
 with a regular expression per element), and a lookup of thousands of
-identities is one join instead of thousands of placeholders. Elsewhere they
-use the ORM. Callers pass plain tuples.
+identities is one join instead of thousands of placeholders. The two tables
+whose rows carry large JSON documents (profiles, change rows) are written by
+``COPY`` instead: the rows stream to the server without one giant SQL literal
+to escape, lex and cast (measured: 11.4 -> 8.3 ms for 1,000 profiles, 13.2 ->
+7.5 ms for 1,000 change rows). Elsewhere they use the ORM. Callers pass plain
+tuples.
+
+The documents are encoded by orjson (about fifteen times faster than the
+standard library for a batch): the database parses the text into jsonb, and
+where orjson spells a number differently (``1e16`` for ``1e+16``) the jsonb
+value is the same.
 """
 
 import datetime as dt
 import json
 from collections.abc import Sequence
 
+import orjson
 from django.db import connection
 from django.db.models import Q
 
@@ -25,7 +35,10 @@ ChangeRow = tuple[int, list, list, list, list, dict, str]
 
 
 def _dumps(value: object) -> str:
-    return json.dumps(value, separators=(",", ":"))
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # orjson refuses integers beyond 64 bits (stored before the input policy)
+        return json.dumps(value, separators=(",", ":"))
 
 
 def _postgres() -> bool:
@@ -100,14 +113,18 @@ def profiles_insert(documents: Sequence[dict], *, now: dt.datetime) -> list[int]
     if not _postgres():
         rows = [Profile(attributes=d, created_at=now, updated_at=now) for d in documents]
         return [p.pk for p in Profile.objects.bulk_create(rows)]
+    table = Profile._meta.db_table
     with connection.cursor() as cur:
+        # COPY returns nothing: the ids are drawn first, ascending in the order given.
         cur.execute(
-            f"INSERT INTO {Profile._meta.db_table} (attributes, created_at, updated_at) "
-            "SELECT a, %s, %s FROM jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS t(a, n) "
-            "ORDER BY n RETURNING id",
-            [now, now, _dumps(list(documents))],
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            [table, len(documents)],
         )
-        return [row[0] for row in cur.fetchall()]
+        pks = sorted(row[0] for row in cur.fetchall())
+        with cur.copy(f"COPY {table} (id, attributes, created_at, updated_at) FROM STDIN") as copy:
+            for pk, document in zip(pks, documents, strict=True):
+                copy.write_row((pk, _dumps(document), now, now))
+    return pks
 
 
 def profiles_update(rows: Sequence[tuple[int, dict]], *, now: dt.datetime) -> None:
@@ -211,12 +228,24 @@ def changes_insert(rows: Sequence[ChangeRow], *, now: dt.datetime) -> None:
             for r in rows
         )
         return
-    keys = ("p", "w", "c", "a", "r", "m", "s")
-    with connection.cursor() as cur:
-        cur.execute(
-            f"INSERT INTO {ProfileChange._meta.db_table} (profile_id, written_paths, "
-            "changed_paths, identities_added, identities_removed, membership_changes, source, "
-            "created_at) SELECT p, w, c, a, r, m, s, %s FROM jsonb_to_recordset(%s::jsonb) "
-            "AS t(p bigint, w jsonb, c jsonb, a jsonb, r jsonb, m jsonb, s text)",
-            [now, _dumps([dict(zip(keys, row, strict=True)) for row in rows])],
-        )
+    columns = (
+        "profile_id, written_paths, changed_paths, identities_added, identities_removed, "
+        "membership_changes, source, created_at"
+    )
+    with (
+        connection.cursor() as cur,
+        cur.copy(f"COPY {ProfileChange._meta.db_table} ({columns}) FROM STDIN") as copy,
+    ):
+        for pk, written, changed, added, removed, memberships, source in rows:
+            copy.write_row(
+                (
+                    pk,
+                    _dumps(written),
+                    _dumps(changed),
+                    _dumps(added),
+                    _dumps(removed),
+                    _dumps(memberships),
+                    source,
+                    now,
+                )
+            )

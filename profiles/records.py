@@ -143,8 +143,8 @@ def _parse_identity(
     if not isinstance(item, dict):
         errors[where] = 'must be an object such as {"id": "..."}'
         return None
-    unknown = sorted(map(printable, item.keys() - IDENTITY_KEYS))
-    if unknown:
+    if not item.keys() <= IDENTITY_KEYS:
+        unknown = sorted(map(printable, item.keys() - IDENTITY_KEYS))
         errors[f"{where}.{unknown[0]}"] = (
             "unknown field: use id, primary, authenticatedState, remove"
         )

@@ -35,6 +35,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from core.gc_pause import gc_paused
 from core.observability.metrics import ingestion_observed
 from profiles import bulk
 from profiles.attributes import merge
@@ -82,6 +83,16 @@ def profiles_upsert(
         raise ValueError(f"unknown source {source!r}")
     if len(records) > MAX_BATCH:
         raise ValueError(f"at most {MAX_BATCH} records per batch")
+    with gc_paused():
+        results = _upsert(records, source, now or timezone.now())
+    answered = [r for r in results if r is not None]
+    rejected = sum(1 for r in answered if not r.ok)
+    ingestion_observed(source=source, accepted=len(answered) - rejected, rejected=rejected)
+    return answered
+
+
+def _upsert(records: Sequence[Any], source: str, now: dt.datetime) -> list[RecordResult | None]:
+    """Parse every record and write the valid ones: a result per record, in order."""
     namespaces = namespace_codes()
     results: list[RecordResult | None] = [None] * len(records)
     valid: list[tuple[int, ProfileRecord]] = []
@@ -92,12 +103,9 @@ def profiles_upsert(
         else:
             valid.append((index, parsed))
     if valid:
-        for result in _write_with_retries(valid, source, now or timezone.now()):
+        for result in _write_with_retries(valid, source, now):
             results[result.index] = result
-    answered = [r for r in results if r is not None]
-    rejected = sum(1 for r in answered if not r.ok)
-    ingestion_observed(source=source, accepted=len(answered) - rejected, rejected=rejected)
-    return answered
+    return results
 
 
 def _write_with_retries(

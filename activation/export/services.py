@@ -12,13 +12,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import logging
 import random
 import time
 import uuid
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import partial
 
@@ -49,6 +47,7 @@ from activation.models import (
     ExportRun,
     RunIssue,
 )
+from core.gc_pause import gc_paused
 from core.observability.logging import log_context
 from core.observability.metrics import observed_sink
 from core.observability.worker import shutdown_requested
@@ -353,24 +352,6 @@ def _not_claimed(dataflow_id: int) -> str:
         schedule_dataflow_run(dataflow_id, force=True)
         return "waiting_retry"
     return "locked"
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector for one run.
-
-    A run allocates many short-lived, acyclic objects (rows, records), and each
-    allocation burst triggers collections that scan the worker's whole heap:
-    measured, they cost more than reading the changes. Refcounting still frees
-    everything; the pause lasts one run (at most EXPORT_RUN_BUDGET_S).
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 @dataclass

@@ -1,3 +1,8 @@
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
 from profiles.attributes import leaf_paths, merge, paths_overlap, same_json, validate_document
 
 
@@ -51,6 +56,54 @@ def test_nulls_under_a_scalar_leave_the_scalar_alone():
     result = merge({"a": "x"}, {"a": {"b": None}})
     assert result.document == {"a": "x"}
     assert result.changed == []
+
+
+def test_a_new_profile_gets_the_patch_without_nulls_and_empty_objects():
+    patch = {"a": {"b": None, "c": {}, "d": {"e": None}}, "f": [], "g": {"h": 0}, "i": None}
+    result = merge({}, patch)
+    assert result.document == {"f": [], "g": {"h": 0}}
+    assert result.written == ["a.b", "a.d.e", "f", "g.h", "i"]
+    assert result.changed == ["f", "g.h"]
+
+
+def _written_to_nothing(patch: dict, prefix: str = "") -> tuple[dict, list[str], list[str]]:
+    """The rules of the module docstring, applied where nothing is stored."""
+    document: dict = {}
+    written: list[str] = []
+    changed: list[str] = []
+    for key, value in patch.items():
+        if isinstance(value, dict):
+            child, w, c = _written_to_nothing(value, f"{prefix}{key}.")
+            document.update({key: child} if child else {})
+            written += w
+            changed += c
+        else:
+            written.append(f"{prefix}{key}")
+            if value is not None:
+                changed.append(f"{prefix}{key}")
+                document[key] = value
+    return document, written, changed
+
+
+_patches = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=3) | st.lists(st.integers()),
+    lambda children: st.dictionaries(st.sampled_from("abc"), children, max_size=3),
+    max_leaves=12,
+).filter(lambda value: isinstance(value, dict))
+
+
+@given(_patches)
+def test_a_write_where_nothing_is_stored_follows_the_merge_rules(patch: Any):
+    # Into a new profile, and as new objects beside a stored key the patch never names.
+    document, written, changed = _written_to_nothing(patch)
+    fresh = merge({}, patch)
+    beside = merge({"stored": 1}, patch)
+    assert (fresh.document, fresh.written, fresh.changed) == (document, written, changed)
+    assert (beside.document, beside.written, beside.changed) == (
+        {"stored": 1, **document},
+        written,
+        changed,
+    )
 
 
 def test_json_equality_treats_booleans_apart_from_numbers():
