@@ -205,6 +205,9 @@ def _soak(
         if not rss_start and now - started >= min(60, minutes * 30):
             rss_start = [_rss_mb(w.pid) for w in workers]
         records = []
+        # A batch is written in one transaction: of a profile written twice in it, only
+        # the last write leaves a state a record can carry.
+        last_write: dict[int, tuple[str, int]] = {}
         for _ in range(BATCH):
             sequence += 1
             n = rng.randrange(POOL)
@@ -219,8 +222,11 @@ def _soak(
                     },
                 }
             )
+            last_write[n] = (version, points)
+        sent_at = time.monotonic()
+        for version, points in last_write.values():
             if first_window[0] <= points < first_window[1]:
-                posted[version] = time.monotonic()
+                posted[version] = sent_at
         post_profiles(client, token, records)
         # A steady pace: the next batch when it is due, however long this one took.
         due = started + sequence / rate
