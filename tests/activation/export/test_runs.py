@@ -259,33 +259,29 @@ class _CallSizes:
         monkeypatch.setattr(sink, "put_records", counted)
 
 
-def test_a_backfills_chunks_grow_while_records_are_small(sink, monkeypatch):
+@pytest.mark.parametrize(
+    ("limits", "count", "sizes"),
+    [
+        # Small records: each chunk twice the last, up to the maximum.
+        ({"BACKFILL_MAX_CHUNK": 40}, 100, [10, 20, 40, 30]),
+        # Any record is larger than this: one member per chunk after the first.
+        ({"BACKFILL_CHUNK_BYTES": 1}, 15, [10, 1, 1, 1, 1, 1]),
+    ],
+    ids=["grow while records are small", "shrink when records are large"],
+)
+def test_a_backfills_chunks_follow_its_record_sizes(sink, monkeypatch, limits, count, sizes):
     monkeypatch.setattr(runner, "BACKFILL_CHUNK", 10)
-    monkeypatch.setattr(runner, "BACKFILL_MAX_CHUNK", 40)
+    for name, value in limits.items():
+        monkeypatch.setattr(runner, name, value)
     calls = _CallSizes(sink, monkeypatch)
     segment = vip_segment()
-    members(100)
+    members(count)
     dataflow = dataflow_for([segment])
 
     export(dataflow, sink)
 
-    assert calls.sizes == [10, 20, 40, 30]
-    assert Backfill.objects.get(dataflow=dataflow).processed == 100
-
-
-def test_a_backfills_chunks_shrink_when_records_are_large(sink, monkeypatch):
-    monkeypatch.setattr(runner, "BACKFILL_CHUNK", 10)
-    # Any record is larger than this: one member per chunk after the first.
-    monkeypatch.setattr(runner, "BACKFILL_CHUNK_BYTES", 1)
-    calls = _CallSizes(sink, monkeypatch)
-    segment = vip_segment()
-    members(15)
-    dataflow = dataflow_for([segment])
-
-    export(dataflow, sink)
-
-    assert calls.sizes == [10, 1, 1, 1, 1, 1]
-    assert len(sink.entries) == 15
+    assert calls.sizes == sizes
+    assert len(sink.entries) == Backfill.objects.get(dataflow=dataflow).processed == count
 
 
 def test_a_chunk_read_ahead_is_dropped_when_the_backfill_is_replaced_meanwhile(
