@@ -16,10 +16,21 @@
       setTimeout(function () { button.textContent = label; }, 1500);
     });
   });
-  // A search typed (or restored by the browser on Back) before htmx bound its listeners
-  // would sit in the box unsent while the list below ignores it. htmx runs its onLoad
-  // callbacks once it has processed the page: replay each such search then, as both
-  // events a search box can be listened to by ("search", and "input" for filter forms).
+  // A search typed, a box ticked or an option chosen (or restored by the browser on
+  // Back) before htmx bound its listeners would sit there unsent while the page ignores
+  // it. htmx runs its onLoad callbacks once it has processed the page: replay then each
+  // control whose state differs from what the page rendered, as the events it can be
+  // listened to by ("search" and "input" for a search box, "change" for a choice).
+  function chosenSinceRendered(control) {
+    if (control.type === "radio") return control.checked && !control.defaultChecked;
+    if (control.type === "checkbox") return control.checked !== control.defaultChecked;
+    var options = Array.prototype.slice.call(control.options);
+    if (control.multiple) {
+      return options.some(function (option) { return option.selected !== option.defaultSelected; });
+    }
+    var rendered = options.findIndex(function (option) { return option.defaultSelected; });
+    return control.selectedIndex !== Math.max(rendered, 0);
+  }
   if (window.htmx) {
     window.htmx.onLoad(function (root) {
       if (root !== document.body) return;
@@ -28,6 +39,12 @@
         input.dispatchEvent(new Event("search", { bubbles: true }));
         input.dispatchEvent(new Event("input", { bubbles: true }));
       });
+      document.querySelectorAll("input[type=checkbox], input[type=radio], select").forEach(
+        function (control) {
+          if (!chosenSinceRendered(control)) return;
+          control.dispatchEvent(new Event("change", { bubbles: true }));
+        }
+      );
     });
   }
   // Confirmation for dangerous actions: <form data-confirm="Really?">

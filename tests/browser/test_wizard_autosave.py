@@ -124,3 +124,27 @@ def test_mapping_choices_survive_reload_step_pills_and_back(
     page.get_by_text("Name saved.").wait_for()
     page.reload()
     assert page.get_by_label("Dataflow name").input_value() == "Welcome journey"
+
+
+def test_a_segment_ticked_before_the_scripts_load_is_still_selected(
+    logged_in_page: Any, live_server: Any, audience: None
+) -> None:
+    """A quick click (or the browser restoring the box on Back) ticks a segment while htmx
+    is still loading: once htmx is up the selection follows the box."""
+    page = logged_in_page
+    page.goto(f"{live_server.url}/dataflows/wizard/new/")
+    held: list[Any] = []
+    page.route(re.compile(r"/htmx-2[^/]*\.js$"), lambda route: held.append(route))  # hold htmx
+    page.get_by_role("button", name="Next: select segments").click()
+    page.get_by_label("Newsletter subscribers").check()
+    for _ in range(100):  # the route handler runs while Playwright waits
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert held, "the page asked for htmx"
+    assert page.get_by_text("Selected (0)").is_visible()
+
+    held[0].continue_()
+
+    page.get_by_text("Selected (1)").wait_for()
+    assert Dataflow.objects.get().mapped_segments.count() == 1
