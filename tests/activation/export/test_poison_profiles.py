@@ -141,12 +141,17 @@ def poison_the_run(
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("path", ["backfill", "changes"])
+@pytest.mark.parametrize("path", ["backfill", "backfill read ahead", "changes"])
 def test_poison_profiles_are_excluded_with_their_reason_and_the_rest_arrives(
     path: str, sink: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    if path == "backfill read ahead":
+        # Chunks of three: on PostgreSQL each after the first is read (and fails) in the
+        # run's reader thread, then read again by the run, which isolates the poison.
+        monkeypatch.setattr(runner, "BACKFILL_CHUNK", 3)
+        monkeypatch.setattr(runner, "BACKFILL_MAX_CHUNK", 3)
     segment = vip_segment()
-    dataflow = None if path == "backfill" else dataflow_for([segment])
+    dataflow = None if path.startswith("backfill") else dataflow_for([segment])
     if dataflow is not None:
         export(dataflow, sink)  # nothing yet: the changes come next
     count = len(STORED) + len(INJECTED) + 6
