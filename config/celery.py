@@ -7,9 +7,11 @@ from celery import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
-# Celery's signal receivers (logging, task context and durations, graceful shutdown),
-# connected before the worker sets anything up.
-import core.observability.worker  # noqa: F401
+# Celery's signal receivers (logging, task context and durations, graceful shutdown;
+# the database connection kept between tasks), connected before the worker sets
+# anything up.
+from core import worker_connections  # noqa: F401
+from core.observability import worker  # noqa: F401
 
 app = Celery("config")
 app.config_from_object("django.conf:settings", namespace="CELERY")

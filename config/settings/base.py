@@ -249,6 +249,13 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_CONCURRENCY = env.int("CELERY_WORKER_CONCURRENCY", default=2)
+# Celery's Django fixup closes the database connection before and after every task
+# unless this is set: each export run would open a new connection (a PostgreSQL
+# backend forked, authenticated and set up, 20 times a second under load). With it a
+# worker keeps its connection, closed by the fixup every this many tasks, and before
+# each task Django's CONN_MAX_AGE and health check apply as for a web request
+# (core.worker_connections).
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 
 # --- Export engine (activation/export/; README "Export engine") ---------------
