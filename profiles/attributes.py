@@ -231,10 +231,6 @@ def merge(current: dict, patch: dict) -> MergeResult:
     A path is *written* when the patch sets or removes it, even if the value
     stays the same; it is *changed* when the stored value differs afterwards.
     """
-    if not current:  # a new profile: nothing to compare with
-        result = MergeResult(document={})
-        result.document = _new_subtree(patch, "", result)
-        return result
     result = MergeResult(document=_copy(current))
     _merge_into(result.document, patch, "", result)
     return result
@@ -257,12 +253,11 @@ def _merge_into(target: dict, patch: dict, prefix: str, result: MergeResult) -> 
                     target[key] = subtree
                 continue
             if not isinstance(old, dict):
-                if old is not _MISSING:
-                    if not _has_values(value):
-                        # Removing keys under a scalar removes nothing; the scalar stays.
-                        result.written.extend(leaf_paths(value, f"{path}."))
-                        continue
-                    result.changed.extend(_leaves_of(old, path))
+                if not _has_values(value):
+                    # Removing keys under a scalar removes nothing; the scalar stays.
+                    result.written.extend(leaf_paths(value, f"{path}."))
+                    continue
+                result.changed.extend(_leaves_of(old, path))
                 old = {}
                 target[key] = old
             _merge_into(old, value, f"{path}.", result)
@@ -282,8 +277,8 @@ def _new_subtree(patch: dict, prefix: str, result: MergeResult) -> dict:
     """What patch writes where the document holds nothing: the patch without its nulls
     and empty objects. Every path it names is written; every value it sets is changed.
 
-    The general merge gives the same result; this is its fast path for new profiles
-    and new objects (no stored value to look up and compare).
+    The general merge gives the same result; this is its fast path for new objects,
+    of a new profile or beside stored ones (no stored value to look up and compare).
     """
     subtree: dict = {}
     for key, value in patch.items():
